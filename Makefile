@@ -1,0 +1,44 @@
+# yolodeck: `make demo` runs the main job, `make test` runs the tests. Both install first.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_STAMP := /var/tmp/.yolodeck-apt
+# Tests run in a network namespace with only loopback when the machine allows it (root).
+NETNS := $(shell unshare -n true 2>/dev/null && echo "unshare -n")
+
+.PHONY: install apt test test-all bench demo dashboard lint clean-cache
+
+install: $(STAMP) $(APT_STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# Headless Chromium (browser tests) and ffmpeg (the fake webcam), from Debian's packages.
+$(APT_STAMP):
+	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null; then touch $@; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null && touch $@; \
+	else echo "note: install chromium and ffmpeg (apt) for the browser tests; they are skipped without them"; fi
+
+test: install
+	$(NETNS) $(BIN)/python -m pytest -q
+
+test-all: install
+	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: install
+	$(NETNS) $(BIN)/python -m tests.bench
+
+demo: install
+	$(BIN)/python -m apps.demo
+
+dashboard: install
+	$(BIN)/python -m apps.dashboard_launch
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .

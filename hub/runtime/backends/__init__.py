@@ -1,0 +1,78 @@
+"""One small module per backend, each with the same shape: ``load(path, threads) -> Session``.
+
+A ``Session`` has ``run(blob) -> head output`` (NCHW float32 in [0, 1] in; the Ultralytics
+head (1, 4 + nc, N) in network-input pixels out), ``metadata`` (what the file says about
+itself: names, imgsz) and ``input_size``. Backend packages are imported only when used, so
+``hub.runtime`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+from hub.errors import BackendNotAvailableError, UnsupportedModelError
+
+# file suffix -> (backend name, module, pip package that provides it)
+BY_SUFFIX = {
+    ".onnx": ("onnxruntime", "onnx", "onnxruntime"),
+    ".tflite": ("tflite", "tflite", "ai-edge-litert"),
+    ".torchscript": ("torchscript", "torchscript", "torch"),
+    ".pt": ("torch", "torch", "torch + ultralytics"),
+    ".xml": ("openvino", "openvino", "openvino"),
+}
+PACKAGES = {"onnxruntime": "onnxruntime", "tflite": "ai_edge_litert", "torchscript": "torch", "torch": "torch",
+            "openvino": "openvino"}
+
+
+class Session(Protocol):
+    metadata: dict[str, Any]
+    input_size: int | None
+
+    def run(self, blob: Any) -> Any: ...
+
+
+def require(module: str, package: str, backend: str) -> ModuleType:
+    """Import ``module`` or say which package to install for ``backend``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendNotAvailableError(
+            f"the {backend} backend needs the '{package}' package: pip install {package}"
+        ) from exc
+
+
+def available(backend: str) -> bool:
+    """Whether the package a backend needs is installed (without importing it)."""
+    return importlib.util.find_spec(PACKAGES[backend]) is not None
+
+
+def parse_metadata(raw: dict[str, str]) -> dict[str, Any]:
+    """Ultralytics export metadata (strings of Python literals) -> names list and imgsz int."""
+    meta: dict[str, Any] = {}
+    try:
+        if "names" in raw:
+            names = ast.literal_eval(raw["names"]) if isinstance(raw["names"], str) else raw["names"]
+            meta["names"] = [names[k] for k in sorted(names, key=int)] if isinstance(names, dict) else list(names)
+        if "imgsz" in raw:
+            imgsz = ast.literal_eval(raw["imgsz"]) if isinstance(raw["imgsz"], str) else raw["imgsz"]
+            meta["imgsz"] = int(imgsz[0] if isinstance(imgsz, list | tuple) else imgsz)
+    except (ValueError, SyntaxError, TypeError, KeyError):
+        pass
+    return meta
+
+
+def open_session(path: Path, *, threads: int | None = None) -> tuple[str, Session]:
+    """Open ``path`` with the backend its format needs; return (backend name, session)."""
+    path = Path(path)
+    suffix = ".xml" if path.is_dir() else path.suffix.lower()
+    if suffix not in BY_SUFFIX:
+        known = ", ".join(BY_SUFFIX)
+        raise UnsupportedModelError(f"{path.name}: unknown model format '{suffix}'; known: {known}")
+    name, module, _ = BY_SUFFIX[suffix]
+    backend = importlib.import_module(f"hub.runtime.backends.{module}")
+    return name, backend.load(path, threads=threads)

@@ -1,0 +1,34 @@
+"""TorchScript backend (needs torch). TorchScript archives hold code in TorchScript, not pickled Python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hub.errors import UnsupportedModelError
+from hub.runtime.backends import require
+from hub.runtime.backends._zipmeta import read_zip_metadata
+
+
+class TorchScriptSession:
+    def __init__(self, path: Path, threads: int | None) -> None:
+        self._torch = torch = require("torch", "torch", "TorchScript")
+        if threads:
+            torch.set_num_threads(threads)
+        try:
+            self._module = torch.jit.load(str(path), map_location="cpu").eval()
+        except RuntimeError as exc:
+            raise UnsupportedModelError(f"{path.name} is not a loadable TorchScript model: {exc}") from exc
+        self.metadata = read_zip_metadata(path)
+        self.input_size = self.metadata.get("imgsz")
+
+    def run(self, blob: np.ndarray) -> np.ndarray:
+        with self._torch.inference_mode():
+            y = self._module(self._torch.from_numpy(blob))
+        y = y[0] if isinstance(y, list | tuple) else y
+        return y.float().numpy()
+
+
+def load(path: Path, *, threads: int | None = None) -> TorchScriptSession:
+    return TorchScriptSession(path, threads)

@@ -1,0 +1,135 @@
+"""Image input: everything a user may hand the detector, decoded to one RGB uint8 array.
+
+Decoding is Pillow's (EXIF orientation, 16-bit, palette, CMYK); the checks that keep a bad
+or hostile input from costing memory happen before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hub.errors import InvalidImageError
+
+MAX_PIXELS = 40_000_000  # about 7,300 x 5,500: larger photos are not detection inputs
+MAX_BYTES = 50 * 1024 * 1024
+MAX_SIDE = 20_000
+
+ImageLike = Any  # numpy array, PIL.Image, str / Path, bytes
+
+
+def _check_size(width: int, height: int, what: str) -> None:
+    if width <= 0 or height <= 0:
+        raise InvalidImageError(f"{what} is empty ({width}x{height} pixels)")
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise InvalidImageError(
+            f"{what} is too large ({width}x{height} = {width * height / 1e6:.0f} MP; the limit is "
+            f"{MAX_PIXELS / 1e6:.0f} MP and {MAX_SIDE} px a side): resize it first"
+        )
+
+
+def _from_pil(im: Image.Image, what: str) -> np.ndarray:
+    _check_size(*im.size, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.seek(0)  # first frame of an animation
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(im, dtype=np.float32)
+                top = 65535.0 if arr.max() > 255 else 255.0
+                return np.repeat((arr / top * 255).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                rgba = im.convert("RGBA")
+                bg = Image.new("RGBA", rgba.size, (114, 114, 114, 255))
+                return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
+            return np.asarray(im.convert("RGB"))
+    except InvalidImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidImageError(f"{what} could not be decoded ({exc}); is the file truncated or corrupt?") from exc
+
+
+def _open_bytes(data: bytes, what: str) -> np.ndarray:
+    if not data:
+        raise InvalidImageError(f"{what} is empty (0 bytes)")
+    if len(data) > MAX_BYTES:
+        raise InvalidImageError(f"{what} is {len(data) / 2**20:.0f} MB; the upload limit is {MAX_BYTES // 2**20} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))  # reads the header only
+    except UnidentifiedImageError as exc:
+        head = data[:64].lstrip().lower()
+        hint = " (it looks like SVG/XML, which is not supported)" if head.startswith((b"<?xml", b"<svg")) else ""
+        hint = " (it looks like a PDF)" if head.startswith(b"%pdf") else hint
+        raise InvalidImageError(f"{what} is not an image Pillow can read{hint}; use JPEG, PNG, WebP or BMP") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidImageError(f"{what} declares too many pixels (decompression bomb?): {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"{what} could not be read ({exc})") from exc
+    except ImportError as exc:  # Ultralytics patches Image.open to try an optional HEIF plugin on failure
+        raise InvalidImageError(f"{what} is not an image Pillow can read; use JPEG, PNG, WebP or BMP") from exc
+    with im:
+        return _from_pil(im, what)
+
+
+def _from_array(arr: np.ndarray, bgr: bool) -> np.ndarray:
+    what = f"array of shape {arr.shape} and dtype {arr.dtype}"
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InvalidImageError(f"{what} is not an image: expected HxW, HxWx3 or HxWx4")
+    _check_size(arr.shape[1], arr.shape[0], what)
+    if arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    elif arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise InvalidImageError(f"{what} contains NaN or infinite values")
+        scale = 255.0 if arr.max(initial=0) <= 1.0 else 1.0
+        arr = (arr * scale).clip(0, 255).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise InvalidImageError(f"{what} has an unsupported dtype; use uint8, uint16 or float")
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=2)
+    if arr.shape[2] == 4:
+        alpha = arr[..., 3:4].astype(np.float32) / 255
+        arr = (arr[..., :3] * alpha + 114 * (1 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(arr[..., ::-1] if bgr else arr)
+
+
+def load_image(source: ImageLike, *, bgr: bool = False) -> np.ndarray:
+    """Decode ``source`` into an RGB uint8 array (H, W, 3).
+
+    Args:
+        source: a numpy array (RGB unless ``bgr``), a PIL image, a file path, or encoded bytes.
+        bgr: the array is in OpenCV's BGR order.
+
+    Raises:
+        InvalidImageError: the input is not a usable image; the message says why.
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, bgr)
+    if isinstance(source, Image.Image):
+        return _from_pil(source, f"image ({source.mode}, {source.size[0]}x{source.size[1]})")
+    if isinstance(source, bytes | bytearray | memoryview):
+        return _open_bytes(bytes(source), "image data")
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise InvalidImageError(f"image file {path} does not exist")
+        if not path.is_file():
+            raise InvalidImageError(f"{path} is not a file")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidImageError(f"{path.name} is {size / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB")
+        return _open_bytes(path.read_bytes(), f"image file {path.name}")
+    if source is None:
+        raise InvalidImageError("no image given")
+    raise InvalidImageError(f"unsupported image type {type(source).__name__}: use a numpy array, PIL image, path or bytes")

@@ -1,0 +1,83 @@
+"""Pre- and post-processing shared by every backend: letterbox, head decode, NMS, rescale.
+
+Written to match Ultralytics' own ``LetterBox`` and ``non_max_suppression`` (class-aware,
+one label per box), so our detections agree with ``YOLO(file).predict``. NMS itself is
+OpenCV's ``cv2.dnn.NMSBoxesBatched``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+MAX_CANDIDATES = 30_000  # boxes handed to NMS at most, as in Ultralytics (max_nms)
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was fitted into the network input: scale, then padding (left, top)."""
+
+    ratio: float
+    pad_left: float
+    pad_top: float
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping aspect, pad to ``size`` x ``size`` with grey; return an NCHW float32 blob in [0, 1]."""
+    h, w = image.shape[:2]
+    r = min(size / h, size / w)
+    new_w, new_h = int(round(w * r)), int(round(h * r))
+    dw, dh = (size - new_w) / 2, (size - new_h) / 2
+    if (w, h) != (new_w, new_h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
+    left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
+    image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    blob = cv2.dnn.blobFromImage(image, scalefactor=1 / 255.0)  # HWC uint8 -> NCHW float32, no channel swap
+    return blob, Letterbox(r, left, top)
+
+
+def decode_head(output: np.ndarray, *, conf: float, classes: list[int] | None = None):
+    """Ultralytics detect head (1, 4 + nc, N), boxes as cx, cy, w, h -> candidates above ``conf``.
+
+    Returns xyxy (M, 4), scores (M,), class ids (M,), in network-input pixels.
+    """
+    pred = output[0] if output.ndim == 3 else output
+    if pred.shape[0] > pred.shape[1]:  # (N, 4 + nc) layout
+        pred = pred.T
+    cls_scores = pred[4:]
+    if classes is not None:
+        keep_cls = np.zeros(cls_scores.shape[0], bool)
+        keep_cls[[c for c in classes if 0 <= c < cls_scores.shape[0]]] = True
+        cls_scores = np.where(keep_cls[:, None], cls_scores, 0)
+    best = cls_scores.max(axis=0)
+    keep = np.flatnonzero(best > conf)
+    if keep.size > MAX_CANDIDATES:
+        keep = keep[np.argsort(-best[keep])[:MAX_CANDIDATES]]
+    scores = best[keep]
+    class_ids = cls_scores[:, keep].argmax(axis=0)
+    cx, cy, w, h = pred[:4, keep]
+    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    return xyxy.astype(np.float32), scores.astype(np.float32), class_ids.astype(np.int64)
+
+
+def nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, *, iou: float, max_det: int) -> np.ndarray:
+    """Class-aware NMS (OpenCV); indices of the kept boxes, best first, at most ``max_det``."""
+    if len(scores) == 0:
+        return np.zeros(0, dtype=np.int64)
+    xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+    keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), 0.0, float(iou))
+    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
+    keep = keep[np.argsort(-scores[keep], kind="stable")]
+    return keep[:max_det]
+
+
+def rescale(xyxy: np.ndarray, box: Letterbox, width: int, height: int) -> np.ndarray:
+    """Network-input pixels -> original-image pixels, clipped to the image."""
+    out = xyxy.copy()
+    out[:, [0, 2]] = ((out[:, [0, 2]] - box.pad_left) / box.ratio).clip(0, width)
+    out[:, [1, 3]] = ((out[:, [1, 3]] - box.pad_top) / box.ratio).clip(0, height)
+    return out

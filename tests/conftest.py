@@ -1,0 +1,68 @@
+"""Test isolation and the network guard.
+
+Every test run: caches, HF_HOME and the embedded hub live in a temp dir; an audit hook
+(tests/netguard/sitecustomize.py) blocks non-loopback DNS and connects in this process
+and, through PYTHONPATH, in every Python subprocess; a test during which any process
+logged an attempt fails.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GUARD_DIR = Path(__file__).parent / "netguard"
+_STATE = Path(tempfile.mkdtemp(prefix="yolodeck-tests-"))
+
+os.environ["NETGUARD_LOG"] = str(_STATE / "netguard.log")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(GUARD_DIR), str(REPO), os.environ.get("PYTHONPATH", "")) if p
+)
+os.environ["YOLODECK_CACHE"] = str(_STATE / "cache")
+os.environ["YOLODECK_HUB"] = str(_STATE / "hub")
+os.environ["HF_HOME"] = str(_STATE / "hf")
+os.environ["MPLBACKEND"] = "Agg"
+for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") if not os.environ.get("YOLODECK_TEST_HF") else ():
+    os.environ.pop(key, None)
+runpy.run_path(str(GUARD_DIR / "sitecustomize.py"))
+Path(os.environ["NETGUARD_LOG"]).touch()
+
+import hub.offline  # noqa: E402,F401  (after the env above, before anything else imports a library)
+
+
+class NetGuard:
+    """Reads what the guard logged since the last look."""
+
+    def __init__(self) -> None:
+        self.log = Path(os.environ["NETGUARD_LOG"])
+        self.offset = self.log.stat().st_size
+
+    def new_lines(self) -> list[str]:
+        data = self.log.read_text()
+        lines = data[self.offset :].splitlines()
+        self.offset = len(data)
+        return lines
+
+
+@pytest.fixture(autouse=True)
+def netguard() -> NetGuard:
+    guard = NetGuard()
+    yield guard
+    attempts = guard.new_lines()
+    if attempts:
+        pytest.fail("non-loopback network attempt(s) during this test:\n" + "\n".join(attempts[:20]), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def state_dir() -> Path:
+    return _STATE
+
+
+def python() -> str:
+    return sys.executable

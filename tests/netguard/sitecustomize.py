@@ -1,0 +1,50 @@
+"""Network guard for every Python process of a test run (loaded through PYTHONPATH).
+
+An audit hook that blocks and logs any non-loopback DNS lookup or connect, as in
+``shared/tools/netguard_sitecustomize.py``. The test suite fails any test during which
+the log grows, so an attempt in a subprocess is caught too.
+"""
+
+import os
+import sys
+import time
+
+_LOG = os.environ.get("NETGUARD_LOG", "/tmp/netguard.log")
+_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0", "::ffff:127.")
+
+
+def _record(msg: str) -> None:
+    try:
+        with open(_LOG, "a") as fh:
+            argv0 = sys.argv[0] if sys.argv else ""
+            fh.write(f"{time.strftime('%H:%M:%S')} pid={os.getpid()} argv0={argv0} {msg}\n")
+    except OSError:
+        pass
+
+
+def _is_loopback(host: str) -> bool:
+    return host == "" or host.startswith(_LOOPBACK)
+
+
+def _hook(event: str, args: tuple) -> None:
+    if event == "socket.getaddrinfo":
+        host = args[0]
+        host = host.decode() if isinstance(host, bytes) else str(host or "")
+        if not _is_loopback(host):
+            _record(f"BLOCKED getaddrinfo {args[:2]}")
+            raise PermissionError(f"netguard: DNS lookup of {host} blocked")
+    elif event == "socket.gethostbyname":
+        host = str(args[0])
+        if not _is_loopback(host):
+            _record(f"BLOCKED gethostbyname {host}")
+            raise PermissionError(f"netguard: DNS lookup of {host} blocked")
+    elif event == "socket.connect":
+        addr = args[1]
+        if isinstance(addr, tuple) and not _is_loopback(str(addr[0])):
+            _record(f"BLOCKED connect {addr}")
+            raise PermissionError(f"netguard: connect to {addr} blocked")
+
+
+if not getattr(sys, "_yolodeck_netguard", False):
+    sys._yolodeck_netguard = True
+    sys.addaudithook(_hook)

@@ -1,0 +1,3 @@
+"""yolodeck training: datasets, Ultralytics training, the deck of exported variants, evaluation."""
+
+import hub.offline  # noqa: F401  (first: keeps every library offline)

@@ -1,0 +1,128 @@
+"""``python -m training``: data, train, deck. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _data(args: argparse.Namespace) -> int:
+    if args.kind == "synth-shelves":
+        from training.data import synth_shelves
+
+        path = synth_shelves.generate(
+            args.out, train=args.train, val=args.val, test=args.test, width=args.width, height=args.height,
+            with_empty=args.with_empty, seed=args.seed,
+        )
+    elif args.kind == "synth-digits":
+        from training.data import synth_digits
+
+        path = synth_digits.generate(args.out, train=args.train, val=args.val, test=args.test, seed=args.seed)
+    else:
+        from training.data import sku110k
+
+        if args.release is None:
+            print("error: sku110k needs --release DIR (the unpacked SKU110K_fixed folder)", file=sys.stderr)
+            return 2
+        path, report = sku110k.convert(args.release, args.out, link=not args.copy)
+        print(report.summary(), file=sys.stderr)
+        for line in report.skipped[:20]:
+            print(f"  skipped {line}", file=sys.stderr)
+        if len(report.skipped) > 20:
+            print(f"  ... {len(report.skipped) - 20} more in {Path(args.out) / 'skipped.txt'}", file=sys.stderr)
+    print(path)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.train import train
+
+    run = train(
+        data=args.data, model=args.model, out=args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+        width=args.width, depth=args.depth, freeze=args.freeze, weights=args.weights, device=args.device,
+        seed=args.seed, patience=args.patience, nbs=args.nbs, **dict(_parse_set(kv) for kv in args.set),
+    )
+    print(run)
+    return 0
+
+
+def _parse_set(item: str) -> tuple[str, object]:
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"error: --set expects key=value, got {item!r}")
+    return key, yaml.safe_load(value)
+
+
+def _deck(args: argparse.Namespace) -> int:
+    from training.deck import build_deck
+
+    manifest = build_deck(
+        args.run, data=args.data, out=args.out, variants=args.variants, imgsz=args.imgsz, threads=args.threads,
+        calibration=args.calibration, name=args.name,
+    )
+    print(Path(args.out) / "manifest.json")
+    print(manifest.table(), file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="make or convert a dataset (YOLO layout + data.yaml)")
+    data.add_argument("kind", choices=["synth-shelves", "synth-digits", "sku110k"])
+    data.add_argument("--out", required=True, help="dataset folder to write")
+    data.add_argument("--train", type=int, default=None, help="number of train images (synthetic)")
+    data.add_argument("--val", type=int, default=None, help="number of val images (synthetic)")
+    data.add_argument("--test", type=int, default=None, help="number of test images (synthetic)")
+    data.add_argument("--width", type=int, default=640, help="image width (synth-shelves)")
+    data.add_argument("--height", type=int, default=640, help="image height (synth-shelves)")
+    data.add_argument("--with-empty", action="store_true", help="synth-shelves: also label gaps as class 'empty'")
+    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--release", help="sku110k: the unpacked SKU110K_fixed folder")
+    data.add_argument("--copy", action="store_true", help="sku110k: copy images instead of hard-linking")
+    data.set_defaults(func=_data)
+
+    tr = sub.add_parser("train", help="train a YOLO model with Ultralytics")
+    tr.add_argument("--data", required=True, help="data.yaml")
+    tr.add_argument("--model", default="yolov8n.yaml", help="Ultralytics model YAML (or a path to one)")
+    tr.add_argument("--weights", help="start from this checkpoint (.pt) instead of from scratch")
+    tr.add_argument("--width", type=float, help="width multiple (overrides the YAML's scale)")
+    tr.add_argument("--depth", type=float, help="depth multiple (overrides the YAML's scale)")
+    tr.add_argument("--freeze", type=int, help="freeze the first N layers (transfer learning)")
+    tr.add_argument("--epochs", type=int, default=30)
+    tr.add_argument("--imgsz", type=int, default=416)
+    tr.add_argument("--batch", type=int, default=16)
+    tr.add_argument("--device", default=None, help="auto: every GPU when present, else cpu")
+    tr.add_argument("--patience", type=int, default=100)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--nbs", type=int, help="nominal batch size (default: --batch, a step every batch)")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="any other Ultralytics train argument, e.g. --set mosaic=0 (repeatable)")
+    tr.add_argument("--out", required=True, help="run folder to write")
+    tr.set_defaults(func=_train)
+
+    dk = sub.add_parser("deck", help="export every variant of a run and evaluate each on the test split")
+    dk.add_argument("run", help="run folder from 'train' (or a .pt checkpoint)")
+    dk.add_argument("--data", required=True, help="data.yaml (calibration from train, evaluation on test)")
+    dk.add_argument("--out", required=True, help="deck folder to write")
+    dk.add_argument("--variants", nargs="*", help="variant ids (default: all)")
+    dk.add_argument("--imgsz", type=int, help="export size (default: the training size)")
+    dk.add_argument("--threads", type=int, default=2, help="intra-op threads for latency")
+    dk.add_argument("--calibration", type=int, default=64, help="training images used to calibrate int8")
+    dk.add_argument("--name", help="model name in the manifest (default: the run folder's name)")
+    dk.set_defaults(func=_deck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "data":
+        defaults = {"synth-shelves": (120, 24, 24), "synth-digits": (400, 80, 80), "sku110k": (0, 0, 0)}[args.kind]
+        args.train, args.val, args.test = (
+            v if v is not None else d for v, d in zip((args.train, args.val, args.test), defaults, strict=True)
+        )
+    return args.func(args)

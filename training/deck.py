@@ -1,0 +1,143 @@
+"""``python -m training deck``: export every variant of a run, evaluate each, write manifest + card."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import multiprocessing
+import shutil
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from tqdm import tqdm
+
+from hub import card
+from hub.manifest import Manifest, Variant, sha256_of
+from training.data.layout import read_data_yaml, read_labels, split_images
+from training.evaluate import evaluate_file
+from training.export import VARIANTS, Exporter
+
+PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
+         "val_batch0_pred.jpg")
+TOOLS = ("ultralytics", "torch", "onnx", "onnxruntime", "ai-edge-litert", "litert-torch", "ai-edge-quantizer",
+         "pycocotools", "yolodeck")
+
+
+def tool_versions() -> dict[str, str]:
+    out = {}
+    for name in TOOLS:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _checkpoint_of(run: Path) -> Path:
+    if run.is_file():
+        return run
+    for candidate in (run / "weights" / "best.pt", run / "weights" / "last.pt"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"no weights/best.pt in {run}: is it a training run folder?")
+
+
+def _evaluate_in_subprocess(path: Path, test: list[Path], names: list[str], imgsz: int, threads: int):
+    """Each variant in a fresh process: competing thread pools of several runtimes distort timings."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(evaluate_file, path, test, names, imgsz=imgsz, threads=threads, progress=False).result()
+
+
+def build_deck(
+    run: str | Path,
+    *,
+    data: str | Path,
+    out: str | Path,
+    variants: list[str] | None = None,
+    imgsz: int | None = None,
+    threads: int = 2,
+    calibration: int = 64,
+    name: str | None = None,
+) -> Manifest:
+    """Export and evaluate ``variants`` (default: all) of ``run`` into the deck folder ``out``.
+
+    A variant that cannot be made here is kept in the manifest as ``unavailable`` with the reason.
+    """
+    run, out = Path(run), Path(out)
+    checkpoint = _checkpoint_of(run)
+    run_dir = checkpoint.parent.parent if checkpoint.parent.name == "weights" else checkpoint.parent
+    data_cfg = read_data_yaml(data)
+    test = split_images(data_cfg, "test") or split_images(data_cfg, "val")
+    split = "test" if split_images(data_cfg, "test") else "val"
+    calib = split_images(data_cfg, "train")[:calibration]
+    wanted = variants or list(VARIANTS)
+    unknown = [v for v in wanted if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    out.mkdir(parents=True, exist_ok=True)
+
+    exporter = Exporter(checkpoint, out, imgsz=imgsz, calibration=calib)
+    train_args, imgsz = exporter.train_args, exporter.imgsz
+    names = exporter.names
+    tools = tool_versions()
+    entries: list[Variant] = []
+    try:
+        for vid in tqdm(wanted, desc="deck: export + evaluate", unit="variant"):
+            spec = VARIANTS[vid]
+            try:
+                path = exporter.export(vid)
+                metrics, latency = _evaluate_in_subprocess(path, test, names, imgsz, threads)
+            except Exception as exc:  # an exporter failing is recorded, not fatal: the rest of the deck stands
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                tqdm.write(f"{vid}: unavailable ({reason})\n{traceback.format_exc(limit=3)}")
+                (out / spec.file).unlink(missing_ok=True)
+                entries.append(Variant(vid, spec.backend, spec.precision, spec.file, status="unavailable",
+                                       reason=reason))
+                continue
+            entries.append(Variant(
+                vid, spec.backend, spec.precision, spec.file, bytes=path.stat().st_size, sha256=sha256_of(path),
+                metrics=metrics, latency_ms=latency,
+                tools={"exporter": _exporter_of(vid, tools), "runtime": _runtime_of(spec.backend, tools)},
+            ))
+    finally:
+        exporter.close()
+
+    files = {}
+    (out / "training").mkdir(exist_ok=True)
+    for plot in PLOTS + ("results.csv",):
+        if (run_dir / plot).is_file():
+            shutil.copyfile(run_dir / plot, out / "training" / plot)
+            files[Path(plot).stem] = f"training/{plot}"
+    instances = sum(len(read_labels(p, 1, 1)) for p in test)
+    manifest = Manifest(
+        model=name or (run_dir.name if run.is_dir() else checkpoint.stem),
+        classes=names,
+        imgsz=imgsz,
+        variants=entries,
+        dataset={"name": (data_cfg.get("yolodeck") or {}).get("generator") or Path(data_cfg["root"]).name,
+                 "split": split, "images": len(test), "instances": instances},
+        tools=tools,
+        training={k: train_args[k] for k in ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "seed")
+                  if k in train_args},
+        files=files,
+    )
+    manifest.write(out)
+    (out / "README.md").write_text(card.render(manifest))
+    return manifest
+
+
+def _exporter_of(vid: str, tools: dict[str, str]) -> str:
+    if vid in ("onnx-fp16", "onnx-int8"):
+        return f"onnxruntime {tools.get('onnxruntime', '?')}"
+    if vid in ("tflite-fp16", "tflite-int8"):
+        return f"ai-edge-quantizer {tools.get('ai-edge-quantizer', '?')}"
+    if vid == "pt":
+        return f"torch {tools.get('torch', '?')} (weights only)"
+    return f"ultralytics {tools.get('ultralytics', '?')}"
+
+
+def _runtime_of(backend: str, tools: dict[str, str]) -> str:
+    package = {"onnxruntime": "onnxruntime", "tflite": "ai-edge-litert", "torch": "torch", "torchscript": "torch"}
+    pkg = package.get(backend, backend)
+    return f"{pkg} {tools.get(pkg, '?')}"

@@ -1,0 +1,143 @@
+"""Evaluate one variant through ``hub.runtime`` (what users run): COCO metrics and latency.
+
+mAP comes from pycocotools' ``COCOeval`` (with maxDets raised for dense shelves); precision,
+recall and F1 are read at the confidence where the class-mean F1 peaks (Ultralytics'
+convention), from COCOeval's own IoU-0.5 matches. Latency is the warm median and p90 of the
+end-to-end ``detect()`` on decoded images, batch 1, with a fixed thread count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from hub.manifest import Latency, Metrics
+from hub.runtime import Detector, load_image
+from training.data.layout import read_labels
+
+EVAL_CONF = 0.001  # as Ultralytics' val: the whole PR curve
+EVAL_IOU = 0.7
+EVAL_MAX_DET = 1000
+
+
+@dataclass
+class GroundTruth:
+    images: list[Path]
+    arrays: list[np.ndarray]
+    labels: list[np.ndarray]  # (N, 5): class, x1, y1, x2, y2
+
+    @classmethod
+    def load(cls, images: list[Path]) -> GroundTruth:
+        arrays = [load_image(p) for p in images]
+        labels = [read_labels(p, a.shape[1], a.shape[0]) for p, a in zip(images, arrays, strict=True)]
+        return cls(images, arrays, labels)
+
+
+def coco_metrics(gt: GroundTruth, predictions: list[tuple[np.ndarray, np.ndarray, np.ndarray]], names: list[str],
+                 *, max_det: int = EVAL_MAX_DET) -> Metrics:
+    """Metrics from pycocotools for predictions (xyxy, scores, class ids) per image."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, annotations, results = [], [], []
+    for i, (arr, lab) in enumerate(zip(gt.arrays, gt.labels, strict=True)):
+        images.append({"id": i, "width": int(arr.shape[1]), "height": int(arr.shape[0])})
+        for cls, x1, y1, x2, y2 in lab.tolist():
+            annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": int(cls),
+                                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+    for i, (xyxy, scores, cls) in enumerate(predictions):
+        for (x1, y1, x2, y2), s, c in zip(xyxy.tolist(), scores.tolist(), cls.tolist(), strict=True):
+            results.append({"image_id": i, "category_id": int(c), "bbox": [x1, y1, x2 - x1, y2 - y1], "score": s})
+    coco = COCO()
+    coco.dataset = {"images": images, "annotations": annotations,
+                    "categories": [{"id": k, "name": n} for k, n in enumerate(names)]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+        dets = coco.loadRes(results) if results else COCO()
+        if not results:
+            dets.dataset = {"images": images, "annotations": [], "categories": coco.dataset["categories"]}
+            dets.createIndex()
+        ev = COCOeval(coco, dets, "bbox")
+        ev.params.maxDets = [1, 100, max_det]
+        ev.evaluate()
+        ev.accumulate()
+    precision = ev.eval["precision"][:, :, :, 0, -1]  # [T, R, K] at area 'all', the largest maxDet
+    present = [k for k in range(len(names)) if any((lab[:, 0] == k).any() for lab in gt.labels)]
+
+    def ap(p: np.ndarray) -> float:
+        p = p[p > -1]
+        return float(p.mean()) if p.size else 0.0
+
+    per_class = {names[k]: ap(precision[:, :, k]) for k in present}
+    p, r, f1, conf = _pr_at_best_f1(ev, present)
+    return Metrics(precision=p, recall=r, f1=f1, map50=ap(precision[0][:, present]),
+                   map50_95=ap(precision[:, :, present]), per_class=per_class, conf=conf)
+
+
+def _pr_at_best_f1(ev, classes: list[int]) -> tuple[float, float, float, float]:
+    """Class-mean P, R, F1 at the confidence where the mean F1 peaks, from COCOeval's IoU=0.5 matches."""
+    grid = np.linspace(0, 1, 1000)
+    ps, rs = [], []
+    n_area = len(ev.params.areaRng)
+    n_img = len(ev.params.imgIds)
+    for k_idx, cat in enumerate(ev.params.catIds):
+        if cat not in classes:
+            continue
+        scores, tps, n_gt = [], [], 0
+        for i in range(n_img):
+            e = ev.evalImgs[k_idx * n_area * n_img + i]  # area index 0: 'all'
+            if e is None:
+                continue
+            keep = ~np.asarray(e["dtIgnore"][0], bool)
+            scores.append(np.asarray(e["dtScores"])[keep])
+            tps.append(np.asarray(e["dtMatches"][0])[keep] > 0)
+            n_gt += int((~np.asarray(e["gtIgnore"], bool)).sum())
+        s = np.concatenate(scores) if scores else np.zeros(0)
+        tp = np.concatenate(tps) if tps else np.zeros(0, bool)
+        order = np.argsort(-s, kind="mergesort")
+        s, tp = s[order], tp[order]
+        ctp, cfp = np.cumsum(tp), np.cumsum(~tp)
+        recall = ctp / max(n_gt, 1)
+        prec = ctp / np.maximum(ctp + cfp, 1)
+        # P and R as functions of the confidence threshold (scores descending -> reverse for np.interp)
+        ps.append(np.interp(-grid, -s, prec, left=1) if s.size else np.zeros_like(grid))
+        rs.append(np.interp(-grid, -s, recall, left=0) if s.size else np.zeros_like(grid))
+    if not ps:
+        return 0.0, 0.0, 0.0, 0.0
+    p, r = np.mean(ps, axis=0), np.mean(rs, axis=0)
+    f1 = 2 * p * r / np.maximum(p + r, 1e-16)
+    best = int(f1.argmax())
+    return float(p[best]), float(r[best]), float(f1[best]), float(grid[best])
+
+
+def measure_latency(detector: Detector, arrays: list[np.ndarray], *, warmup: int = 3, runs: int = 30,
+                    threads: int = 2) -> Latency:
+    """Warm median and p90 of end-to-end ``detect()`` on decoded images, batch 1."""
+    for i in range(warmup):
+        detector.detect(arrays[i % len(arrays)], conf=0.25)
+    times = []
+    for i in range(runs):
+        t = time.perf_counter()
+        detector.detect(arrays[i % len(arrays)], conf=0.25)
+        times.append((time.perf_counter() - t) * 1e3)
+    return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, detector.imgsz)
+
+
+def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,
+                  latency_runs: int = 30, progress: bool = True) -> tuple[Metrics, Latency]:
+    """Evaluate one variant file on the test images: (metrics, latency)."""
+    detector = Detector(path, names=names, imgsz=imgsz, threads=threads)
+    gt = GroundTruth.load(test_images)
+    preds = []
+    for arr in tqdm(gt.arrays, desc=f"eval {Path(path).name}", unit="img", disable=not progress, leave=False):
+        d = detector.detect(arr, conf=EVAL_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
+        preds.append((d.xyxy, d.confidence, d.class_id))
+    metrics = coco_metrics(gt, preds, names)
+    latency = measure_latency(detector, gt.arrays, runs=latency_runs, threads=threads)
+    return metrics, latency

@@ -1,0 +1,88 @@
+"""Ultralytics training, from scratch or from a checkpoint, with width/depth multiples and freezing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def auto_device() -> str:
+    """Every GPU when present (Ultralytics runs DDP for several), else the CPU."""
+    import torch
+
+    n = torch.cuda.device_count()
+    return ",".join(str(i) for i in range(n)) if n else "cpu"
+
+
+def model_config(model: str | Path, *, width: float | None = None, depth: float | None = None) -> dict[str, Any]:
+    """Load an Ultralytics model YAML (by name or path) and apply width/depth multiples."""
+    from ultralytics.nn.tasks import yaml_model_load
+
+    cfg = yaml_model_load(str(model))
+    if width is None and depth is None:
+        return cfg
+    scales = cfg.get("scales") or {}
+    base = scales.get(cfg.get("scale") or "", next(iter(scales.values()), [1.0, 1.0, 1024]))
+    cfg["scales"] = {"custom": [depth or base[0], width or base[1], base[2] if len(base) > 2 else 1024]}
+    cfg["scale"] = "custom"
+    return cfg
+
+
+def train(
+    *,
+    data: str | Path,
+    out: str | Path,
+    model: str | Path = "yolov8n.yaml",
+    epochs: int = 30,
+    imgsz: int = 416,
+    batch: int = 16,
+    width: float | None = None,
+    depth: float | None = None,
+    freeze: int | None = None,
+    weights: str | Path | None = None,
+    device: str | None = None,
+    seed: int = 0,
+    patience: int = 100,
+    nbs: int | None = None,
+    **overrides: Any,
+) -> Path:
+    """Train and return the run folder (weights/best.pt, results.csv, plots, yolodeck.json).
+
+    ``nbs`` (nominal batch size) defaults to ``batch``: an optimizer step every batch. Ultralytics'
+    default of 64 accumulates gradients, so a small dataset gets almost no steps and learns nothing
+    in a short run (measured: 0 mAP50 after 15 epochs on 48 images, 0.66 with nbs=batch).
+    ``overrides`` go to ``YOLO.train`` as they are (e.g. ``warmup_epochs=0``, ``mosaic=0``).
+    """
+    from ultralytics import YOLO
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = model_config(model, width=width, depth=depth)
+    cfg.pop("yaml_file", None)
+    cfg_path = out / "model.yaml"
+    cfg_path.write_text(yaml.safe_dump({k: v for k, v in cfg.items() if k != "scale"}, sort_keys=False))
+    yolo = YOLO(str(cfg_path), task="detect")
+    if weights:
+        yolo = yolo.load(str(weights))  # a checkpoint you trust (training reads full Ultralytics checkpoints)
+    device = device or auto_device()
+    args: dict[str, Any] = dict(
+        data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, device=device, seed=seed, deterministic=True,
+        project=str(out.parent), name=out.name, exist_ok=True, patience=patience, plots=True,
+        workers=min(4, os.cpu_count() or 1), amp=device != "cpu", verbose=False, nbs=nbs or batch,
+    )
+    if freeze:
+        args["freeze"] = freeze
+    args.update(overrides)
+    yolo.train(**args)
+    (out / "yolodeck.json").write_text(
+        json.dumps(
+            {"data": str(Path(data).resolve()), "model": str(model), "imgsz": imgsz, "epochs": epochs,
+             "width": width, "depth": depth, "freeze": freeze, "weights": str(weights) if weights else None},
+            indent=2,
+        )
+    )
+    return out
