@@ -66,3 +66,34 @@ def state_dir() -> Path:
 
 def python() -> str:
     return sys.executable
+
+
+# --- shared, real artefacts: a tiny dataset, a tiny trained model, and its deck -------------------
+
+TINY_TRAIN = dict(epochs=16, imgsz=256, batch=4, warmup_epochs=0, mosaic=0.0, close_mosaic=0, optimizer="AdamW",
+                  lr0=0.004, workers=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(state_dir: Path) -> Path:
+    """synth-shelves at a size a 2-core test run can learn from in a minute (fewer, larger products)."""
+    from training.data import synth_shelves
+
+    return synth_shelves.generate(state_dir / "tiny-shelves", train=32, val=8, test=8, width=256, height=256,
+                                  rows=(2, 3), product_width=(0.08, 0.14), seed=0, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data: Path, state_dir: Path) -> Path:
+    from training.train import train
+
+    return train(data=tiny_data, out=state_dir / "runs" / "tiny", **TINY_TRAIN)
+
+
+@pytest.fixture(scope="session")
+def tiny_deck(tiny_run: Path, tiny_data: Path, state_dir: Path) -> Path:
+    from training.deck import build_deck
+
+    out = state_dir / "deck"
+    build_deck(tiny_run, data=tiny_data, out=out, threads=2, calibration=16, name="tiny-shelves")
+    return out

@@ -1,0 +1,94 @@
+"""Training learns; the deck holds every variant, measured, and its manifest matches its files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+
+from hub.manifest import Manifest, sha256_of
+from training.export import VARIANTS
+
+
+def test_a_tiny_run_learns(tiny_run):
+    rows = list(csv.DictReader((tiny_run / "results.csv").open()))
+    map50 = [float(r["metrics/mAP50(B)"].strip() if "metrics/mAP50(B)" in r else r[" metrics/mAP50(B)"]) for r in rows]
+    assert len(map50) == 16
+    assert map50[0] < 0.1, map50
+    assert max(map50[-5:]) > map50[0] + 0.25, map50
+    assert (tiny_run / "weights" / "best.pt").is_file() and (tiny_run / "results.png").is_file()
+
+
+def test_width_and_depth_multiples_shrink_the_model():
+    from ultralytics.nn.tasks import DetectionModel
+
+    from training.train import model_config
+
+    def params(cfg):
+        return sum(p.numel() for p in DetectionModel(cfg, nc=1, verbose=False).parameters())
+
+    base = params(model_config("yolov8n.yaml"))
+    slim = params(model_config("yolov8n.yaml", width=0.125, depth=0.33))
+    assert slim < base * 0.4
+
+
+def test_deck_manifest_matches_its_files(tiny_deck):
+    manifest = Manifest.read(tiny_deck)
+    raw = json.loads((tiny_deck / "manifest.json").read_text())
+    for key in ("model", "task", "classes", "imgsz", "dataset", "created", "tools", "variants"):
+        assert key in raw, key
+    assert manifest.classes == ["product"] and manifest.imgsz == 256
+    assert [v.id for v in manifest.variants] == list(VARIANTS)
+    assert all(v.ok for v in manifest.variants), [(v.id, v.reason) for v in manifest.variants if not v.ok]
+    manifest.verify(tiny_deck)  # sizes and sha256 of every file
+    for v in manifest.variants:
+        path = tiny_deck / v.file
+        assert v.bytes == path.stat().st_size and v.sha256 == sha256_of(path)
+        m = v.metrics
+        for value in (m.precision, m.recall, m.f1, m.map50, m.map50_95):
+            assert 0 <= value <= 1
+        assert m.map50_95 <= m.map50
+        assert math.isclose(m.f1, 2 * m.precision * m.recall / (m.precision + m.recall), rel_tol=1e-6)
+        assert set(m.per_class) == {"product"}
+        assert 0 < v.latency_ms.median <= v.latency_ms.p90 and v.latency_ms.threads == 2
+        assert v.latency_ms.imgsz == 256
+    ref = manifest.reference()
+    assert ref.id == "onnx-fp32" and ref.metrics.map50 > 0.3
+    sizes = {v.id: v.bytes for v in manifest.variants}
+    assert sizes["onnx-fp16"] < 0.6 * sizes["onnx-fp32"] and sizes["onnx-int8"] < 0.35 * sizes["onnx-fp32"]
+    assert sizes["tflite-fp16"] < 0.6 * sizes["tflite-fp32"] and sizes["tflite-int8"] < 0.35 * sizes["tflite-fp32"]
+    for v in manifest.variants:  # quantization must not collapse the scores (a barely trained model: loose bound)
+        assert abs(manifest.delta(v)["map50"]) < 0.05, (v.id, manifest.delta(v))
+    assert (tiny_deck / "training" / "results.csv").is_file() and "results" in manifest.files
+
+
+def test_model_card_is_valid_hub_metadata(tiny_deck):
+    from huggingface_hub import ModelCard
+
+    card = ModelCard((tiny_deck / "README.md").read_text())
+    data = card.data.to_dict()
+    assert data["library_name"] == "yolodeck" and data["license"] == "agpl-3.0"
+    assert "object-detection" in data["tags"] and data["datasets"] == ["synth-shelves"]
+    results = card.data.eval_results
+    manifest = Manifest.read(tiny_deck)
+    assert len(results) == 5 * len(manifest.available)
+    by_name = {r.metric_name: r.metric_value for r in results}
+    assert by_name["mAP50 (onnx-fp32)"] == round(manifest.variant("onnx-fp32").metrics.map50, 4)
+    assert "| tflite-int8 |" in card.content and "hub pull" in card.content
+
+
+@pytest.mark.timeout(600)
+def test_metrics_agree_with_ultralytics_val(tiny_deck, tiny_data):
+    """Independent cross-check of our pycocotools-based mAP50 on the fp32 model."""
+    from ultralytics import YOLO
+
+    manifest = Manifest.read(tiny_deck)
+    ours = manifest.variant("onnx-fp32").metrics
+    val = YOLO(str(tiny_deck / "model-fp32.onnx"), task="detect").val(
+        data=str(tiny_data), split="test", imgsz=256, conf=0.001, iou=0.7, max_det=1000, batch=1, device="cpu",
+        plots=False, verbose=False, project=str(tiny_deck.parent / "val"), name="onnx",
+    )
+    assert abs(val.box.map50 - ours.map50) < 0.01, (val.box.map50, ours.map50)
+    assert abs(val.box.map - ours.map50_95) < 0.02, (val.box.map, ours.map50_95)
