@@ -18,7 +18,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 GUARD_DIR = Path(__file__).parent / "netguard"
-_STATE = Path(tempfile.mkdtemp(prefix="yolodeck-tests-"))
+# YOLODECK_TEST_STATE (developers only) keeps the tiny dataset, run and deck between runs.
+_REUSE = os.environ.get("YOLODECK_TEST_STATE")
+_STATE = Path(_REUSE) if _REUSE else Path(tempfile.mkdtemp(prefix="yolodeck-tests-"))
+_STATE.mkdir(parents=True, exist_ok=True)
 
 os.environ["NETGUARD_LOG"] = str(_STATE / "netguard.log")
 os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -79,6 +82,8 @@ def tiny_data(state_dir: Path) -> Path:
     """synth-shelves at a size a 2-core test run can learn from in a minute (fewer, larger products)."""
     from training.data import synth_shelves
 
+    if _REUSE and (state_dir / "tiny-shelves" / "data.yaml").is_file():
+        return state_dir / "tiny-shelves" / "data.yaml"
     return synth_shelves.generate(state_dir / "tiny-shelves", train=32, val=8, test=8, width=256, height=256,
                                   rows=(2, 3), product_width=(0.08, 0.14), seed=0, progress=False)
 
@@ -87,6 +92,8 @@ def tiny_data(state_dir: Path) -> Path:
 def tiny_run(tiny_data: Path, state_dir: Path) -> Path:
     from training.train import train
 
+    if _REUSE and (state_dir / "runs" / "tiny" / "yolodeck.json").is_file():
+        return state_dir / "runs" / "tiny"
     return train(data=tiny_data, out=state_dir / "runs" / "tiny", **TINY_TRAIN)
 
 
@@ -95,5 +102,7 @@ def tiny_deck(tiny_run: Path, tiny_data: Path, state_dir: Path) -> Path:
     from training.deck import build_deck
 
     out = state_dir / "deck"
+    if _REUSE and (out / "README.md").is_file():
+        return out
     build_deck(tiny_run, data=tiny_data, out=out, threads=2, calibration=16, name="tiny-shelves")
     return out

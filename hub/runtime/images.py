@@ -65,7 +65,8 @@ def _open_bytes(data: bytes, what: str) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))  # reads the header only
-    except UnidentifiedImageError as exc:
+    except (UnidentifiedImageError, ImportError) as exc:
+        # ImportError: Ultralytics patches Image.open to try an optional HEIF plugin when Pillow fails
         head = data[:64].lstrip().lower()
         hint = " (it looks like SVG/XML, which is not supported)" if head.startswith((b"<?xml", b"<svg")) else ""
         hint = " (it looks like a PDF)" if head.startswith(b"%pdf") else hint
@@ -74,8 +75,6 @@ def _open_bytes(data: bytes, what: str) -> np.ndarray:
         raise InvalidImageError(f"{what} declares too many pixels (decompression bomb?): {exc}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"{what} could not be read ({exc})") from exc
-    except ImportError as exc:  # Ultralytics patches Image.open to try an optional HEIF plugin on failure
-        raise InvalidImageError(f"{what} is not an image Pillow can read; use JPEG, PNG, WebP or BMP") from exc
     with im:
         return _from_pil(im, what)
 

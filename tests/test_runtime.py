@@ -1,0 +1,227 @@
+"""hub.runtime: parity with Ultralytics' predict, every input kind, every bad input, lean imports."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from hub.errors import BackendNotAvailableError, InvalidImageError, UntrustedCheckpointError
+from hub.manifest import Manifest
+from hub.runtime import BoxAnnotator, Detections, Detector, LabelAnnotator, load_image, ops
+from training.data.layout import read_data_yaml, split_images
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(br - tl, 0, None).prod(-1)
+    area = lambda x: (x[:, 2:] - x[:, :2]).prod(-1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+@pytest.fixture(scope="module")
+def test_images(tiny_data) -> list[Path]:
+    return split_images(read_data_yaml(tiny_data), "test")
+
+
+@pytest.mark.parametrize("variant", ["onnx-fp32", "onnx-int8", "tflite-fp32", "tflite-int8"])
+def test_detections_match_ultralytics_predict(tiny_deck, test_images, variant):
+    from ultralytics import YOLO
+
+    manifest = Manifest.read(tiny_deck)
+    path = tiny_deck / manifest.variant(variant).file
+    ours = Detector(path, threads=2)
+    theirs = YOLO(str(path), task="detect")
+    total = 0
+    for image in test_images:
+        a = ours.detect(image, conf=0.25, iou=0.7, max_det=300)
+        b = Detections.from_ultralytics(theirs.predict(str(image), imgsz=256, conf=0.25, iou=0.7, max_det=300,
+                                                       verbose=False)[0])
+        assert len(a) == len(b), (image.name, len(a), len(b))
+        total += len(a)
+        if len(a):
+            iou = _box_iou(a.xyxy, b.xyxy)
+            assert (iou.max(axis=1) >= 0.95).all()
+            np.testing.assert_allclose(np.sort(a.confidence), np.sort(b.confidence), atol=0.02)
+    assert total > 20  # the comparison compared something
+
+
+def test_every_input_kind_gives_the_same_detections(tiny_deck, test_images, tmp_path):
+    det = Detector(tiny_deck / "model-fp32.onnx")
+    path = test_images[0]
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    reference = det.detect(rgb)
+    png = tmp_path / "x.png"
+    Image.fromarray(rgb).save(png)
+    for source, kw in [
+        (png, {}), (str(png), {}), (png.read_bytes(), {}), (Image.fromarray(rgb), {}),
+        (np.ascontiguousarray(rgb[..., ::-1]), {"bgr": True}), (rgb.astype(np.float32) / 255, {}),
+        (np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), {}), ((rgb.astype(np.uint16) << 8), {}),
+    ]:
+        d = det.detect(source, **kw)
+        assert len(d) == len(reference), type(source)
+        np.testing.assert_allclose(d.xyxy, reference.xyxy, atol=1.5)
+
+
+def test_exif_orientation_grayscale_rgba_and_16bit(tmp_path):
+    base = np.zeros((40, 80, 3), np.uint8)
+    base[:, :10] = 255  # a white stripe on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    buf = io.BytesIO()
+    Image.fromarray(base).save(buf, "JPEG", exif=exif)
+    rotated = load_image(buf.getvalue())
+    assert rotated.shape == (80, 40, 3) and rotated[:10].mean() > 200  # the stripe is now on top
+    gray = io.BytesIO()
+    Image.fromarray(base[..., 0]).save(gray, "PNG")
+    assert load_image(gray.getvalue()).shape == (40, 80, 3)
+    rgba = io.BytesIO()
+    Image.fromarray(np.dstack([base, np.zeros((40, 80), np.uint8)])).save(rgba, "PNG")
+    assert (load_image(rgba.getvalue()) == 114).all()  # transparent -> the letterbox grey
+    deep = io.BytesIO()
+    Image.fromarray(base[..., 0].astype(np.uint16) * 257).save(deep, "PNG")
+    out = load_image(deep.getvalue())
+    assert out.dtype == np.uint8 and out[:, :10].min() >= 250 and out[:, 20:].max() <= 5
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares a size but holds no pixels: what a decompression bomb looks like up front."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = lambda tag, data: struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))  # noqa: E731
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b"")
+
+
+def _jpeg() -> bytes:
+    ok, data = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    return data.tobytes()
+
+
+def _bad_png() -> bytes:
+    good = io.BytesIO()
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(good, "PNG")
+    data = bytearray(good.getvalue())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\x00" * 64  # corrupt the compressed pixel data
+    return bytes(data)
+
+
+BAD_IMAGES = {
+    "empty bytes": (lambda p: b"", "empty"),
+    "random bytes": (lambda p: np.random.default_rng(1).bytes(2000), "not an image"),
+    "truncated jpeg": (lambda p: _jpeg()[:300], "(?i)truncated|could not be"),
+    "corrupt png": (lambda p: _bad_png(), "could not be decoded|could not be read"),
+    "svg": (lambda p: b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "SVG"),
+    "pdf": (lambda p: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj", "PDF"),
+    "decompression bomb": (lambda p: _png_header_only(60000, 60000), "too many pixels|too large"),
+    "too many pixels": (lambda p: _png_header_only(9000, 6000), "too large"),
+    "too many bytes": (lambda p: b"\xff\xd8" + b"\x00" * (50 * 2**20 + 10), "limit"),
+    "text file": (lambda p: (p / "notes.txt").write_text("hello") and p / "notes.txt", "not an image"),
+    "missing file": (lambda p: p / "nope.jpg", "does not exist"),
+    "a directory": (lambda p: p, "not a file"),
+    "array with 2 channels": (lambda p: np.zeros((10, 10, 2), np.uint8), "not an image"),
+    "4-d array": (lambda p: np.zeros((1, 10, 10, 3), np.uint8), "not an image"),
+    "empty array": (lambda p: np.zeros((0, 10, 3), np.uint8), "empty"),
+    "NaN array": (lambda p: np.full((10, 10, 3), np.nan, np.float32), "NaN"),
+    "object array": (lambda p: np.empty((10, 10, 3), object), "dtype"),
+    "None": (lambda p: None, "no image"),
+    "a number": (lambda p: 42, "unsupported image type"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_IMAGES))
+def test_bad_images_get_a_clear_error(tiny_deck, tmp_path, kind):
+    make, message = BAD_IMAGES[kind]
+    det = Detector(tiny_deck / "model-fp32.onnx")
+    with pytest.raises(InvalidImageError, match=message):
+        det.detect(make(tmp_path))
+    assert len(det.detect(np.zeros((64, 64, 3), np.uint8), conf=0.99)) == 0  # and it keeps working
+
+
+def test_dense_postprocessing_keeps_many_boxes_and_respects_max_det():
+    rng = np.random.default_rng(0)
+    n = 8400
+    centers = rng.uniform(10, 630, (2, n))
+    head = np.concatenate([centers, np.full((2, n), 6.0), rng.uniform(0, 1, (2, n))]).astype(np.float32)[None]
+    xyxy, scores, cls = ops.decode_head(head, conf=0.25)
+    assert len(scores) > 5000
+    keep = ops.nms(xyxy, scores, cls, iou=0.7, max_det=1000)
+    assert len(keep) == 1000 and np.all(np.diff(scores[keep]) <= 0)
+    only1 = ops.decode_head(head, conf=0.25, classes=[1])[2]
+    assert set(only1.tolist()) == {1}
+
+
+def test_detections_views(tiny_deck, test_images):
+    det = Detector(tiny_deck / "model-fp32.tflite")
+    d = det.detect(test_images[0], conf=0.25)
+    assert len(d) > 0 and d.counts() == {"product": len(d)}
+    rows = d.to_rows()
+    assert rows[0].keys() == {"class_name", "class_id", "score", "x1", "y1", "x2", "y2"}
+    payload = json.loads(d.to_json())
+    assert len(payload["detections"]) == len(d) and set(payload["timing_ms"]) >= {"inference", "total"}
+    assert d.to_csv().count("\n") == len(d) + 1
+    assert len(d[d.confidence > 0.5]) == int((d.confidence > 0.5).sum())
+    w, h = d.image_size
+    assert (d.xyxy[:, [0, 2]] <= w).all() and (d.xyxy[:, [1, 3]] <= h).all() and (d.xyxy >= 0).all()
+    scene = np.asarray(Image.open(test_images[0]).convert("RGB"))
+    for annotator in (BoxAnnotator(), LabelAnnotator()):
+        out = annotator.annotate(scene, d)
+        assert out.shape == scene.shape and out.dtype == scene.dtype and (out != scene).any()
+    assert d.timing_ms["total"] >= d.timing_ms["inference"] > 0
+
+
+def test_importing_the_runtime_and_running_onnx_does_not_import_torch(tiny_deck):
+    code = (
+        "import sys, numpy as np, hub.runtime as r\n"
+        "assert 'torch' not in sys.modules\n"
+        f"d = r.Detector({str(tiny_deck / 'model-fp32.onnx')!r}).detect(np.zeros((64, 64, 3), np.uint8))\n"
+        f"d = r.Detector({str(tiny_deck / 'model-int8.tflite')!r}).detect(np.zeros((64, 64, 3), np.uint8))\n"
+        "assert 'torch' not in sys.modules and 'ultralytics' not in sys.modules, 'heavy import'\n"
+        "print('lean')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "lean" in out.stdout, out.stderr
+
+
+def test_a_missing_backend_package_says_what_to_install(tiny_deck):
+    code = (
+        "import sys; sys.modules['ai_edge_litert'] = None\n"
+        "from hub.runtime import Detector\n"
+        f"Detector({str(tiny_deck / 'model-fp32.tflite')!r})\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "BackendNotAvailableError" in out.stderr
+    assert "pip install ai-edge-litert" in out.stderr
+    assert issubclass(BackendNotAvailableError, ImportError)
+
+
+def test_pickled_checkpoints_are_refused_and_weights_only_ones_load(tiny_run, tiny_deck):
+    with pytest.raises(UntrustedCheckpointError, match="weights only"):
+        Detector(tiny_run / "weights" / "best.pt")
+    det = Detector(tiny_deck / "model.pt")
+    assert det.backend == "torch" and det.names == ["product"] and det.imgsz == 256
+    onnx = Detector(tiny_deck / "model-fp32.onnx")
+    image = np.asarray(Image.open(next((tiny_deck.parent / "tiny-shelves/images/test").iterdir())).convert("RGB"))
+    a, b = det.detect(image), onnx.detect(image)
+    assert len(a) == len(b) and len(a) > 0
+
+
+def test_unknown_model_format_is_a_clear_error(tmp_path):
+    from hub.errors import UnsupportedModelError
+
+    bogus = tmp_path / "model.bin"
+    bogus.write_bytes(b"x")
+    with pytest.raises(UnsupportedModelError, match="unknown model format"):
+        Detector(bogus)
+    broken = tmp_path / "model.onnx"
+    broken.write_bytes(b"not onnx")
+    with pytest.raises(UnsupportedModelError, match="not a loadable ONNX model"):
+        Detector(broken)
