@@ -1,0 +1,25 @@
+"""Show a repo's deck: model, classes, and the variant table from its manifest."""
+
+from __future__ import annotations
+
+import argparse
+
+from hub.cli import add_endpoint
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("repo", help="OWNER/NAME")
+    p.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
+    add_endpoint(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hub.api import manifest_of, open_store
+
+    m = manifest_of(args.repo, revision=args.revision, endpoint=args.endpoint)
+    refs = open_store(args.endpoint).list_refs(args.repo)
+    tags = ", ".join(t["name"] for t in refs["tags"]) or "none"
+    print(f"{args.repo}@{args.revision}: {m.model}, {len(m.classes)} classes ({', '.join(m.classes[:10])}), "
+          f"imgsz {m.imgsz}, dataset {m.dataset.get('name', '?')}, created {m.created}; tags: {tags}\n")
+    print(m.table())
+    return 0

@@ -1,0 +1,395 @@
+"""The embedded hub: model repos on disk with commits, branches, tags and content-addressed files.
+
+Layout under the root::
+
+    objects/ab/abcdef...            file contents, named by sha256 (shared by every repo)
+    repos/<type>s/<owner>/<name>/
+        repo.json                   id, type, private, created (and sdk for Spaces)
+        commits/<oid>.json          parent, message, date, tree {path: {sha256, size, oid}}
+        refs/heads/<branch>         the commit a branch points to (names percent-encoded)
+        refs/tags/<tag>
+        lock                        held (flock) while a ref moves
+
+A commit writes its blobs and its commit record first and moves the branch last, with an
+atomic rename under the repo's lock and a check that the branch still points where the
+commit started from. A crash or Ctrl-C before that rename leaves the repo at its previous
+revision. Two pushes at once serialize on the lock and both land, one after the other; a push
+that names its parent commit fails cleanly with :class:`ConcurrentPushError` if another landed
+first, instead of silently building on a tree it did not see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote, unquote
+
+from hub.errors import (
+    ConcurrentPushError,
+    EntryNotFoundError,
+    RepoError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from hub.store import default_root, validate_path, validate_repo_id, validate_repo_type, validate_revision
+
+DEFAULT_BRANCH = "main"
+_COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class AddFile:
+    """Add or replace ``path`` with the bytes of ``source`` (a file path or bytes)."""
+
+    path: str
+    source: Path | bytes
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    size: int
+    sha256: str
+    oid: str  # git blob sha1, what the Hub API calls the file's oid
+
+
+def git_blob_oid(data_or_path: Path | bytes) -> tuple[str, str, int]:
+    """(git blob sha1, sha256, size) of a file or bytes, streamed."""
+    if isinstance(data_or_path, bytes):
+        size = len(data_or_path)
+        chunks: Iterator[bytes] = iter([data_or_path])
+    else:
+        size = data_or_path.stat().st_size
+        chunks = _read_chunks(data_or_path)
+    sha1 = hashlib.sha1(f"blob {size}\0".encode())
+    sha256 = hashlib.sha256()
+    for chunk in chunks:
+        sha1.update(chunk)
+        sha256.update(chunk)
+    return sha1.hexdigest(), sha256.hexdigest(), size
+
+
+def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while block := fh.read(size):
+            yield block
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class LocalStore:
+    """Model repos on local disk. Thread- and process-safe for concurrent pushes to one repo."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root else default_root()
+        (self.root / "objects").mkdir(parents=True, exist_ok=True)
+        (self.root / "repos").mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    # --- repos ---------------------------------------------------------------------------------
+
+    def _repo_dir(self, repo_id: str, repo_type: str) -> Path:
+        validate_repo_id(repo_id)
+        validate_repo_type(repo_type)
+        return self.root / "repos" / f"{repo_type}s" / repo_id
+
+    def _existing(self, repo_id: str, repo_type: str) -> Path:
+        d = self._repo_dir(repo_id, repo_type)
+        if not (d / "repo.json").is_file():
+            raise RepositoryNotFoundError(f"{repo_type} repo {repo_id} not found in the hub at {self.root}")
+        return d
+
+    def repo_exists(self, repo_id: str, *, repo_type: str = "model") -> bool:
+        return (self._repo_dir(repo_id, repo_type) / "repo.json").is_file()
+
+    def create_repo(self, repo_id: str, *, repo_type: str = "model", private: bool = False, exist_ok: bool = False,
+                    space_sdk: str | None = None) -> dict:
+        d = self._repo_dir(repo_id, repo_type)
+        with self._lock(d):
+            if (d / "repo.json").is_file():
+                if exist_ok:
+                    return self.repo_info(repo_id, repo_type=repo_type)
+                raise RepoError(f"{repo_type} repo {repo_id} already exists")
+            info = {"id": repo_id, "type": repo_type, "private": private, "created": _now()}
+            if space_sdk:
+                info["sdk"] = space_sdk
+            commit = self._write_commit(d, parent=None, tree={}, title="initial commit", description="")
+            _write_atomic(self._ref_path(d, "heads", DEFAULT_BRANCH), commit.encode())
+            _write_atomic(d / "repo.json", json.dumps(info, indent=2).encode())
+        return info
+
+    def delete_repo(self, repo_id: str, *, repo_type: str = "model") -> None:
+        d = self._existing(repo_id, repo_type)
+        trash = d.with_name(f".deleted-{d.name}-{os.getpid()}")
+        os.replace(d, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def repo_info(self, repo_id: str, *, repo_type: str = "model", revision: str | None = None) -> dict:
+        d = self._existing(repo_id, repo_type)
+        info = json.loads((d / "repo.json").read_text())
+        info["sha"] = self.resolve(repo_id, revision or DEFAULT_BRANCH, repo_type=repo_type)
+        commit = self._read_commit(d, info["sha"])
+        info["lastModified"] = commit["date"]
+        info["files"] = sorted(commit["tree"])
+        return info
+
+    def list_repos(self, *, repo_type: str | None = None, author: str | None = None) -> list[dict]:
+        out = []
+        for t in [repo_type] if repo_type else ["model", "space", "dataset"]:
+            base = self.root / "repos" / f"{t}s"
+            for meta in sorted(base.glob("*/*/repo.json")) + sorted(base.glob("*/repo.json")):
+                info = json.loads(meta.read_text())
+                if author and not info["id"].startswith(author + "/"):
+                    continue
+                with contextlib.suppress(RepoError, OSError, ValueError):
+                    info.update(self.repo_info(info["id"], repo_type=t))
+                out.append(info)
+        return out
+
+    # --- refs ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _ref_path(d: Path, kind: str, name: str) -> Path:
+        return d / "refs" / kind / quote(validate_revision(name), safe="")
+
+    def _read_ref(self, d: Path, kind: str, name: str) -> str | None:
+        p = self._ref_path(d, kind, name)
+        return p.read_text().strip() if p.is_file() else None
+
+    def resolve(self, repo_id: str, revision: str = DEFAULT_BRANCH, *, repo_type: str = "model") -> str:
+        """Branch, tag or commit id -> commit id."""
+        d = self._existing(repo_id, repo_type)
+        validate_revision(revision)
+        for kind in ("heads", "tags"):
+            if (oid := self._read_ref(d, kind, revision)) is not None:
+                return oid
+        if _COMMIT_ID.match(revision) and (d / "commits" / f"{revision}.json").is_file():
+            return revision
+        raise RevisionNotFoundError(f"revision '{revision}' not found in {repo_id}")
+
+    def list_refs(self, repo_id: str, *, repo_type: str = "model") -> dict[str, list[dict]]:
+        d = self._existing(repo_id, repo_type)
+        out: dict[str, list[dict]] = {}
+        for kind, key in (("heads", "branches"), ("tags", "tags")):
+            folder = d / "refs" / kind
+            out[key] = [
+                {"name": unquote(p.name), "ref": f"refs/{kind}/{unquote(p.name)}", "targetCommit": p.read_text().strip()}
+                for p in sorted(folder.iterdir()) if not p.name.startswith(".tmp-")
+            ] if folder.is_dir() else []
+        return out
+
+    def create_tag(self, repo_id: str, tag: str, *, revision: str = DEFAULT_BRANCH, message: str | None = None,
+                   exist_ok: bool = False, repo_type: str = "model") -> str:
+        d = self._existing(repo_id, repo_type)
+        oid = self.resolve(repo_id, revision, repo_type=repo_type)
+        with self._lock(d):
+            path = self._ref_path(d, "tags", tag)
+            if path.exists() or self._ref_path(d, "heads", tag).exists():
+                if exist_ok:
+                    return path.read_text().strip() if path.exists() else oid
+                raise RepoError(f"tag or branch '{tag}' already exists in {repo_id}")
+            _write_atomic(path, oid.encode())
+        return oid
+
+    def create_branch(self, repo_id: str, branch: str, *, revision: str | None = None, exist_ok: bool = False,
+                      repo_type: str = "model") -> str:
+        d = self._existing(repo_id, repo_type)
+        oid = self.resolve(repo_id, revision or DEFAULT_BRANCH, repo_type=repo_type)
+        with self._lock(d):
+            path = self._ref_path(d, "heads", branch)
+            if path.exists() or self._ref_path(d, "tags", branch).exists():
+                if exist_ok:
+                    return oid
+                raise RepoError(f"branch or tag '{branch}' already exists in {repo_id}")
+            _write_atomic(path, oid.encode())
+        return oid
+
+    # --- commits -------------------------------------------------------------------------------
+
+    def _read_commit(self, d: Path, oid: str) -> dict:
+        return json.loads((d / "commits" / f"{oid}.json").read_text())
+
+    def _write_commit(self, d: Path, *, parent: str | None, tree: dict, title: str, description: str) -> str:
+        record = {"parent": parent, "title": title, "message": description, "date": _now(), "author": "yolodeck",
+                  "tree": tree}
+        data = json.dumps(record, sort_keys=True).encode()
+        oid = hashlib.sha1(data).hexdigest()
+        _write_atomic(d / "commits" / f"{oid}.json", data)
+        return oid
+
+    def _store_blob(self, source: Path | bytes) -> Entry:
+        oid, sha256, size = git_blob_oid(source)
+        target = self.root / "objects" / sha256[:2] / sha256
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                if isinstance(source, bytes):
+                    fh.write(source)
+                else:
+                    for chunk in _read_chunks(source):
+                        fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        return Entry("", size, sha256, oid)
+
+    def commit(
+        self,
+        repo_id: str,
+        operations: list[AddFile | DeleteFile],
+        *,
+        message: str,
+        description: str = "",
+        revision: str = DEFAULT_BRANCH,
+        parent_commit: str | None = None,
+        replace_all: bool = False,
+        repo_type: str = "model",
+    ) -> str:
+        """Apply ``operations`` to ``revision`` (a branch) as one commit; return its id.
+
+        Args:
+            parent_commit: fail with ConcurrentPushError unless the branch still points there.
+            replace_all: the commit's tree is exactly the added files (a whole deck replaces the last one).
+        """
+        d = self._existing(repo_id, repo_type)
+        if self._read_ref(d, "heads", revision) is None:
+            raise RevisionNotFoundError(f"branch '{revision}' not found in {repo_id} (commits go to branches)")
+        staged: list[tuple[str, dict | None]] = []
+        for op in operations:  # blobs first, outside the lock: content-addressed, harmless if orphaned
+            path = validate_path(op.path)
+            if isinstance(op, DeleteFile):
+                staged.append((path, None))
+            else:
+                e = self._store_blob(op.source)
+                staged.append((path, {"sha256": e.sha256, "size": e.size, "oid": e.oid}))
+        with self._lock(d):  # concurrent commits to one branch serialize here
+            head = self._read_ref(d, "heads", revision)
+            if parent_commit is not None and head != parent_commit:
+                raise ConcurrentPushError(
+                    f"{repo_id}@{revision} is at {head[:8] if head else None}, not at the expected parent "
+                    f"{parent_commit[:8]}: someone pushed in between; pull and push again"
+                )
+            tree = {} if replace_all else dict(self._read_commit(d, head)["tree"])
+            for path, entry in staged:
+                if entry is not None:
+                    tree[path] = entry
+                    continue
+                doomed = [p for p in tree if p == path or p.startswith(path.rstrip("/") + "/")]
+                if not doomed:
+                    raise EntryNotFoundError(f"cannot delete {path}: not in {repo_id}@{revision}")
+                for p in doomed:
+                    del tree[p]
+            oid = self._write_commit(d, parent=head, tree=tree, title=message, description=description)
+            _write_atomic(self._ref_path(d, "heads", revision), oid.encode())  # the commit point
+        return oid
+
+    def list_commits(self, repo_id: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> list[dict]:
+        """Newest first: id, title, message, date, authors."""
+        d = self._existing(repo_id, repo_type)
+        oid: str | None = self.resolve(repo_id, revision, repo_type=repo_type)
+        out = []
+        while oid:
+            c = self._read_commit(d, oid)
+            out.append({"id": oid, "title": c["title"], "message": c["message"], "date": c["date"],
+                        "authors": [{"user": c["author"]}]})
+            oid = c["parent"]
+        return out
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def tree(self, repo_id: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> dict[str, Entry]:
+        d = self._existing(repo_id, repo_type)
+        oid = self.resolve(repo_id, revision, repo_type=repo_type)
+        return {p: Entry(p, e["size"], e["sha256"], e["oid"]) for p, e in sorted(self._read_commit(d, oid)["tree"].items())}
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.root / "objects" / sha256[:2] / sha256
+
+    def file_entry(self, repo_id: str, path: str, *, revision: str = DEFAULT_BRANCH,
+                   repo_type: str = "model") -> tuple[str, Entry]:
+        """(commit id, entry) of one file at a revision."""
+        oid = self.resolve(repo_id, revision, repo_type=repo_type)
+        tree = self.tree(repo_id, revision=oid, repo_type=repo_type)
+        path = validate_path(path)
+        if path not in tree:
+            raise EntryNotFoundError(f"{path} not found in {repo_id}@{revision}")
+        return oid, tree[path]
+
+    def open(self, repo_id: str, path: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> BinaryIO:
+        _, entry = self.file_entry(repo_id, path, revision=revision, repo_type=repo_type)
+        return open(self.blob_path(entry.sha256), "rb")
+
+    # --- the operations yolodeck's push and pull use (HfStore has the same) ----------------------
+
+    @property
+    def key(self) -> str:
+        """A filesystem-safe name for this store (cache folders)."""
+        return "local-" + hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def commit_folder(self, repo_id: str, folder: Path, *, message: str, repo_type: str = "model",
+                      replace_all: bool = True, parent_commit: str | None = None) -> str:
+        """Commit every file under ``folder`` as one commit on main."""
+        files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+        ops: list[AddFile | DeleteFile] = [AddFile(p.relative_to(folder).as_posix(), p) for p in files]
+        return self.commit(repo_id, ops, message=message, replace_all=replace_all, parent_commit=parent_commit,
+                           repo_type=repo_type)
+
+    def files(self, repo_id: str, *, revision: str, repo_type: str = "model") -> list[str]:
+        return list(self.tree(repo_id, revision=revision, repo_type=repo_type))
+
+    def fetch(self, repo_id: str, path: str, *, revision: str, repo_type: str = "model") -> Path:
+        """The stored blob of one file (read it, do not modify it)."""
+        _, entry = self.file_entry(repo_id, path, revision=revision, repo_type=repo_type)
+        return self.blob_path(entry.sha256)
+
+    # --- locking -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self, d: Path) -> Iterator[None]:
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / "lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)

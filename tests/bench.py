@@ -1,0 +1,116 @@
+"""``make bench``: speed of our runtime against the raw backend call and Ultralytics' predict.
+
+Every variant runs in its own process (thread pools of different runtimes distort each other),
+on the same decoded images, batch 1, the same thread count. Prints medians and ratios
+measured in this one run; there are no timed assertions anywhere in the test suite.
+
+    python -m tests.bench [--deck DIR] [--threads 2] [--runs 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import hub.offline  # noqa: F401
+
+
+def _images(n: int = 6) -> list[np.ndarray]:
+    from training.data.synth_shelves import render
+
+    return [render(np.random.default_rng([99, i]))[0][..., ::-1].copy() for i in range(n)]  # RGB
+
+
+def _median(fn, images, runs: int, warmup: int = 5) -> float:
+    for i in range(warmup):
+        fn(images[i % len(images)])
+    times = []
+    for i in range(runs):
+        t = time.perf_counter()
+        fn(images[i % len(images)])
+        times.append(time.perf_counter() - t)
+    return float(np.median(times) * 1e3)
+
+
+def one(path: Path, imgsz: int, threads: int, runs: int) -> dict:
+    """Measure one variant file (run in a fresh process)."""
+    from hub.runtime import Detector
+    from hub.runtime.ops import letterbox
+
+    images = _images()
+    det = Detector(path, imgsz=imgsz, threads=threads)
+    blobs = [letterbox(im, imgsz)[0] for im in images]
+    out = {
+        "detect_ms": _median(lambda im: det.detect(im, conf=0.25, iou=0.7), images, runs),
+        "raw_ms": _median(lambda b: det.infer(b), blobs, runs),
+        "boxes": len(det.detect(images[0], conf=0.25, iou=0.7)),
+    }
+    if path.suffix in (".onnx", ".tflite", ".torchscript"):
+        import ultralytics.nn.backends.litert as litert_backend
+        from ultralytics import YOLO
+
+        litert_backend.NUM_THREADS = threads  # Ultralytics uses cores - 1 for LiteRT; compare like with like
+        model = YOLO(str(path), task="detect")
+        bgr = [np.ascontiguousarray(im[..., ::-1]) for im in images]  # predict expects OpenCV's BGR arrays
+
+        def predict(im):
+            return model.predict(im, imgsz=imgsz, conf=0.25, iou=0.7, verbose=False, device="cpu")
+
+        out["ultralytics_ms"] = _median(predict, bgr, runs)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deck", help="deck folder (default: the demo model, built or pulled from the embedded hub)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--imgsz", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs)))
+        return 0
+
+    from hub.manifest import Manifest
+
+    deck = Path(args.deck) if args.deck else _demo_deck()
+    manifest = Manifest.read(deck)
+    print(f"deck {deck} ({manifest.model}, imgsz {manifest.imgsz}), {args.threads} threads, median of {args.runs}, "
+          f"each variant in its own process\n")
+    head = (f"{'variant':<13} {'detect ms':>9} {'raw ms':>8} {'overhead':>9} {'ultralytics ms':>14} "
+            f"{'ours vs UL':>10} {'boxes':>6}")
+    print(head + "\n" + "-" * len(head))
+    for v in manifest.available:
+        cmd = [sys.executable, "-m", "tests.bench", "--one", str(deck / v.file), "--imgsz", str(manifest.imgsz),
+               "--threads", str(args.threads), "--runs", str(args.runs)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{v.id:<13} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        overhead = (r["detect_ms"] - r["raw_ms"]) / r["raw_ms"] * 100
+        ul = r.get("ultralytics_ms")
+        ul_text = f"{ul:.2f}" if ul else "-"
+        ratio = f"{ul / r['detect_ms']:.2f}x" if ul else "-"
+        print(f"{v.id:<13} {r['detect_ms']:9.2f} {r['raw_ms']:8.2f} {overhead:8.1f}% {ul_text:>14} {ratio:>10} "
+              f"{r['boxes']:>6}", flush=True)
+    print("\noverhead = (detect - raw) / raw, detect from a decoded RGB array (letterbox, backend, decode, NMS, "
+          "rescale);\nours vs UL = Ultralytics predict / our detect (above 1: we are faster).")
+    return 0
+
+
+def _demo_deck() -> Path:
+    from apps.demo import ensure_demo_deck
+
+    return ensure_demo_deck()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
