@@ -13,7 +13,7 @@ from hub.errors import EntryNotFoundError, IntegrityError, ManifestError, RepoEr
 from hub.manifest import FILENAME, Manifest, Variant
 from hub.offline import cache_dir
 from hub.runtime import Detector, available
-from hub.store import validate_repo_id, validate_revision
+from hub.store import validate_path, validate_repo_id, validate_revision
 from hub.store.hf import HfStore
 from hub.store.local import LocalStore
 
@@ -120,6 +120,31 @@ def _resolve(store: Store, repo: str, revision: str) -> str:
     if not ref_file.is_file():
         raise RepoError(f"offline and {repo}@{revision} was never pulled here")
     return ref_file.read_text().strip()
+
+
+def resolve(repo: str, *, revision: str = "main", endpoint: str | None = None, token: str | None = None) -> str:
+    """The commit a revision points to (offline: the one it pointed to when last pulled)."""
+    validate_repo_id(repo)
+    validate_revision(revision)
+    return _resolve(open_store(endpoint, token=token), repo, revision)
+
+
+def fetch_extra(repo: str, path: str, *, revision: str = "main", endpoint: str | None = None,
+                token: str | None = None) -> Path | None:
+    """One of the deck's extra files (``manifest.files``: example images, plots), cached; None if absent."""
+    validate_repo_id(repo)
+    store = open_store(endpoint, token=token)
+    commit = _resolve(store, repo, revision)
+    target = _pull_root(store, repo) / "snapshots" / commit / validate_path(path)
+    if target.is_file():
+        return target
+    try:
+        src = store.fetch(repo, path, revision=commit)
+    except EntryNotFoundError:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, target)
+    return target
 
 
 def pull(

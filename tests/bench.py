@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _demo_deck() -> Path:
-    from apps.demo import ensure_demo_deck
+    from training.demo import ensure_demo_deck
 
     return ensure_demo_deck()
 

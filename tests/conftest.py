@@ -106,3 +106,26 @@ def tiny_deck(tiny_run: Path, tiny_data: Path, state_dir: Path) -> Path:
         return out
     build_deck(tiny_run, data=tiny_data, out=out, threads=2, calibration=16, name="tiny-shelves")
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_hub(tiny_deck: Path, state_dir: Path) -> tuple[Path, str]:
+    """An embedded hub holding the tiny deck as acme/tiny (tags v1 and v2): (root, repo)."""
+    import hub as hub_api
+
+    root = state_dir / "app-hub"
+    if not (root / "repos" / "models" / "acme" / "tiny").is_dir():
+        hub_api.push(tiny_deck, repo="acme/tiny", tag="v1", endpoint=str(root))
+        hub_api.push(tiny_deck, repo="acme/tiny", tag="v2", endpoint=str(root), message="same deck, second tag")
+    return root, "acme/tiny"
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_hub, state_dir: Path):
+    """The Gradio app serving acme/tiny from the demo hub, on loopback."""
+    from tests.apphelpers import ARTIFACTS, gradio_app, stop
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc, url = gradio_app(demo_hub[1], demo_hub[0], state_dir / "app-cache")
+    yield url
+    stop(proc)

@@ -61,10 +61,23 @@ def _deck(args: argparse.Namespace) -> int:
 
     manifest = build_deck(
         args.run, data=args.data, out=args.out, variants=args.variants, imgsz=args.imgsz, threads=args.threads,
-        calibration=args.calibration, name=args.name,
+        calibration=args.calibration, name=args.name, examples=args.examples,
     )
     print(Path(args.out) / "manifest.json")
     print(manifest.table(), file=sys.stderr)
+    return 0
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from ultralytics import YOLO
+
+    from training.deck import checkpoint_of
+    from training.export import save_weights
+
+    yolo = YOLO(str(checkpoint_of(Path(args.run))), task="detect")
+    imgsz = int((yolo.ckpt.get("train_args") or {}).get("imgsz") or 640)
+    names = [yolo.names[i] for i in sorted(yolo.names)]
+    print(save_weights(yolo.model, Path(args.out), names=names, imgsz=imgsz, half=args.half))
     return 0
 
 
@@ -114,7 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     dk.add_argument("--threads", type=int, default=2, help="intra-op threads for latency")
     dk.add_argument("--calibration", type=int, default=64, help="training images used to calibrate int8")
     dk.add_argument("--name", help="model name in the manifest (default: the run folder's name)")
+    dk.add_argument("--examples", type=int, default=4, help="test images shipped with the deck for the apps")
     dk.set_defaults(func=_deck)
+
+    wt = sub.add_parser("weights", help="save a run's model as a weights-only checkpoint (safe to load)")
+    wt.add_argument("run", help="run folder (or a .pt checkpoint you trust)")
+    wt.add_argument("--out", required=True, help="file to write")
+    wt.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
+    wt.set_defaults(func=_weights)
     return parser
 
 

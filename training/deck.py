@@ -33,7 +33,7 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def _checkpoint_of(run: Path) -> Path:
+def checkpoint_of(run: Path) -> Path:
     if run.is_file():
         return run
     for candidate in (run / "weights" / "best.pt", run / "weights" / "last.pt"):
@@ -59,13 +59,15 @@ def build_deck(
     threads: int = 2,
     calibration: int = 64,
     name: str | None = None,
+    examples: int = 4,
 ) -> Manifest:
     """Export and evaluate ``variants`` (default: all) of ``run`` into the deck folder ``out``.
 
     A variant that cannot be made here is kept in the manifest as ``unavailable`` with the reason.
+    The first ``examples`` test images travel with the deck (``examples/``) for the apps.
     """
     run, out = Path(run), Path(out)
-    checkpoint = _checkpoint_of(run)
+    checkpoint = checkpoint_of(run)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "weights" else checkpoint.parent
     data_cfg = read_data_yaml(data)
     test = split_images(data_cfg, "test") or split_images(data_cfg, "val")
@@ -109,6 +111,11 @@ def build_deck(
         if (run_dir / plot).is_file():
             shutil.copyfile(run_dir / plot, out / "training" / plot)
             files[Path(plot).stem] = f"training/{plot}"
+    if examples:
+        (out / "examples").mkdir(exist_ok=True)
+        for i, image in enumerate(test[:examples]):
+            shutil.copyfile(image, out / "examples" / image.name)
+            files[f"example_{i}"] = f"examples/{image.name}"
     instances = sum(len(read_labels(p, 1, 1)) for p in test)
     manifest = Manifest(
         model=name or (run_dir.name if run.is_dir() else checkpoint.stem),

@@ -92,14 +92,7 @@ class Exporter:
     # --- one method per variant ---------------------------------------------------------------
 
     def _pt(self, target: Path) -> None:
-        import torch
-
-        model = self.yolo.model.float()
-        torch.save(
-            {"format": WEIGHTS_FORMAT, "yaml": dict(model.yaml), "state_dict": model.state_dict(), "names": self.names,
-             "imgsz": self.imgsz},
-            target,
-        )
+        save_weights(self.yolo.model, target, names=self.names, imgsz=self.imgsz)
 
     def _ultralytics(self, fmt: str, target: Path, **kwargs) -> None:
         out = self.yolo.export(format=fmt, imgsz=self.imgsz, device="cpu", verbose=False, **kwargs)
@@ -214,3 +207,28 @@ class Exporter:
         if not src.is_file():
             self.export(base_id)
         return src
+
+
+def save_weights(model, target: Path, *, names: list[str], imgsz: int, half: bool = False) -> Path:
+    """A weights-only checkpoint (model YAML, state dict, names, imgsz): loads with ``weights_only=True``."""
+    import torch
+
+    state = {k: (v.half() if half and v.is_floating_point() else v.float() if v.is_floating_point() else v)
+             for k, v in model.state_dict().items()}
+    torch.save({"format": WEIGHTS_FORMAT, "yaml": dict(model.yaml), "state_dict": state, "names": list(names),
+                "imgsz": int(imgsz)}, target)
+    return target
+
+
+def checkpoint_from_weights(weights: Path, target: Path) -> Path:
+    """Rebuild an Ultralytics checkpoint (what the exporters read) from a weights-only file we trust."""
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    w = torch.load(str(weights), map_location="cpu", weights_only=True)
+    model = DetectionModel(cfg=dict(w["yaml"]), nc=len(w["names"]), verbose=False)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in w["state_dict"].items()})
+    model.names = dict(enumerate(w["names"]))
+    torch.save({"model": model.half(), "train_args": {"imgsz": int(w["imgsz"]), "task": "detect"},
+                "date": None, "version": "yolodeck"}, target)
+    return target

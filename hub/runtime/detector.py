@@ -48,6 +48,11 @@ class Detector:
             raise UnsupportedModelError(f"{self.path.name}: input size unknown; pass imgsz=")
         self.names = list(names or meta.get("names") or [])
 
+    @property
+    def dynamic(self) -> bool:
+        """Whether the network takes any input size (PyTorch) or only the one it was exported at."""
+        return bool(getattr(self._session, "dynamic", False))
+
     def __repr__(self) -> str:
         return f"Detector({self.path.name!r}, backend={self.backend!r}, imgsz={self.imgsz}, classes={len(self.names)})"
 
@@ -64,6 +69,7 @@ class Detector:
         classes: list[int] | None = None,
         max_det: int = DEFAULT_MAX_DET,
         bgr: bool = False,
+        imgsz: int | None = None,
     ) -> Detections:
         """Detect objects in one image.
 
@@ -73,6 +79,7 @@ class Detector:
             iou: NMS IoU threshold (class-aware).
             classes: keep only these class ids.
             max_det: most boxes returned.
+            imgsz: network input size, for backends that take any size (PyTorch); others run at their own.
 
         Returns:
             Detections in original-image pixels, with per-stage timing in ``timing_ms``.
@@ -82,10 +89,16 @@ class Detector:
         """
         if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0:
             raise ValueError(f"conf and iou must be in [0, 1] (got conf={conf}, iou={iou})")
+        size = imgsz or self.imgsz
+        if size != self.imgsz and not self.dynamic:
+            raise ValueError(f"{self.path.name} was exported at {self.imgsz} px and runs only at that size "
+                             f"(asked for {size}); only PyTorch variants take any size")
+        if size % 32:
+            raise ValueError(f"image size must be a multiple of 32, not {size}")
         t0 = time.perf_counter()
         rgb = load_image(image, bgr=bgr)
         t1 = time.perf_counter()
-        blob, box = ops.letterbox(rgb, self.imgsz)
+        blob, box = ops.letterbox(rgb, size)
         t2 = time.perf_counter()
         out = self._session.run(blob)
         t3 = time.perf_counter()

@@ -20,6 +20,8 @@ FORMAT = "yolodeck-weights-v1"
 
 
 class TorchSession:
+    dynamic = True  # a PyTorch module runs at any multiple of 32
+
     def __init__(self, path: Path, threads: int | None) -> None:
         self._torch = torch = require("torch", "torch", "PyTorch")
         if threads:

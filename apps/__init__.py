@@ -1,0 +1,3 @@
+"""yolodeck apps: the Gradio detection app and the Streamlit metrics dashboard. They import hub, never training."""
+
+import hub.offline  # noqa: F401  (first)

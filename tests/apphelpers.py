@@ -1,0 +1,88 @@
+"""Shared by the app tests: a demo hub, a running app server, headless Chromium, a fake camera."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import cv2
+import numpy as np
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-features=NetworkTimeServiceQuerying",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+ARTIFACTS = Path(os.environ.get("YOLODECK_ARTIFACTS", Path(__file__).resolve().parents[1] / "build" / "test-artifacts"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(cmd: list[str], port: int, env: dict, *, timeout: float = 120) -> subprocess.Popen:
+    log = open(ARTIFACTS.parent / f"server-{port}.log", "w") if ARTIFACTS.parent.is_dir() else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {' '.join(cmd)}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.2)
+    proc.kill()
+    raise TimeoutError(f"{' '.join(cmd)} did not listen on {port}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def app_env(hub_root: Path, cache: Path) -> dict:
+    return {**os.environ, "YOLODECK_HUB": str(hub_root), "YOLODECK_CACHE": str(cache),
+            "GRADIO_TEMP_DIR": str(cache / "gradio")}
+
+
+def gradio_app(repo: str, hub_root: Path, cache: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = start_server([sys.executable, "-m", "apps.gradio_app", "--repo", repo, "--port", str(port), "--threads", "2"],
+                        port, app_env(hub_root, cache))
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
+    """A Y4M video (what Chromium's fake camera reads) from RGB frames, without ffmpeg."""
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            fh.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+def launch_browser(playwright, *, camera: Path | None = None):
+    args = list(CHROMIUM_ARGS)
+    if camera is not None:
+        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-video-capture={camera}"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    if camera is not None:
+        context.grant_permissions(["camera"])
+    context.route("**/*", lambda route: route.abort() if urlparse(route.request.url).hostname not in
+                  ("127.0.0.1", "localhost") else route.continue_())
+    return browser, context

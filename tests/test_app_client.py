@@ -1,0 +1,120 @@
+"""The Gradio app through gradio_client: every api_name, and bad uploads that leave it serving."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.test_runtime import BAD_IMAGES
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, analytics_enabled=False, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def shelf(tiny_data) -> str:
+    return str(sorted((Path(tiny_data).parent / "images" / "test").iterdir())[0])
+
+
+def test_the_api_names_are_documented(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {"/deck", "/precisions", "/detect", "/compare", "/frame", "/metrics"}
+
+
+def test_deck_and_precisions(client):
+    revision, backend, precision, imgsz, classes, info = client.predict("acme/tiny", "v1", api_name="/deck")
+    assert "tiny-shelves" in info and "acme/tiny@v1" in info and "256 px" in info
+    assert {c[1] for c in revision["choices"]} == {"main", "v1", "v2"} and revision["value"] == "v1"
+    assert {c[1] for c in backend["choices"]} == {"torch", "torchscript", "onnxruntime", "tflite"}
+    assert precision["value"] in ("fp32", "fp16", "int8") and imgsz["value"] == 256
+    assert [c[1] for c in classes["choices"]] == ["product"]
+    precisions, sizes = client.predict("acme/tiny", "main", "tflite", api_name="/precisions")
+    assert [c[1] for c in precisions["choices"]] == ["fp32", "fp16", "int8"]
+    assert [c[1] for c in sizes["choices"]] == [256]
+    _, torch_sizes = client.predict("acme/tiny", "main", "torch", api_name="/precisions")
+    assert 640 in [c[1] for c in torch_sizes["choices"]]  # PyTorch runs at any size
+
+
+def test_detect_follows_the_controls(client, shelf):
+    from gradio_client import handle_file
+
+    def run(backend, precision, conf, classes=()):
+        return client.predict(handle_file(shelf), "acme/tiny", "main", backend, precision, conf, 0.7, 256,
+                              list(classes), api_name="/detect")
+
+    image, table, counts, latency, json_path, csv_path = run("onnxruntime", "fp32", 0.25)
+    n = len(table["data"])
+    assert n > 5 and dict(map(tuple, counts["data"]))["total"] == n
+    assert np.asarray(Image.open(image)).shape[2] == 3
+    assert {row[0] for row in latency["data"]} == {"decode", "preprocess", "inference", "postprocess", "total"}
+    payload = json.loads(Path(json_path).read_text())
+    assert len(payload["detections"]) == n and Path(csv_path).read_text().count("\n") == n + 1
+    fewer = run("onnxruntime", "fp32", 0.6)[1]["data"]
+    assert len(fewer) < n and all(row[1] >= 0.6 for row in fewer)
+    for backend, precision in (("tflite", "int8"), ("onnxruntime", "int8"), ("torch", "fp32")):
+        assert abs(len(run(backend, precision, 0.25)[1]["data"]) - n) <= max(3, n // 5)
+
+
+def test_compare_runs_every_variant(client, shelf):
+    from gradio_client import handle_file
+
+    gallery, table = client.predict(handle_file(shelf), "acme/tiny", "main", 0.25, 0.7, api_name="/compare")
+    assert len(gallery) == len(table["data"]) == 8
+    assert {row[0] for row in table["data"]} >= {"onnx-fp32", "onnx-int8", "tflite-int8"}
+
+
+def test_webcam_endpoint_processes_a_frame(client, shelf):
+    from gradio_client import handle_file
+
+    frame, line = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "int8", 0.25, 0.7,
+                                 api_name="/frame")
+    assert Path(frame).is_file() and "ms per frame" in line
+
+
+def test_metrics_come_from_the_manifest(client, tiny_deck):
+    from hub.manifest import Manifest
+
+    table, scatter, sizes, latency = client.predict("acme/tiny", "main", api_name="/metrics")
+    manifest = Manifest.read(tiny_deck)
+    assert [row[0] for row in table["data"]] == [v.id for v in manifest.variants]
+    assert table["data"][2][7] == round(manifest.variant("onnx-fp32").metrics.map50, 4)
+    assert json.loads(scatter["plot"])["data"]
+
+
+@pytest.mark.parametrize("kind", ["empty bytes", "random bytes", "truncated jpeg", "svg", "pdf", "decompression bomb",
+                                  "too many pixels", "text file"])
+def test_bad_uploads_get_a_clear_message_and_the_app_keeps_serving(client, shelf, tmp_path, kind):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    make, message = BAD_IMAGES[kind]
+    data = make(tmp_path)
+    path = data if isinstance(data, Path) else tmp_path / "upload.jpg"
+    if not isinstance(data, Path):
+        path.write_bytes(data)
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(path)), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7, 256, [],
+                       api_name="/detect")
+    assert any(word in str(err.value) for word in ("image", "empty", "large", "pixels", "SVG", "PDF")), str(err.value)
+    ok = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7, 256, [],
+                        api_name="/detect")
+    assert len(ok[1]["data"]) > 0
+
+
+def test_unknown_repo_and_variant_are_clear_errors(client, shelf):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="not found"):
+        client.predict("acme/missing", "main", api_name="/deck")
+    with pytest.raises(AppError, match="no openvino/int8 variant"):
+        client.predict(handle_file(shelf), "acme/tiny", "main", "openvino", "int8", 0.25, 0.7, 256, [],
+                       api_name="/detect")
