@@ -40,14 +40,22 @@ STAGES = ["decode", "preprocess", "inference", "postprocess", "total"]
 BOXES, LABELS = BoxAnnotator(), LabelAnnotator()
 
 
-class SafeImage(gr.Image):
-    """An Image input that hands files Gradio cannot open to our loader, which says what is wrong."""
+def SafeImage(**kwargs) -> gr.Image:  # noqa: N802 - reads like the component it makes
+    """An Image input that hands files Gradio cannot open to our loader, which says what is wrong.
 
-    def preprocess(self, payload):  # noqa: D102
+    (A subclass of gr.Image would be treated as a custom component with its own frontend.)
+    """
+    image = gr.Image(**kwargs)
+    gradio_preprocess = image.preprocess
+
+    def preprocess(payload):
         try:
-            return super().preprocess(payload)
+            return gradio_preprocess(payload)
         except Exception:  # noqa: BLE001 - hub.runtime.load_image reports the problem precisely
             return getattr(payload, "path", None) or "unreadable upload"
+
+    image.preprocess = preprocess
+    return image
 
 
 def _fail(exc: Exception) -> gr.Error:

@@ -1,0 +1,135 @@
+"""The Gradio app in real headless Chromium: upload, pickers, webcam from a fake camera, compare view."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.apphelpers import ARTIFACTS, CHROMIUM, launch_browser, write_y4m
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")]
+
+
+@pytest.fixture(scope="module")
+def shelf(tiny_data) -> Path:
+    return sorted((Path(tiny_data).parent / "images" / "test").iterdir())[0]
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory, tiny_data) -> Path:
+    """A fake camera: a short Y4M video panning over shelf images."""
+    import cv2
+
+    images = sorted((Path(tiny_data).parent / "images" / "test").iterdir())[:3]
+    frames = []
+    for path in images:
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        big = cv2.resize(rgb, (640, 640))
+        frames += [np.ascontiguousarray(big[80 + k * 4 : 80 + k * 4 + 480]) for k in range(10)]
+    return write_y4m(tmp_path_factory.mktemp("cam") / "shelves.y4m", frames)
+
+
+def _rows(page) -> int:
+    return int(page.locator("#table [role=grid]").get_attribute("aria-rowcount") or 0)
+
+
+def _pick(page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_upload_and_every_picker(app_url, shelf):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, context = launch_browser(p)
+        page = context.new_page()
+        page.goto(app_url, wait_until="load")
+        expect(page.locator("#info")).to_contain_text("tiny-shelves", timeout=60_000)
+        page.locator("#image input[type=file]").set_input_files(str(shelf))
+        expect(page.locator("#table")).to_contain_text("product", timeout=60_000)
+        expect(page.locator("#annotated img")).to_be_visible()
+        page.wait_for_timeout(500)
+        base = _rows(page)
+        assert base > 5
+        expect(page.locator("#latency")).to_contain_text("inference")
+        page.screenshot(path=str(ARTIFACTS / "gradio_detect.png"))
+
+        for backend, label, precision in (("tflite", "TFLite", "int8"), ("onnxruntime", "ONNX Runtime", "fp16"),
+                                          ("torch", "PyTorch", "fp32")):
+            _pick(page, "backend", label)
+            _pick(page, "precision", precision)
+            page.locator("#run").click()
+            page.wait_for_timeout(1500)
+            expect(page.locator("#table")).to_contain_text("product", timeout=60_000)
+            assert abs(_rows(page) - base) <= max(4, base // 4), (backend, _rows(page), base)
+
+        current = _rows(page)
+        page.locator("#conf input[type=range]").focus()
+        for _ in range(45):  # 0.25 -> 0.70, as a person would with the keyboard
+            page.keyboard.press("ArrowRight")
+        expect(page.locator("#conf input[type=number]")).to_have_value("0.7")
+        page.locator("#run").click()
+        expect(page.locator("#table [role=grid]")).not_to_have_attribute("aria-rowcount", str(current), timeout=30_000)
+        assert 0 < _rows(page) < current
+        page.locator("#iou input[type=range]").focus()
+        for _ in range(8):
+            page.keyboard.press("ArrowLeft")
+        page.locator("#run").click()
+        page.wait_for_timeout(1500)
+        assert _rows(page) > 0
+        _pick(page, "imgsz", "320")  # PyTorch runs at any size
+        page.locator("#run").click()
+        page.wait_for_timeout(1500)
+        expect(page.locator("#table")).to_contain_text("product")
+        page.locator("#classes label").first.click()  # only 'product'
+        page.locator("#run").click()
+        page.wait_for_timeout(1500)
+        assert _rows(page) > 0
+        _pick(page, "revision", "v1")
+        expect(page.locator("#info")).to_contain_text("acme/tiny@v1", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "gradio_pickers.png"))
+        browser.close()
+
+
+def test_compare_view_renders_every_variant(app_url, shelf):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, context = launch_browser(p)
+        page = context.new_page()
+        page.goto(app_url, wait_until="load")
+        page.get_by_role("tab", name="Compare variants").click()
+        page.locator("#cmp-image input[type=file]").set_input_files(str(shelf))
+        page.locator("#cmp-run").click()
+        expect(page.locator("#cmp-table")).to_contain_text("tflite-int8", timeout=120_000)
+        expect(page.locator("#cmp-gallery img")).to_have_count(8, timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "gradio_compare.png"))
+        browser.close()
+
+
+def test_webcam_stream_from_a_fake_camera(app_url, camera):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, context = launch_browser(p, camera=camera)
+        page = context.new_page()
+        page.goto(app_url, wait_until="load")
+        page.get_by_role("tab", name="Webcam").click()
+        page.locator("#cam [title='grant webcam access']").click()
+        page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
+                               timeout=30_000)
+        page.locator("#cam button:has([title='start recording'])").click()
+        expect(page.locator("#fps")).to_contain_text("fps", timeout=60_000)
+        expect(page.locator("#cam-out img")).to_be_visible(timeout=30_000)
+        time.sleep(5)
+        text = page.locator("#fps").inner_text()
+        fps = float(re.search(r"([\d.]+) fps", text).group(1))
+        assert fps > 0.5, text
+        page.screenshot(path=str(ARTIFACTS / "gradio_webcam.png"))
+        page.locator("#cam button:has([title='stop recording'])").click()
+        browser.close()
