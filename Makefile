@@ -35,10 +35,12 @@ bench: install
 	$(NETNS) $(BIN)/python -m tests.bench
 
 demo: install
-	$(BIN)/python -m apps.demo
+	$(BIN)/python -m training.demo
+	$(BIN)/python -m apps.gradio_app --repo yolodeck/shelves-demo --host 127.0.0.1 --port 7860
 
 dashboard: install
-	$(BIN)/python -m apps.dashboard_launch
+	$(BIN)/python -m training.demo
+	$(BIN)/streamlit run apps/dashboard.py --server.address 127.0.0.1 --server.port 8501 --server.headless true --browser.gatherUsageStats false -- --repo yolodeck/shelves-demo
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -56,6 +56,7 @@ class Metrics:
     map50_95: float
     per_class: dict[str, float] = field(default_factory=dict)  # AP50-95 per class
     conf: float | None = None  # the confidence where F1 peaks (where P, R and F1 are read)
+    pr_curve: list[float] = field(default_factory=list)  # class-mean precision at recall 0, 0.01, ..., 1 (IoU 0.5)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str) -> Metrics:
@@ -70,8 +71,11 @@ class Metrics:
         if not isinstance(per_class, dict):
             raise ManifestError(f"{where}: per_class must be an object of class name -> AP")
         conf = d.get("conf")
+        curve = d.get("pr_curve") or []
+        if not isinstance(curve, list) or not all(isinstance(x, int | float) and -1 <= x <= 1 for x in curve):
+            raise ManifestError(f"{where}: pr_curve must be a list of precisions")
         return cls(**values, per_class={str(k): float(v) for k, v in per_class.items()},
-                   conf=None if conf is None else float(conf))
+                   conf=None if conf is None else float(conf), pr_curve=[float(x) for x in curve])
 
 
 @dataclass

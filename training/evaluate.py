@@ -76,8 +76,10 @@ def coco_metrics(gt: GroundTruth, predictions: list[tuple[np.ndarray, np.ndarray
 
     per_class = {names[k]: ap(precision[:, :, k]) for k in present}
     p, r, f1, conf = _pr_at_best_f1(ev, present)
+    at50 = np.where(precision[0][:, present] > -1, precision[0][:, present], 0.0)  # [R, K], recall 0..1 by 0.01
+    curve = [round(float(x), 4) for x in at50.mean(axis=1)] if present else []
     return Metrics(precision=p, recall=r, f1=f1, map50=ap(precision[0][:, present]),
-                   map50_95=ap(precision[:, :, present]), per_class=per_class, conf=conf)
+                   map50_95=ap(precision[:, :, present]), per_class=per_class, conf=conf, pr_curve=curve)
 
 
 def _pr_at_best_f1(ev, classes: list[int]) -> tuple[float, float, float, float]:

@@ -1,0 +1,199 @@
+"""The metrics dashboard (Streamlit + Plotly): choose a variant by what it costs and buys.
+
+Reads everything from the hub (manifest and deck files of a pushed repo), never from a training
+run, so it works on any repo. ``make dashboard`` starts it on 127.0.0.1 with usage stats off::
+
+    streamlit run apps/dashboard.py -- [--repo OWNER/NAME] [--endpoint URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+
+import pandas as pd  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import hub  # noqa: E402
+import hub.offline  # noqa: F401  (first)
+from apps.charts import COLORS, pareto_front  # noqa: E402
+from hub.errors import YolodeckError  # noqa: E402
+from hub.manifest import Manifest  # noqa: E402
+
+COLUMNS = {"variant": "variant", "backend": "backend", "precision": "precision", "size_mb": "size MB",
+           "precision_": "P", "recall": "R", "f1": "F1", "map50": "mAP50", "map50_95": "mAP50-95",
+           "latency_ms": "ms (median)", "latency_p90_ms": "ms (p90)", "d_map50": "d mAP50",
+           "d_map50_95": "d mAP50-95", "speedup": "x fp32"}
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repo", default=os.environ.get("YOLODECK_DASHBOARD_REPO"))
+    parser.add_argument("--endpoint", default=os.environ.get("YOLODECK_ENDPOINT"))
+    return parser.parse_known_args(sys.argv[1:])[0]
+
+
+def variant_table(manifest: Manifest, backends: list[str], precisions: list[str]) -> pd.DataFrame:
+    rows = [r for r in manifest.rows() if r["status"] == "ok" and r["backend"] in backends
+            and r["precision"] in precisions]
+    return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+
+
+def tradeoff_chart(manifests: dict[str, Manifest], keep) -> go.Figure:
+    fig = go.Figure()
+    for rev, m in manifests.items():
+        vs = [v for v in m.available if keep(v) and v.metrics and v.latency_ms]
+        fig.add_trace(go.Scatter(x=[v.latency_ms.median for v in vs], y=[v.metrics.map50_95 for v in vs],
+                                 mode="markers+text", text=[v.id for v in vs], textposition="top center",
+                                 name=f"{rev}", marker={"size": 12, "color": [COLORS[v.precision] for v in vs]}))
+        front = sorted((vs[i].latency_ms.median, vs[i].metrics.map50_95)
+                       for i in pareto_front([(v.latency_ms.median, v.metrics.map50_95) for v in vs]))
+        if len(front) > 1:
+            fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
+                                     name=f"Pareto front ({rev})", line={"dash": "dot", "color": "#888"}))
+    fig.update_layout(title="Latency vs mAP50-95 (up and left is better; colour = precision)",
+                      xaxis_title="median ms per image", yaxis_title="mAP50-95", height=420)
+    return fig
+
+
+def size_chart(manifest: Manifest, keep) -> go.Figure:
+    vs = [v for v in manifest.available if keep(v)]
+    fig = go.Figure(go.Bar(x=[v.id for v in vs], y=[v.bytes / 1e6 for v in vs],
+                           marker_color=[COLORS[v.precision] for v in vs]))
+    fig.update_layout(title="File size per variant (MB)", height=360)
+    return fig
+
+
+def per_class_chart(manifest: Manifest, keep) -> go.Figure:
+    fig = go.Figure()
+    for v in manifest.available:
+        if keep(v) and v.metrics and v.metrics.per_class:
+            fig.add_trace(go.Bar(name=v.id, x=list(v.metrics.per_class), y=list(v.metrics.per_class.values())))
+    fig.update_layout(title="AP50-95 per class", barmode="group", height=360)
+    return fig
+
+
+def pr_chart(manifest: Manifest, keep) -> go.Figure:
+    fig = go.Figure()
+    for v in manifest.available:
+        if keep(v) and v.metrics and v.metrics.pr_curve:
+            n = len(v.metrics.pr_curve)
+            fig.add_trace(go.Scatter(x=[i / (n - 1) for i in range(n)], y=v.metrics.pr_curve, mode="lines",
+                                     name=v.id))
+    fig.update_layout(title="Precision-recall at IoU 0.5 (class mean)", xaxis_title="recall",
+                      yaxis_title="precision", height=360)
+    return fig
+
+
+def revision_diff(manifests: dict[str, Manifest], keep) -> pd.DataFrame:
+    """Per variant: mAP50-95 and latency in the first and last revision chosen, and what changed."""
+    (first, a), (last, b) = list(manifests.items())[0], list(manifests.items())[-1]
+    rows = []
+    for v in b.available:
+        if not keep(v):
+            continue
+        old = next((w for w in a.available if w.id == v.id), None)
+        if old is None or not (v.metrics and old.metrics):
+            rows.append({"variant": v.id, "change": "new"})
+            continue
+        d_map = v.metrics.map50_95 - old.metrics.map50_95
+        d_ms = (v.latency_ms.median - old.latency_ms.median) if v.latency_ms and old.latency_ms else None
+        verdict = "improved" if d_map > 0.005 else "regressed" if d_map < -0.005 else "same accuracy"
+        rows.append({"variant": v.id, f"mAP50-95 {first}": round(old.metrics.map50_95, 4),
+                     f"mAP50-95 {last}": round(v.metrics.map50_95, 4), "d mAP50-95": round(d_map, 4),
+                     "d ms": None if d_ms is None else round(d_ms, 2), "change": verdict})
+    return pd.DataFrame(rows)
+
+
+def training_curves(repo: str, revision: str, manifest: Manifest, endpoint: str | None) -> go.Figure | None:
+    rel = manifest.files.get("results")
+    path = rel and hub.api.fetch_extra(repo, rel, revision=revision, endpoint=endpoint)
+    if not path:
+        return None
+    df = pd.read_csv(path)
+    df.columns = [c.strip() for c in df.columns]
+    fig = go.Figure()
+    for col, name in (("metrics/mAP50(B)", "mAP50"), ("metrics/mAP50-95(B)", "mAP50-95"),
+                      ("metrics/precision(B)", "precision"), ("metrics/recall(B)", "recall")):
+        if col in df:
+            fig.add_trace(go.Scatter(x=df["epoch"], y=df[col], mode="lines+markers", name=name))
+    fig.update_layout(title="Training: validation metrics per epoch", xaxis_title="epoch", height=360)
+    return fig
+
+
+def main() -> None:
+    args = _args()
+    st.set_page_config(page_title="yolodeck dashboard", layout="wide")
+    st.title("yolodeck · variant dashboard")
+    endpoint = st.sidebar.text_input("Hub", value=args.endpoint or "", key="endpoint",
+                                     help="empty: the embedded hub; or a URL of huggingface.co / `hub serve`") or None
+    try:
+        repos = [r["id"] for r in hub.open_store(endpoint).list_repos(repo_type="model")]
+    except (YolodeckError, OSError) as exc:
+        st.error(f"Cannot list the repos of {endpoint or 'the embedded hub'}: {exc}")
+        return
+    if not repos:
+        st.info("No model repos yet. Build a deck (`python -m training deck ...`) and `hub push` it.")
+        return
+    repo = st.sidebar.selectbox("Repo", repos, index=repos.index(args.repo) if args.repo in repos else 0, key="repo")
+    refs = hub.open_store(endpoint).list_refs(repo)
+    names = [b["name"] for b in refs["branches"]] + [t["name"] for t in refs["tags"]]
+    revisions = st.sidebar.multiselect("Revisions (first = reference)", names, default=names[:1], key="revisions")
+    manifests: dict[str, Manifest] = {}
+    for rev in revisions:
+        try:
+            manifests[rev] = hub.manifest_of(repo, revision=rev, endpoint=endpoint)
+        except YolodeckError as exc:
+            st.error(f"{repo}@{rev}: {exc}")
+    if not manifests:
+        if revisions:
+            st.warning("Nothing to show: no readable deck among the chosen revisions.")
+        return
+    rev, m = next(iter(manifests.items()))
+    all_backends = sorted({v.backend for mm in manifests.values() for v in mm.available})
+    all_precisions = [p for p in ("fp32", "fp16", "int8") if any(v.precision == p for mm in manifests.values()
+                                                                 for v in mm.available)]
+    backends = st.sidebar.multiselect("Backend", all_backends, default=all_backends, key="backends")
+    precisions = st.sidebar.multiselect("Precision", all_precisions, default=all_precisions, key="precisions")
+
+    def keep(v) -> bool:
+        return v.backend in backends and v.precision in precisions
+
+    st.caption(f"**{m.model}** · {repo}@{rev} · {len(m.classes)} classes · {m.imgsz} px · dataset "
+               f"{m.dataset.get('name', '?')} ({m.dataset.get('split', 'test')}: {m.dataset.get('images', '?')} images, "
+               f"{m.dataset.get('instances', '?')} objects) · built {m.created}")
+    unavailable = [v for v in m.variants if not v.ok]
+    for v in unavailable:
+        st.warning(f"{v.id} is unavailable: {v.reason}")
+    table = variant_table(m, backends, precisions)
+    st.subheader("Variants")
+    st.dataframe(table, hide_index=True, width="stretch", key="variants")
+    buf = io.StringIO()
+    table.to_csv(buf, index=False)
+    st.download_button("Download the table (CSV)", buf.getvalue(), file_name=f"{m.model}-{rev}.csv",
+                       mime="text/csv", key="csv")
+    left, right = st.columns(2)
+    left.plotly_chart(tradeoff_chart(manifests, keep), key="tradeoff")
+    right.plotly_chart(size_chart(m, keep), key="size")
+    left.plotly_chart(per_class_chart(m, keep), key="per_class")
+    right.plotly_chart(pr_chart(m, keep), key="pr")
+    if len(manifests) > 1:
+        st.subheader(f"Revision against revision: {list(manifests)[0]} -> {list(manifests)[-1]}")
+        st.dataframe(revision_diff(manifests, keep), hide_index=True, width="stretch", key="diff")
+    st.subheader("Training")
+    curves = training_curves(repo, rev, m, endpoint)
+    if curves is not None:
+        st.plotly_chart(curves, key="training")
+    else:
+        st.info("This deck carries no training curves (results.csv).")
+    for key in ("confusion_matrix", "BoxPR_curve"):
+        rel = m.files.get(key)
+        path = rel and hub.api.fetch_extra(repo, rel, revision=rev, endpoint=endpoint)
+        if path:
+            st.image(str(path), caption=key.replace("_", " "), width=640)
+
+
+main()

@@ -1,0 +1,131 @@
+"""The Streamlit dashboard: AppTest on the real script, and `streamlit run` in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hub.manifest import Manifest
+from hub.store.local import AddFile, LocalStore
+from tests.apphelpers import ARTIFACTS, CHROMIUM, app_env, free_port, launch_browser, start_server, stop
+
+SCRIPT = str(Path(__file__).resolve().parents[1] / "apps" / "dashboard.py")
+
+
+def _values(array) -> list:
+    """Plotly >= 6 writes numeric arrays as base64 'bdata'."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array)
+
+
+def _chart(at, key: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if key in json.dumps(spec.get("layout", {}).get("title", {})):
+            return spec
+    raise AssertionError(f"no chart titled like {key!r}")
+
+
+@pytest.fixture()
+def dashboard(demo_hub, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    root, repo = demo_hub
+    monkeypatch.setenv("YOLODECK_HUB", str(root))
+    monkeypatch.setenv("YOLODECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("YOLODECK_DASHBOARD_REPO", repo)
+    return AppTest.from_file(SCRIPT, default_timeout=120)
+
+
+def test_table_equals_the_manifest_and_charts_have_a_point_per_variant(dashboard, tiny_deck):
+    at = dashboard.run()
+    assert not at.exception and not at.error
+    manifest = Manifest.read(tiny_deck)
+    df = at.dataframe[0].value
+    assert list(df["variant"]) == [v.id for v in manifest.variants]
+    for v, (_, row) in zip(manifest.variants, df.iterrows(), strict=True):
+        assert row["mAP50"] == round(v.metrics.map50, 4) and row["size MB"] == round(v.bytes / 1e6, 2)
+        assert row["ms (median)"] == round(v.latency_ms.median, 2)
+    scatter = _chart(at, "Latency vs mAP50-95")
+    points = scatter["data"][0]
+    assert len(_values(points["x"])) == len(manifest.variants) == len(points["text"])
+    assert sorted(_values(points["y"])) == sorted(v.metrics.map50_95 for v in manifest.variants)
+    assert len(_values(_chart(at, "File size")["data"][0]["y"])) == len(manifest.variants)
+    assert len(_chart(at, "AP50-95 per class")["data"]) == len(manifest.variants)
+    assert _chart(at, "Training")["data"]  # curves from the deck's results.csv
+
+
+def test_filters_change_table_and_charts(dashboard):
+    at = dashboard.run()
+    at.sidebar.multiselect(key="backends").unselect("tflite").unselect("torch").run()
+    df = at.dataframe[0].value
+    assert set(df["backend"]) == {"torchscript", "onnxruntime"}
+    assert len(_values(_chart(at, "Latency vs mAP50-95")["data"][0]["x"])) == len(df) == 4
+    at.sidebar.multiselect(key="precisions").unselect("fp32").run()
+    assert list(at.dataframe[0].value["variant"]) == ["onnx-fp16", "onnx-int8"]
+
+
+def test_two_revisions_are_compared(dashboard):
+    at = dashboard.run()
+    at.sidebar.multiselect(key="revisions").select("v1").run()
+    assert not at.exception
+    diff = at.dataframe[1].value
+    assert "change" in diff.columns and len(diff) == 8
+    assert set(diff["change"]) == {"same accuracy"}  # v1 and main hold the same deck
+
+
+def test_a_broken_manifest_is_a_message_not_a_traceback(dashboard, demo_hub):
+    root, _ = demo_hub
+    store = LocalStore(root)
+    if not store.repo_exists("acme/broken"):
+        store.create_repo("acme/broken")
+        store.commit("acme/broken", [AddFile("manifest.json", b'{"model": "x", "variants": [')], message="broken")
+    at = dashboard.run()
+    at.sidebar.selectbox(key="repo").select("acme/broken").run()
+    assert not at.exception
+    assert any("not valid JSON" in e.value for e in at.error)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+def test_streamlit_run_renders_the_charts_in_chromium(demo_hub, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    root, repo = demo_hub
+    port = free_port()
+    env = {**app_env(root, tmp_path / "cache"), "YOLODECK_DASHBOARD_REPO": repo}
+    cmd = [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.address", "127.0.0.1", "--server.port",
+           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    proc = start_server(cmd, port, env)
+    try:
+        with sync_playwright() as p:
+            browser, context = launch_browser(p)
+            page = context.new_page()
+            page.set_viewport_size({"width": 1500, "height": 3400})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+            expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible(timeout=90_000)
+            expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(5, timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert page.locator("[data-testid='stPlotlyChart']").first.locator(".point").count() >= 8
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+            browser.close()
+    finally:
+        stop(proc)
+
+
+def test_make_dashboard_target_keeps_streamlit_private():
+    make = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    assert "browser.gatherUsageStats false" in make and "server.address 127.0.0.1" in make
+    assert os.environ["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
+    out = subprocess.run([sys.executable, "-c", "import hub, os; print(os.environ['STREAMLIT_SERVER_SHOW_EMAIL_PROMPT'])"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "false"
