@@ -12,11 +12,13 @@ NETNS := $(shell unshare -n true 2>/dev/null && echo "unshare -n")
 
 install: $(STAMP) $(APT_STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt space/requirements.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	# the Space's lean set as local wheels: its test builds a fresh venv from them, offline
+	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
 	touch $(STAMP)
 
 # Headless Chromium (browser tests) and ffmpeg (the fake webcam), from Debian's packages.

@@ -183,11 +183,12 @@ class App:
         return table, scatter, sizes, latency
 
 
-def build_app(*, repo: str = DEFAULT_REPO, endpoint: str | None = None, threads: int | None = None) -> gr.Blocks:
-    """The whole app for ``repo`` on the embedded hub (or ``endpoint``)."""
+def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str | None = None,
+              threads: int | None = None) -> gr.Blocks:
+    """The whole app for ``repo`` at ``revision`` on the embedded hub (or ``endpoint``)."""
     models = Models(endpoint=endpoint, threads=threads)
     app = App(models)
-    deck = models.deck(repo)
+    deck = models.deck(repo, revision)
     best = deck.default_variant()
     examples = [str(p) for p in models.examples(deck)]
 
@@ -196,8 +197,8 @@ def build_app(*, repo: str = DEFAULT_REPO, endpoint: str | None = None, threads:
                     "upload a photo or turn on your webcam, and see what quantization costs and buys.")
         with gr.Row():
             repo_box = gr.Textbox(value=repo, label="Model repo", elem_id="repo", scale=2)
-            revision = gr.Dropdown(choices=models.revisions(repo), value="main", label="Revision", elem_id="revision",
-                                   allow_custom_value=True)
+            revision_box = gr.Dropdown(choices=models.revisions(repo), value=revision, label="Revision",
+                                       elem_id="revision", allow_custom_value=True)
             # the UI narrows these to the repo's variants; detect() itself says when a pair does not exist
             backend = gr.Dropdown(choices=[(label, b) for b, label in BACKEND_LABELS.items()],
                                   value=best.backend, label="Backend", elem_id="backend", allow_custom_value=True)
@@ -263,28 +264,28 @@ def build_app(*, repo: str = DEFAULT_REPO, endpoint: str | None = None, threads:
                 sizes = gr.Plot(elem_id="chart-size")
                 lat_chart = gr.Plot(elem_id="chart-latency")
 
-        picker_outputs = [revision, backend, precision, imgsz, classes, info]
-        load_btn.click(app.pickers, [repo_box, revision], picker_outputs, api_name="deck").then(
-            app.metrics, [repo_box, revision], [metrics_table, scatter, sizes, lat_chart], api_name=False)
-        revision.input(app.pickers, [repo_box, revision], picker_outputs, api_name=False).then(
-            app.metrics, [repo_box, revision], [metrics_table, scatter, sizes, lat_chart], api_name=False)
-        backend.input(app.precisions, [repo_box, revision, backend], [precision, imgsz], api_name="precisions")
-        detect_inputs = [image, repo_box, revision, backend, precision, conf, iou, imgsz, classes]
+        picker_outputs = [revision_box, backend, precision, imgsz, classes, info]
+        load_btn.click(app.pickers, [repo_box, revision_box], picker_outputs, api_name="deck").then(
+            app.metrics, [repo_box, revision_box], [metrics_table, scatter, sizes, lat_chart], api_name=False)
+        revision_box.input(app.pickers, [repo_box, revision_box], picker_outputs, api_name=False).then(
+            app.metrics, [repo_box, revision_box], [metrics_table, scatter, sizes, lat_chart], api_name=False)
+        backend.input(app.precisions, [repo_box, revision_box, backend], [precision, imgsz], api_name="precisions")
+        detect_inputs = [image, repo_box, revision_box, backend, precision, conf, iou, imgsz, classes]
         detect_outputs = [annotated, table, counts, latency, json_file, csv_file]
         run.click(app.detect, detect_inputs, detect_outputs, api_name="detect")
         image.upload(app.detect, detect_inputs, detect_outputs, api_name=False)
         for control in (backend, precision, conf, iou, imgsz, classes):
             control.change(app.detect_if_image, detect_inputs, detect_outputs, api_name=False,
                            trigger_mode="always_last")
-        cmp_run.click(app.compare, [cmp_image, repo_box, revision, conf, iou], [cmp_gallery, cmp_table],
+        cmp_run.click(app.compare, [cmp_image, repo_box, revision_box, conf, iou], [cmp_gallery, cmp_table],
                       api_name="compare")
-        cam.stream(app.webcam, [cam, repo_box, revision, backend, precision, conf, iou, fps_state],
+        cam.stream(app.webcam, [cam, repo_box, revision_box, backend, precision, conf, iou, fps_state],
                    [cam_out, fps, fps_state], stream_every=0.05, time_limit=WEBCAM_TIME_LIMIT, concurrency_limit=4,
                    api_name=False)
-        frame_btn.click(app.frame, [frame_in, repo_box, revision, backend, precision, conf, iou], [cam_out, fps],
+        frame_btn.click(app.frame, [frame_in, repo_box, revision_box, backend, precision, conf, iou], [cam_out, fps],
                         api_name="frame")
-        demo.load(app.pickers, [repo_box, revision], picker_outputs, api_name=False).then(
-            app.metrics, [repo_box, revision], [metrics_table, scatter, sizes, lat_chart], api_name="metrics")
+        demo.load(app.pickers, [repo_box, revision_box], picker_outputs, api_name=False).then(
+            app.metrics, [repo_box, revision_box], [metrics_table, scatter, sizes, lat_chart], api_name="metrics")
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 

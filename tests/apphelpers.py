@@ -29,9 +29,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cmd: list[str], port: int, env: dict, *, timeout: float = 120) -> subprocess.Popen:
-    log = open(ARTIFACTS.parent / f"server-{port}.log", "w") if ARTIFACTS.parent.is_dir() else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+def start_server(cmd: list[str], port: int, env: dict, *, timeout: float = 120,
+                 proc: subprocess.Popen | None = None) -> subprocess.Popen:
+    """Start ``cmd`` (or watch an already started ``proc``) until something listens on ``port``."""
+    if proc is None:
+        log = open(ARTIFACTS.parent / f"server-{port}.log", "w") if ARTIFACTS.parent.is_dir() else subprocess.DEVNULL
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:

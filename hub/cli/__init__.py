@@ -1,4 +1,4 @@
-"""The ``hub`` command: push | pull | ls | show | serve. One module per command, each thin."""
+"""The ``hub`` command: push | pull | ls | show | serve | space. One module per command, each thin."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import hub.offline  # noqa: F401  (first)
 from hub.errors import YolodeckError
 
-COMMANDS = ("push", "pull", "ls", "show", "serve")
+COMMANDS = ("push", "pull", "ls", "show", "serve", "space")
 
 
 def add_endpoint(parser: argparse.ArgumentParser) -> None:

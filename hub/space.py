@@ -1,0 +1,154 @@
+"""Assemble a Hugging Face Space that serves a model repo, check its config, push it in one commit.
+
+Two kinds: ``gradio`` (the detection app; SDK gradio, lean requirements, no torch) and
+``docker`` (the Streamlit dashboard: Streamlit is no longer a built-in Space SDK, so it runs
+in a Dockerfile). The folder holds only what the app needs: ``app.py``, ``hub/`` without
+its server and CLI, the app modules, ``requirements.txt``, ``README.md`` with the front
+matter the Hub reads, and ``space_config.json`` pinning the model repo and revision.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub.errors import YolodeckError
+from hub.store import validate_repo_id
+
+ROOT = Path(__file__).resolve().parents[1]
+COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
+SDKS = ("gradio", "docker", "static")
+APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "models.py", "charts.py"],
+             "docker": ["__init__.py", "dashboard.py", "charts.py", "models.py"]}
+HUB_EXCLUDE = ("cli", "server.py", "__pycache__")
+DOCKER_PORT = 7860
+
+
+class SpaceConfigError(YolodeckError, ValueError):
+    """A Space README front matter that the Hub would reject."""
+
+
+def front_matter(*, model: str, sdk: str = "gradio", title: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "title": title or f"yolodeck: {model.split('/')[-1]}",
+        "emoji": "🛒",
+        "colorFrom": "blue",
+        "colorTo": "green",
+        "sdk": sdk,
+    }
+    if sdk == "gradio":
+        meta |= {"sdk_version": importlib.metadata.version("gradio"), "app_file": "app.py", "python_version": "3.11"}
+    else:
+        meta |= {"app_port": DOCKER_PORT}
+    meta |= {
+        "license": "agpl-3.0",
+        "models": [model],
+        "short_description": ("Detect objects with every variant of a YOLO deck" if sdk == "gradio"
+                              else "Benchmark dashboard of a YOLO deck's variants"),
+        "pinned": False,
+    }
+    return meta
+
+
+def check_front_matter(meta: dict[str, Any]) -> None:
+    """The Space config rules (fields and types) from the Hub's configuration reference."""
+    errors = []
+    types = {"title": str, "emoji": str, "colorFrom": str, "colorTo": str, "sdk": str, "sdk_version": str,
+             "python_version": str, "app_file": str, "app_port": int, "license": str, "models": list,
+             "datasets": list, "tags": list, "short_description": str, "pinned": bool, "fullWidth": bool}
+    for key, kind in types.items():
+        if key in meta and not isinstance(meta[key], kind):
+            errors.append(f"{key} must be a {kind.__name__}, not {type(meta[key]).__name__}")
+    for key in ("title", "sdk"):
+        if key not in meta:
+            errors.append(f"{key} is required")
+    if meta.get("sdk") not in SDKS:
+        errors.append(f"sdk must be one of {', '.join(SDKS)}")
+    for key in ("colorFrom", "colorTo"):
+        if key in meta and meta[key] not in COLORS:
+            errors.append(f"{key} must be one of {', '.join(COLORS)}")
+    if meta.get("sdk") == "gradio" and not isinstance(meta.get("sdk_version"), str):
+        errors.append("a gradio Space needs sdk_version (the pinned Gradio)")
+    if meta.get("sdk") == "docker" and "app_file" in meta:
+        errors.append("a docker Space has no app_file (the Dockerfile's CMD starts it)")
+    if len(meta.get("short_description", "")) > 60:
+        errors.append("short_description must be at most 60 characters")
+    for model in meta.get("models", []):
+        try:
+            validate_repo_id(model)
+        except ValueError as exc:
+            errors.append(f"models: {exc}")
+    if errors:
+        raise SpaceConfigError("Space README front matter: " + "; ".join(errors))
+
+
+def _readme(meta: dict[str, Any], *, model: str, revision: str) -> str:
+    check_front_matter(meta)
+    what = "detection app" if meta["sdk"] == "gradio" else "metrics dashboard"
+    return (f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n\n# {meta['title']}\n\n"
+            f"The yolodeck {what} for [{model}](https://huggingface.co/{model}) at revision `{revision}`. "
+            f"Change the model with the Space variables `YOLODECK_MODEL` and `YOLODECK_REVISION`.\n")
+
+
+DOCKERFILE = """FROM python:3.11-slim
+RUN useradd -m -u 1000 user
+USER user
+ENV HOME=/home/user PATH=/home/user/.local/bin:$PATH STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+WORKDIR /home/user/app
+COPY --chown=user requirements.txt .
+RUN pip install --no-cache-dir --user -r requirements.txt
+COPY --chown=user . .
+EXPOSE {port}
+CMD ["streamlit", "run", "apps/dashboard.py", "--server.port", "{port}", "--server.address", "0.0.0.0", \\
+     "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+"""
+
+
+def assemble(out: str | Path, *, model: str, revision: str = "main", endpoint: str | None = None,
+             sdk: str = "gradio") -> Path:
+    """Write the Space folder for ``model`` into ``out`` and return it."""
+    validate_repo_id(model)
+    if sdk not in ("gradio", "docker"):
+        raise SpaceConfigError(f"sdk {sdk!r}: use gradio (the detection app) or docker (the dashboard)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "hub", out / "hub", ignore=shutil.ignore_patterns(*HUB_EXCLUDE), dirs_exist_ok=True)
+    (out / "apps").mkdir(exist_ok=True)
+    for name in APP_FILES[sdk]:
+        shutil.copyfile(ROOT / "apps" / name, out / "apps" / name)
+    requirements = (ROOT / "space" / "requirements.txt").read_text()
+    if sdk == "gradio":
+        shutil.copyfile(ROOT / "space" / "app.py", out / "app.py")
+    else:
+        streamlit = importlib.metadata.version("streamlit")
+        requirements += f"streamlit=={streamlit}\n"
+        (out / "Dockerfile").write_text(DOCKERFILE.format(port=DOCKER_PORT))
+    (out / "requirements.txt").write_text(requirements)
+    config = {"model": model, "revision": revision, "endpoint": endpoint or "https://huggingface.co"}
+    (out / "space_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out / "README.md").write_text(_readme(front_matter(model=model, sdk=sdk), model=model, revision=revision))
+    return out
+
+
+def push_space(*, repo: str, model: str, revision: str | None = None, endpoint: str | None = None,
+               model_endpoint: str | None = None, sdk: str = "gradio", private: bool = False) -> str:
+    """Assemble the Space and upload it as repo_type 'space' in one commit; return the commit id.
+
+    ``revision`` defaults to the commit the model's main branch points to now (a pin).
+    """
+    import hub
+
+    validate_repo_id(repo)
+    pin = revision or hub.resolve(model, endpoint=model_endpoint or endpoint)
+    store = hub.open_store(endpoint)
+    with tempfile.TemporaryDirectory(prefix="yolodeck-space-") as tmp:
+        folder = assemble(Path(tmp) / "space", model=model, revision=pin, endpoint=model_endpoint or endpoint,
+                          sdk=sdk)
+        store.create_repo(repo, repo_type="space", private=private, exist_ok=True, space_sdk=sdk)
+        return store.commit_folder(repo, folder, message=f"Space for {model}@{pin[:12]}", repo_type="space")

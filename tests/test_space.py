@@ -1,0 +1,126 @@
+"""The Space: valid front matter, a lean folder, a fresh torch-free venv that serves a model from `hub serve`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hub.space import SpaceConfigError, assemble, check_front_matter, front_matter
+from tests.apphelpers import free_port, start_server, stop
+from tests.test_hub import served  # noqa: F401  (fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+WHEELS = REPO / "build" / "wheels-space"
+
+
+def _meta(readme: Path) -> dict:
+    text = readme.read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+@pytest.mark.parametrize("sdk", ["gradio", "docker"])
+def test_front_matter_follows_the_space_config_rules(tmp_path, sdk):
+    from huggingface_hub import SpaceCard
+
+    folder = assemble(tmp_path / sdk, model="acme/tiny", revision="v1", sdk=sdk)
+    meta = _meta(folder / "README.md")
+    check_front_matter(meta)
+    assert meta["sdk"] == sdk and meta["models"] == ["acme/tiny"] and len(meta["short_description"]) <= 60
+    if sdk == "gradio":
+        import gradio
+
+        assert meta["sdk_version"] == gradio.__version__ and meta["app_file"] == "app.py"
+        assert meta["python_version"] == "3.11"
+    else:
+        assert meta["app_port"] == 7860 and "streamlit" in (folder / "Dockerfile").read_text()
+        assert "streamlit==" in (folder / "requirements.txt").read_text()
+    card = SpaceCard((folder / "README.md").read_text())
+    assert card.data.sdk == sdk and card.data.models == ["acme/tiny"]
+    assert _meta(REPO / "space" / "README.md")["sdk_version"] == meta.get("sdk_version", _meta(REPO / "space" / "README.md")["sdk_version"])
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"colorFrom": "teal"}, "colorFrom"), ({"sdk": "streamlit"}, "sdk must be one of"),
+    ({"short_description": "x" * 61}, "60 characters"), ({"pinned": "no"}, "pinned must be a bool"),
+    ({"models": ["../evil"]}, "models"), ({"sdk_version": 6}, "sdk_version must be a str"),
+])
+def test_bad_front_matter_is_rejected(change, message):
+    meta = front_matter(model="acme/tiny") | change
+    with pytest.raises(SpaceConfigError, match=message):
+        check_front_matter(meta)
+
+
+def test_the_space_folder_holds_only_what_it_needs(tmp_path):
+    folder = assemble(tmp_path / "s", model="acme/tiny")
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert {"app.py", "requirements.txt", "README.md", "space_config.json", "apps/gradio_app.py"} <= files
+    assert not any(f.startswith(("training/", "tests/")) or f in ("hub/store/server.py", "apps/dashboard.py")
+                   or f.startswith("hub/cli/") for f in files)
+    pins = [line.split("==")[0] for line in (folder / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert "onnxruntime" in pins and not {"torch", "torchvision", "ultralytics"} & set(pins)
+
+
+@pytest.mark.skipif(not WHEELS.is_dir(), reason="needs build/wheels-space (made by `make install`)")
+@pytest.mark.timeout(900)
+def test_a_fresh_venv_from_the_space_requirements_serves_a_model(served, tiny_deck, tmp_path):  # noqa: F811
+    from gradio_client import Client, handle_file
+
+    import hub
+
+    url, _, _ = served
+    hub.push(tiny_deck, repo="acme/tiny", tag="v1", endpoint=url)
+    folder = assemble(tmp_path / "space", model="acme/tiny", revision="v1", endpoint=url)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links",
+                    str(WHEELS), "-r", str(folder / "requirements.txt")], check=True, timeout=600)
+    probe = subprocess.run([py, "-c", "import importlib.util as u; print(u.find_spec('torch') is None, "
+                            "u.find_spec('ultralytics') is None)"], capture_output=True, text=True, check=True)
+    assert probe.stdout.split() == ["True", "True"]
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests" / "netguard"), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_SERVER_PORT": str(port), "YOLODECK_CACHE": str(tmp_path / "space-cache"),
+           "HF_HOME": str(tmp_path / "space-hf")}
+    proc = subprocess.Popen([py, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        start_server([], port, env, timeout=180, proc=proc)
+        client = Client(f"http://127.0.0.1:{port}/", analytics_enabled=False, verbose=False)
+        shelf = sorted((tiny_deck.parent / "tiny-shelves" / "images" / "test").iterdir())[0]
+        _, backend, precision, *_ = client.predict("acme/tiny", "v1", api_name="/deck")
+        assert {c[1] for c in backend["choices"]} == {"onnxruntime", "tflite"}  # only what is installed
+        out = client.predict(handle_file(str(shelf)), "acme/tiny", "v1", backend["value"], precision["value"], 0.25,
+                             0.7, 256, [], api_name="/detect")
+        assert len(out[1]["data"]) > 5
+    finally:
+        stop(proc)
+
+
+def test_hub_space_push_lands_a_space_that_hub_ls_shows(served, tiny_deck, tmp_path):  # noqa: F811
+    from huggingface_hub import HfApi
+
+    import hub
+
+    url, _, _ = served
+    hub.push(tiny_deck, repo="acme/tiny", endpoint=url)
+    run = subprocess.run([sys.executable, "-m", "hub.cli", "space", "push", "--repo", "acme/tiny-space", "--model",
+                          "acme/tiny", "--endpoint", url], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    listing = subprocess.run([sys.executable, "-m", "hub.cli", "ls", "--type", "space", "--endpoint", url],
+                             capture_output=True, text=True, check=True).stdout
+    assert "acme/tiny-space" in listing
+    pinned = hub.resolve("acme/tiny", endpoint=url)
+    expected = assemble(tmp_path / "expected", model="acme/tiny", revision=pinned, endpoint=url)
+    files = HfApi(endpoint=url).list_repo_files("acme/tiny-space", repo_type="space")
+    local = {p.relative_to(expected).as_posix(): p.read_bytes() for p in expected.rglob("*") if p.is_file()}
+    assert sorted(files) == sorted(local)
+    info = HfApi(endpoint=url).space_info("acme/tiny-space")
+    assert info.sdk == "gradio"
