@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub import card
-from hub.errors import EntryNotFoundError, IntegrityError, ManifestError, RepoError
+from hub.errors import EntryNotFoundError, HubUnreachableError, IntegrityError, ManifestError, RepoError
 from hub.manifest import FILENAME, Manifest, Variant
 from hub.offline import cache_dir
 from hub.runtime import Detector, available
@@ -107,16 +107,13 @@ def _resolve(store: Store, repo: str, revision: str) -> str:
     if not offline:
         try:
             commit = store.resolve(repo, revision)
+        except HubUnreachableError as exc:  # fall back to what this revision was when last pulled
+            if not ref_file.is_file():
+                raise HubUnreachableError(f"{exc}; and {repo}@{revision} was never pulled here") from exc
+        else:
             ref_file.parent.mkdir(parents=True, exist_ok=True)
             ref_file.write_text(commit)
             return commit
-        except (OSError, ConnectionError) as exc:  # the endpoint cannot be reached: fall back to the cache
-            if not ref_file.is_file():
-                raise RepoError(f"cannot reach {store.location} and {repo}@{revision} was "
-                                f"never pulled here: {exc}") from exc
-        except Exception as exc:
-            if type(exc).__name__ not in ("ConnectError", "ConnectTimeout", "LocalEntryNotFoundError") or not ref_file.is_file():
-                raise
     if not ref_file.is_file():
         raise RepoError(f"offline and {repo}@{revision} was never pulled here")
     return ref_file.read_text().strip()

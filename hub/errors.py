@@ -58,5 +58,9 @@ class InvalidRepoIdError(RepoError, ValueError):
     """A repo id or file path that is not allowed (``..``, absolute, odd characters)."""
 
 
+class HubUnreachableError(RepoError):
+    """The hub endpoint could not be reached (network down, server gone)."""
+
+
 class ConcurrentPushError(RepoError):
     """Another push to the same repo holds the lock, or moved the branch under this one."""

@@ -10,15 +10,19 @@ from pathlib import Path
 
 from hub.errors import (
     EntryNotFoundError,
+    HubUnreachableError,
     RepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
 from hub.store import validate_repo_id
 
+_NETWORK_ERRORS = ("ConnectError", "ConnectTimeout", "NetworkError", "TimeoutException", "OfflineModeIsEnabled")
+
 
 def _translate(exc: Exception) -> Exception:
     from huggingface_hub import errors as hf
+
 
     if isinstance(exc, hf.RevisionNotFoundError):
         return RevisionNotFoundError(str(exc).splitlines()[0])
@@ -28,6 +32,8 @@ def _translate(exc: Exception) -> Exception:
         return RepositoryNotFoundError(str(exc).splitlines()[0])
     if isinstance(exc, hf.HfHubHTTPError):
         return RepoError(str(exc).splitlines()[0])
+    if isinstance(exc, OSError | ConnectionError) or {c.__name__ for c in type(exc).__mro__} & set(_NETWORK_ERRORS):
+        return HubUnreachableError(f"cannot reach the hub: {exc}".splitlines()[0])
     return exc
 
 
