@@ -8,7 +8,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n true 2>/dev/null && echo "unshare -n")
 
-.PHONY: install apt test test-all bench demo dashboard lint clean-cache
+.PHONY: install test test-all bench bench-webcam demo dashboard demo-checkpoint lint
 
 install: $(STAMP) $(APT_STAMP)
 
@@ -35,6 +35,15 @@ test-all: install
 
 bench: install
 	$(NETNS) $(BIN)/python -m tests.bench
+
+bench-webcam: install
+	$(NETNS) $(BIN)/python -m tests.bench_webcam
+
+# Remakes training/checkpoints/shelves-demo.pt, the committed demo weights (about 30 min on 2 cores).
+demo-checkpoint: install
+	$(BIN)/python -m training data synth-shelves --out build/shelves --train 160 --val 32 --test 32
+	$(BIN)/python -m training train --data build/shelves/data.yaml --epochs 30 --imgsz 416 --batch 16 --out build/runs/shelves-demo
+	$(BIN)/python -m training weights build/runs/shelves-demo --out training/checkpoints/shelves-demo.pt --half
 
 demo: install
 	$(BIN)/python -m training.demo
