@@ -8,6 +8,7 @@ share one.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,15 +48,27 @@ class Deck:
 class Models:
     """Manifests, refs and Detectors of one hub (the embedded one unless ``endpoint`` is set)."""
 
-    def __init__(self, *, endpoint: str | None = None, threads: int | None = None, capacity: int = 8) -> None:
-        self.endpoint, self.threads, self.capacity = endpoint, threads, capacity
+    def __init__(self, *, endpoint: str | None = None, threads: int | None = None, capacity: int = 8,
+                 ttl: float = 30.0) -> None:
+        self.endpoint, self.threads, self.capacity, self.ttl = endpoint, threads, capacity, ttl
         self._detectors: OrderedDict[tuple[str, str, str], Detector] = OrderedDict()
+        self._decks: dict[tuple[str, str], tuple[float, Deck]] = {}
         self._lock = threading.Lock()
 
     def deck(self, repo: str, revision: str = "main") -> Deck:
-        manifest = hub.manifest_of(repo, revision=revision, endpoint=self.endpoint)
-        commit = hub.api.resolve(repo, revision=revision, endpoint=self.endpoint)
-        return Deck(repo, revision, commit, manifest)
+        """The repo at a revision; a branch is looked up again after ``ttl`` seconds (a webcam stream
+        calls this for every frame, and must not ask the hub each time)."""
+        key = (repo, revision)
+        with self._lock:
+            hit = self._decks.get(key)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        commit = hub.resolve(repo, revision=revision, endpoint=self.endpoint)
+        manifest = hub.manifest_of(repo, revision=commit, endpoint=self.endpoint)
+        deck = Deck(repo, revision, commit, manifest)
+        with self._lock:
+            self._decks[key] = (time.monotonic(), deck)
+        return deck
 
     def revisions(self, repo: str) -> list[str]:
         """Branches, then tags, newest tags first."""

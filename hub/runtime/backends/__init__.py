@@ -25,8 +25,8 @@ BY_SUFFIX = {
     ".pt": ("torch", "torch", "torch + ultralytics"),
     ".xml": ("openvino", "openvino", "openvino"),
 }
-PACKAGES = {"onnxruntime": "onnxruntime", "tflite": "ai_edge_litert", "torchscript": "torch", "torch": "torch",
-            "openvino": "openvino"}
+PACKAGES = {"onnxruntime": ("onnxruntime",), "tflite": ("ai_edge_litert",), "torchscript": ("torch",),
+            "torch": ("torch", "ultralytics"), "openvino": ("openvino",)}
 
 
 class Session(Protocol):
@@ -48,7 +48,7 @@ def require(module: str, package: str, backend: str) -> ModuleType:
 
 def available(backend: str) -> bool:
     """Whether the package a backend needs is installed (without importing it)."""
-    return importlib.util.find_spec(PACKAGES[backend]) is not None
+    return all(importlib.util.find_spec(name) is not None for name in PACKAGES.get(backend, (backend,)))
 
 
 def parse_metadata(raw: dict[str, str]) -> dict[str, Any]:
