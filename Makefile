@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := /var/tmp/.yolodeck-apt
 # Tests run in a network namespace with only loopback when the machine allows it (root).
-NETNS := $(shell unshare -n true 2>/dev/null && echo "unshare -n")
+NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
 .PHONY: install test test-all bench bench-webcam demo dashboard demo-checkpoint lint
 
