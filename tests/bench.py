@@ -27,15 +27,17 @@ def _images(n: int = 6) -> list[np.ndarray]:
     return [render(np.random.default_rng([99, i]))[0][..., ::-1].copy() for i in range(n)]  # RGB
 
 
-def _median(fn, images, runs: int, warmup: int = 5) -> float:
-    for i in range(warmup):
-        fn(images[i % len(images)])
-    times = []
-    for i in range(runs):
-        t = time.perf_counter()
-        fn(images[i % len(images)])
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1e3)
+def _interleaved(fns: dict, inputs: dict, runs: int, warmup: int = 5) -> dict[str, float]:
+    """Median ms of each function, called in turn on every round, so all see the same machine state."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for i in range(warmup + runs):
+        for key, fn in fns.items():
+            x = inputs[key][i % len(inputs[key])]
+            t = time.perf_counter()
+            fn(x)
+            if i >= warmup:
+                times[key].append(time.perf_counter() - t)
+    return {k: float(np.median(v) * 1e3) for k, v in times.items()}
 
 
 def one(path: Path, imgsz: int, threads: int, runs: int) -> dict:
@@ -45,24 +47,19 @@ def one(path: Path, imgsz: int, threads: int, runs: int) -> dict:
 
     images = _images()
     det = Detector(path, imgsz=imgsz, threads=threads)
-    blobs = [letterbox(im, imgsz)[0] for im in images]
-    out = {
-        "detect_ms": _median(lambda im: det.detect(im, conf=0.25, iou=0.7), images, runs),
-        "raw_ms": _median(lambda b: det.infer(b), blobs, runs),
-        "boxes": len(det.detect(images[0], conf=0.25, iou=0.7)),
-    }
+    fns = {"detect_ms": lambda im: det.detect(im, conf=0.25, iou=0.7), "raw_ms": det.infer}
+    inputs = {"detect_ms": images, "raw_ms": [letterbox(im, imgsz)[0] for im in images]}
     if path.suffix in (".onnx", ".tflite", ".torchscript"):
         import ultralytics.nn.backends.litert as litert_backend
         from ultralytics import YOLO
 
         litert_backend.NUM_THREADS = threads  # Ultralytics uses cores - 1 for LiteRT; compare like with like
         model = YOLO(str(path), task="detect")
-        bgr = [np.ascontiguousarray(im[..., ::-1]) for im in images]  # predict expects OpenCV's BGR arrays
-
-        def predict(im):
-            return model.predict(im, imgsz=imgsz, conf=0.25, iou=0.7, verbose=False, device="cpu")
-
-        out["ultralytics_ms"] = _median(predict, bgr, runs)
+        fns["ultralytics_ms"] = lambda im: model.predict(im, imgsz=imgsz, conf=0.25, iou=0.7, verbose=False,
+                                                         device="cpu")
+        inputs["ultralytics_ms"] = [np.ascontiguousarray(im[..., ::-1]) for im in images]  # predict wants BGR
+    out = _interleaved(fns, inputs, runs)
+    out["boxes"] = len(det.detect(images[0], conf=0.25, iou=0.7))
     return out
 
 
@@ -83,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     deck = Path(args.deck) if args.deck else _demo_deck()
     manifest = Manifest.read(deck)
     print(f"deck {deck} ({manifest.model}, imgsz {manifest.imgsz}), {args.threads} threads, median of {args.runs}, "
-          f"each variant in its own process\n")
+          f"each variant in its own process, calls interleaved\n")
     head = (f"{'variant':<13} {'detect ms':>9} {'raw ms':>8} {'overhead':>9} {'ultralytics ms':>14} "
             f"{'ours vs UL':>10} {'boxes':>6}")
     print(head + "\n" + "-" * len(head))

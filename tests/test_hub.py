@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -26,34 +25,16 @@ from hub.errors import (
 )
 from hub.manifest import Manifest
 from hub.store.local import AddFile, LocalStore
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on {port}")
+from tests.apphelpers import free_port, start_server
 
 
 @pytest.fixture()
 def served(tmp_path):
     """A real `hub serve` on loopback over a fresh store; yields (url, root)."""
     root, port = tmp_path / "served-hub", free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--root", str(root), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_server([sys.executable, "-m", "hub.cli", "serve", "--root", str(root), "--port", str(port)], port,
+                        dict(os.environ))
     try:
-        wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}", root, proc
     finally:
         proc.terminate()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 SPLITS = ("train", "val", "test")
 
@@ -42,6 +43,23 @@ def write_sample(root: Path, split: str, stem: str, image_bgr: np.ndarray, boxes
         raise OSError(f"could not write image {stem}.jpg under {root}")
     lines = [b.yolo_line(w, h) for b in boxes]
     (root / "labels" / split / f"{stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+
+
+def generate_splits(
+    root: Path,
+    counts: dict[str, int],
+    render: Callable[[np.random.Generator], tuple[np.ndarray, list[Box]]],
+    *,
+    seed: Sequence[int],
+    desc: str,
+    progress: bool = True,
+) -> None:
+    """Render ``counts[split]`` images per split; image i of a split always comes from the same RNG stream."""
+    prepare(root)
+    jobs = [(split, i) for split, n in counts.items() for i in range(n)]
+    for split, i in tqdm(jobs, desc=desc, unit="img", disable=not progress):
+        image, boxes = render(np.random.default_rng([*seed, SPLITS.index(split), i]))
+        write_sample(root, split, f"{split}_{i:05d}", image, boxes)
 
 
 def write_data_yaml(root: Path, names: Sequence[str], *, extra: dict | None = None) -> Path:

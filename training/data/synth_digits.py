@@ -11,9 +11,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from training.data.layout import Box, prepare, write_data_yaml, write_sample
+from training.data.layout import Box, generate_splits, write_data_yaml
 
 NAMES = [str(d) for d in range(10)]
 FONTS = [
@@ -86,10 +85,7 @@ def generate(
 ) -> Path:
     """Write the dataset under ``out`` and return its data.yaml path. Same seed, same files."""
     root = Path(out)
-    prepare(root)
-    jobs = [(s, i) for s, n in (("train", train), ("val", val), ("test", test)) for i in range(n)]
-    for split, i in tqdm(jobs, desc="synth-digits", unit="img", disable=not progress):
-        rng = np.random.default_rng([seed, ("train", "val", "test").index(split), i, 10])
-        image, boxes = render(rng, width=width, height=height)
-        write_sample(root, split, f"{split}_{i:05d}", image, boxes)
+    generate_splits(root, {"train": train, "val": val, "test": test},
+                    lambda rng: render(rng, width=width, height=height), seed=[seed, 10], desc="synth-digits",
+                    progress=progress)
     return write_data_yaml(root, NAMES, extra={"generator": "synth-digits", "seed": seed})

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from training.data.layout import Box, prepare, write_data_yaml, write_sample
+from training.data.layout import Box, generate_splits, write_data_yaml
 
 NAMES = ["product"]
 NAMES_WITH_EMPTY = ["product", "empty"]
@@ -127,13 +126,11 @@ def generate(
 ) -> Path:
     """Write the dataset under ``out`` and return its data.yaml path. Same seed, same files."""
     root = Path(out)
-    prepare(root)
-    jobs = [(s, i) for s, n in (("train", train), ("val", val), ("test", test)) for i in range(n)]
-    for split, i in tqdm(jobs, desc="synth-shelves", unit="img", disable=not progress):
-        rng = np.random.default_rng([seed, ("train", "val", "test").index(split), i])
-        image, boxes = render(
-            rng, width=width, height=height, with_empty=with_empty, rows=rows, product_width=product_width
-        )
-        write_sample(root, split, f"{split}_{i:05d}", image, boxes)
+    generate_splits(
+        root, {"train": train, "val": val, "test": test},
+        lambda rng: render(rng, width=width, height=height, with_empty=with_empty, rows=rows,
+                           product_width=product_width),
+        seed=[seed, 0], desc="synth-shelves", progress=progress,
+    )
     names = NAMES_WITH_EMPTY if with_empty else NAMES
     return write_data_yaml(root, names, extra={"generator": "synth-shelves", "seed": seed})
