@@ -47,11 +47,22 @@ def ensure_demo(*, endpoint: str | None = None, rebuild: bool = False) -> str:
     """The demo repo id, building and pushing the deck if the hub does not hold it yet."""
     if not rebuild and demo_exists(endpoint=endpoint):
         return DEMO_REPO
-    print(f"building the demo model {DEMO_REPO} (first run only, about 2-3 minutes on 2 cores)...", flush=True)
+    print(f"building the demo model {DEMO_REPO} (first run only, about 3 minutes on 2 cores)...", flush=True)
     with tempfile.TemporaryDirectory(prefix="yolodeck-demo-") as tmp:
         deck = build_demo_deck(Path(tmp) / "deck")
-        hub.push(deck, repo=DEMO_REPO, tag="v1", endpoint=endpoint, message="Demo deck from the committed checkpoint")
+        hub.push(deck, repo=DEMO_REPO, tag=_next_tag(endpoint), endpoint=endpoint,
+                 message="Demo deck from the committed checkpoint")
     return DEMO_REPO
+
+
+def _next_tag(endpoint: str | None) -> str:
+    """v1 for the first build, then v2, v3, ... for rebuilds."""
+    try:
+        tags = [t["name"] for t in hub.open_store(endpoint).list_refs(DEMO_REPO)["tags"]]
+    except RepositoryNotFoundError:
+        return "v1"
+    numbers = [int(t[1:]) for t in tags if t.startswith("v") and t[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1}"
 
 
 def ensure_demo_deck(*, endpoint: str | None = None) -> Path:

@@ -3,7 +3,8 @@
 mAP comes from pycocotools' ``COCOeval`` (with maxDets raised for dense shelves); precision,
 recall and F1 are read at the confidence where the class-mean F1 peaks (Ultralytics'
 convention), from COCOeval's own IoU-0.5 matches. Latency is the warm median and p90 of the
-end-to-end ``detect()`` on decoded images, batch 1, with a fixed thread count.
+end-to-end ``detect()`` on decoded images, batch 1, with a fixed thread count, read from the
+quietest block of calls.
 """
 
 from __future__ import annotations
@@ -118,21 +119,29 @@ def _pr_at_best_f1(ev, classes: list[int]) -> tuple[float, float, float, float]:
     return float(p[best]), float(r[best]), float(f1[best]), float(grid[best])
 
 
-def measure_latency(detector: Detector, arrays: list[np.ndarray], *, warmup: int = 3, runs: int = 30,
-                    threads: int = 2) -> Latency:
-    """Warm median and p90 of end-to-end ``detect()`` on decoded images, batch 1."""
+def measure_latency(detector: Detector, arrays: list[np.ndarray], *, warmup: int = 5, blocks: int = 6,
+                    per_block: int = 10, threads: int = 2) -> Latency:
+    """Warm end-to-end ``detect()`` on decoded images, batch 1.
+
+    ``median`` is the median of the quietest of ``blocks`` blocks of calls (machines are shared; a
+    neighbour's burst should not set a variant's number); ``p90`` is over every call.
+    """
     for i in range(warmup):
         detector.detect(arrays[i % len(arrays)], conf=0.25)
-    times = []
-    for i in range(runs):
-        t = time.perf_counter()
-        detector.detect(arrays[i % len(arrays)], conf=0.25)
-        times.append((time.perf_counter() - t) * 1e3)
-    return Latency(float(np.median(times)), float(np.percentile(times, 90)), threads, detector.imgsz)
+    times, block_medians = [], []
+    for b in range(blocks):
+        block = []
+        for i in range(per_block):
+            t = time.perf_counter()
+            detector.detect(arrays[(b * per_block + i) % len(arrays)], conf=0.25)
+            block.append((time.perf_counter() - t) * 1e3)
+        block_medians.append(float(np.median(block)))
+        times += block
+    return Latency(min(block_medians), float(np.percentile(times, 90)), threads, detector.imgsz)
 
 
 def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,
-                  latency_runs: int = 30, progress: bool = True) -> tuple[Metrics, Latency]:
+                  progress: bool = True) -> tuple[Metrics, Latency]:
     """Evaluate one variant file on the test images: (metrics, latency)."""
     detector = Detector(path, names=names, imgsz=imgsz, threads=threads)
     gt = GroundTruth.load(test_images)
@@ -141,5 +150,5 @@ def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *
         d = detector.detect(arr, conf=EVAL_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
         preds.append((d.xyxy, d.confidence, d.class_id))
     metrics = coco_metrics(gt, preds, names)
-    latency = measure_latency(detector, gt.arrays, runs=latency_runs, threads=threads)
+    latency = measure_latency(detector, gt.arrays, threads=threads)
     return metrics, latency
