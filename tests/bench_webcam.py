@@ -60,6 +60,7 @@ def measure(url: str, camera: Path, backend_label: str, precision: str, seconds:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="model threads in the app (the browser needs a core)")
     args = parser.parse_args(argv)
 
     import hub
@@ -77,13 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         env = {**os.environ, "GRADIO_TEMP_DIR": str(Path(tmp) / "gradio")}
         proc = start_server([sys.executable, "-m", "apps.gradio_app", "--repo", repo, "--port", str(port), "--threads",
-                             "2"], port, env)
+                             str(args.threads)], port, env)
         try:
             print(f"webcam path, {repo} at {manifest.imgsz} px, 640x480 fake camera, stream_every 0.05 s, "
-                  f"{args.seconds:.0f} s per variant (server and browser on this machine)")
+                  f"{args.threads} model thread(s), {args.seconds:.0f} s per variant (server and browser on this machine)")
             for backend, precision in (("onnxruntime", "fp32"), (fastest_int8.backend, "int8")):
                 fps, line = measure(f"http://127.0.0.1:{port}/", camera, labels[backend], precision, args.seconds)
-                print(f"  {backend:<12} {precision}: {fps:5.1f} fps   ({line.strip()})", flush=True)
+                detail = " ".join(line.split())
+                print(f"  {backend:<12} {precision}: {fps:5.1f} fps   ({detail})", flush=True)
         finally:
             stop(proc)
     return 0
