@@ -247,8 +247,12 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
             gr.Markdown(f"Your browser's camera (not the server's), streamed frame by frame; at most "
                         f"{WEBCAM_TIME_LIMIT} s of processing per stream.")
             with gr.Row():
+                # frames at about the model's input size: the browser PNG-encodes every frame it streams,
+                # and a model at 320 px gains nothing from 640 x 480
+                width = max(320, min(640, deck.manifest.imgsz))
+                constraints = {"video": {"width": {"ideal": width}, "height": {"ideal": width * 3 // 4}}}
                 cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="cam",
-                               webcam_options=gr.WebcamOptions(mirror=False))
+                               webcam_options=gr.WebcamOptions(mirror=False, constraints=constraints))
                 cam_out = gr.Image(label="Detections", elem_id="cam-out", format="jpeg", interactive=False)
             fps = gr.Markdown(elem_id="fps")
             fps_state = gr.State()
