@@ -54,4 +54,4 @@ dashboard: install
 	$(BIN)/streamlit run apps/dashboard.py --server.address 127.0.0.1 --server.port 8501 --server.headless true --browser.gatherUsageStats false -- --repo yolodeck/shelves-demo
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
