@@ -17,6 +17,7 @@ API (``gradio_client``), each an ``api_name``:
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import tempfile
 import time
 from collections import deque
@@ -278,9 +279,9 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
         detect_outputs = [annotated, table, counts, latency, json_file, csv_file]
         run.click(app.detect, detect_inputs, detect_outputs, api_name="detect")
         image.upload(app.detect, detect_inputs, detect_outputs, api_name=False)
-        for control in (backend, precision, conf, iou, imgsz, classes):
-            control.change(app.detect_if_image, detect_inputs, detect_outputs, api_name=False,
-                           trigger_mode="always_last")
+        for control in (backend, precision, conf, iou, imgsz, classes):  # a person moved it: detect again
+            control.input(app.detect_if_image, detect_inputs, detect_outputs, api_name=False,
+                          trigger_mode="always_last")
         cmp_run.click(app.compare, [cmp_image, repo_box, revision_box, conf, iou], [cmp_gallery, cmp_table],
                       api_name="compare")
         cam.stream(app.webcam, [cam, repo_box, revision_box, backend, precision, conf, iou, fps_state],
@@ -300,6 +301,7 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kw) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    faulthandler.enable()  # a crash in native code (a runtime) leaves a trace in the log
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", default=DEFAULT_REPO)
     parser.add_argument("--endpoint", help="hub endpoint (default: the embedded hub)")

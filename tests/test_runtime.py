@@ -225,3 +225,30 @@ def test_unknown_model_format_is_a_clear_error(tmp_path):
     broken.write_bytes(b"not onnx")
     with pytest.raises(UnsupportedModelError, match="not a loadable ONNX model"):
         Detector(broken)
+
+
+def test_one_detector_serves_many_threads(tiny_deck, test_images):
+    """Apps share one Detector between users; a TFLite interpreter alone would crash on concurrent invokes."""
+    code = f"""
+import threading, numpy as np
+from hub.runtime import Detector
+images = {[str(p) for p in test_images[:4]]!r}
+for name in ("model-int8.tflite", "model-fp32.onnx"):
+    det = Detector({str(tiny_deck)!r} + "/" + name, threads=1)
+    expected = [len(det.detect(p)) for p in images]
+    errors = []
+    def work(k):
+        try:
+            for i in range(12):
+                j = (i + k) % len(images)
+                assert len(det.detect(images[j])) == expected[j]
+        except Exception as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors, errors
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ok" in out.stdout, (out.returncode, out.stderr[-2000:])

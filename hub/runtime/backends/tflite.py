@@ -6,6 +6,7 @@ Boxes come out normalised to [0, 1] (Ultralytics' LiteRT export) and are scaled 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ class TfliteSession:
         self._nhwc = shape[-1] == 3
         self.input_size = int(shape[1] if self._nhwc else shape[2])
         self.metadata = read_zip_metadata(path)
+        self._lock = threading.Lock()  # an Interpreter is not thread-safe: two invokes at once crash the process
 
     def run(self, blob: np.ndarray) -> np.ndarray:
         x = blob.transpose(0, 2, 3, 1) if self._nhwc else blob
@@ -36,9 +38,10 @@ class TfliteSession:
             scale, zero = self._in["quantization"]
             info = np.iinfo(self._in["dtype"])
             x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(self._in["dtype"])
-        self._interp.set_tensor(self._in["index"], np.ascontiguousarray(x, dtype=self._in["dtype"]))
-        self._interp.invoke()
-        y = self._interp.get_tensor(self._out["index"])
+        with self._lock:
+            self._interp.set_tensor(self._in["index"], np.ascontiguousarray(x, dtype=self._in["dtype"]))
+            self._interp.invoke()
+            y = self._interp.get_tensor(self._out["index"])
         if self._out["dtype"] in (np.int8, np.uint8, np.int16):
             scale, zero = self._out["quantization"]
             y = (y.astype(np.float32) - zero) * scale
