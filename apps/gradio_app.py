@@ -145,10 +145,14 @@ class App:
         if image is None:
             raise gr.Error("upload an image first (or pick an example)", print_exception=False)
         deck = self._deck(repo, revision)
+        try:
+            rgb = load_image(image)
+        except YolodeckError as exc:
+            raise _fail(exc) from exc
         gallery, table = [], []
         for v in deck.runnable:
-            rgb, det = self._run(deck, v.backend, v.precision, image, conf=float(conf), iou=float(iou))
-            det = self.models.detector(deck, v).detect(rgb, conf=float(conf), iou=float(iou))  # warm: fair timing
+            self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))  # load and warm up
+            det = self.models.detector(deck, v).detect(rgb, conf=float(conf), iou=float(iou))  # then time it
             caption = f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"
             gallery.append((self._annotate(rgb, det), caption))
             m = v.metrics
