@@ -178,7 +178,7 @@ def pull(
     for rel in wanted:
         dst = target / rel
         entry = next((v for v in chosen if v.file == rel), None)
-        if dst.is_file() and (entry is None or _verified(manifest, entry, target)):
+        if dst.is_file() and (entry is None or _verified(entry, dst)):
             continue
         try:
             src = store.fetch(repo, rel, revision=commit)
@@ -192,8 +192,7 @@ def pull(
         shutil.copyfile(src, tmp)
         if entry is not None:
             try:
-                manifest.verify(target, [Variant(entry.id, entry.backend, entry.precision, tmp.relative_to(target).as_posix(),
-                                                 entry.bytes, entry.sha256)])
+                entry.verify_file(tmp)
             except IntegrityError as exc:
                 tmp.unlink()
                 raise IntegrityError(f"{repo}@{revision}: {exc}") from exc
@@ -201,9 +200,9 @@ def pull(
     return target
 
 
-def _verified(manifest: Manifest, variant: Variant, folder: Path) -> bool:
+def _verified(variant: Variant, path: Path) -> bool:
     try:
-        manifest.verify(folder, [variant])
+        variant.verify_file(path)
         return True
     except IntegrityError:
         return False
@@ -243,9 +242,7 @@ def load(
     folder = pull(repo, variant=variant, backend=backend, precision=precision, revision=revision, endpoint=endpoint)
     manifest = Manifest.read(folder)
     chosen = choose_variants(manifest, variant=variant, backend=backend, precision=precision)[0]
-    det = Detector(folder / chosen.file, names=manifest.classes, imgsz=manifest.imgsz, threads=threads)
-    det.variant = chosen  # type: ignore[attr-defined]
-    return det
+    return Detector(folder / chosen.file, names=manifest.classes, imgsz=manifest.imgsz, threads=threads)
 
 
 def manifest_of(repo: str, *, revision: str = "main", endpoint: str | None = None, token: str | None = None) -> Manifest:

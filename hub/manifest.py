@@ -114,6 +114,18 @@ class Variant:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    def verify_file(self, path: Path) -> None:
+        """Raise IntegrityError unless ``path`` has this variant's size and sha256."""
+        if not path.is_file():
+            raise IntegrityError(f"variant '{self.id}': file {self.file} is missing from {path.parent}")
+        size = path.stat().st_size
+        if size != self.bytes:
+            raise IntegrityError(f"variant '{self.id}': {self.file} is {size} bytes, the manifest says {self.bytes}")
+        digest = sha256_of(path)
+        if digest != self.sha256:
+            raise IntegrityError(f"variant '{self.id}': {self.file} sha256 {digest[:12]}... does not match the "
+                                 f"manifest's {self.sha256[:12]}... (tampered or corrupted)")
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Variant:
         if not isinstance(d, dict):
@@ -277,16 +289,7 @@ class Manifest:
     def verify(self, deck: str | Path, variants: list[Variant] | None = None) -> None:
         """Check each variant file's size and sha256 against the manifest."""
         for v in variants if variants is not None else self.available:
-            path = Path(deck) / v.file
-            if not path.is_file():
-                raise IntegrityError(f"variant '{v.id}': file {v.file} is missing from {deck}")
-            size = path.stat().st_size
-            if size != v.bytes:
-                raise IntegrityError(f"variant '{v.id}': {v.file} is {size} bytes, the manifest says {v.bytes}")
-            digest = sha256_of(path)
-            if digest != v.sha256:
-                raise IntegrityError(f"variant '{v.id}': {v.file} sha256 {digest[:12]}... does not match the "
-                                     f"manifest's {v.sha256[:12]}... (tampered or corrupted)")
+            v.verify_file(Path(deck) / v.file)
 
     # --- views ---------------------------------------------------------------------------------
 
