@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import os
 import tempfile
 import time
 from collections import deque
@@ -35,6 +36,7 @@ from hub.runtime import BoxAnnotator, Detections, LabelAnnotator, load_image  # 
 
 DEFAULT_REPO = "yolodeck/shelves-demo"
 MAX_UPLOAD = "20mb"
+CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
 WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
 TABLE_HEADERS = ["class", "score", "x1", "y1", "x2", "y2"]
 STAGES = ["decode", "preprocess", "inference", "postprocess", "total"]
@@ -57,6 +59,31 @@ def SafeImage(**kwargs) -> gr.Image:  # noqa: N802 - reads like the component it
 
     image.preprocess = preprocess
     return image
+
+
+class FrameClock:
+    """Frames processed in one webcam stream, and the rate over the last 30."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._times: deque[float] = deque(maxlen=30)
+        self._shown = 0.0
+
+    def tick(self) -> float:
+        now = time.perf_counter()
+        if self._times and now - self._times[-1] > 2.0:  # a new stream in the same session
+            self._times.clear()
+        self.frames += 1
+        self._times.append(now)
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def due(self, every: float = 0.5) -> bool:
+        """Whether the status line is due again (at most once per ``every`` seconds)."""
+        if self._times[-1] - self._shown < every:
+            return False
+        self._shown = self._times[-1]
+        return True
 
 
 def _fail(exc: Exception) -> gr.Error:
@@ -165,12 +192,15 @@ class App:
             return None, "waiting for the camera...", state
         deck = self._deck(repo, revision)
         rgb, det = self._run(deck, backend, precision, frame, conf=float(conf), iou=float(iou))
-        times = state if isinstance(state, deque) else deque(maxlen=30)
-        times.append(time.perf_counter())
-        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+        clock = state if isinstance(state, FrameClock) else FrameClock()
+        fps = clock.tick()
+        annotated = self._annotate(rgb, det)
+        if clock is state and not clock.due():  # the status line twice a second: every update costs the browser
+            return annotated, gr.skip(), gr.skip()
         counts = ", ".join(f"{n} {name}" for name, n in det.counts().items())
-        line = f"**{fps:.1f} fps** · {det.timing_ms['total']:.1f} ms per frame ({backend} {precision}) · {counts}"
-        return self._annotate(rgb, det), line, times
+        line = (f"**{fps:.1f} fps** · frame {clock.frames} · {det.timing_ms['total']:.1f} ms per frame "
+                f"({backend} {precision}) · {counts}")
+        return annotated, line, clock
 
     def frame(self, frame, repo, revision, backend, precision, conf, iou):
         """One webcam frame, for API users (the stream keeps an fps state per browser session)."""
@@ -188,10 +218,16 @@ class App:
         return table, scatter, sizes, latency
 
 
+def default_threads() -> int:
+    """Model threads per call: the cores shared by the queue's concurrent events (1 on 2 cores, which
+    also leaves a core to a browser on the same machine)."""
+    return max(1, (os.cpu_count() or 2) // CONCURRENCY)
+
+
 def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str | None = None,
               threads: int | None = None) -> gr.Blocks:
     """The whole app for ``repo`` at ``revision`` on the embedded hub (or ``endpoint``)."""
-    models = Models(endpoint=endpoint, threads=threads)
+    models = Models(endpoint=endpoint, threads=threads or default_threads())
     app = App(models)
     deck = models.deck(repo, revision)
     best = deck.default_variant()
@@ -289,13 +325,13 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
         cmp_run.click(app.compare, [cmp_image, repo_box, revision_box, conf, iou], [cmp_gallery, cmp_table],
                       api_name="compare")
         cam.stream(app.webcam, [cam, repo_box, revision_box, backend, precision, conf, iou, fps_state],
-                   [cam_out, fps, fps_state], stream_every=0.05, time_limit=WEBCAM_TIME_LIMIT, concurrency_limit=4,
+                   [cam_out, fps, fps_state], stream_every=0.04, time_limit=WEBCAM_TIME_LIMIT, concurrency_limit=4, show_progress="hidden",
                    api_name=False)
         frame_btn.click(app.frame, [frame_in, repo_box, revision_box, backend, precision, conf, iou], [cam_out, fps],
                         api_name="frame")
         demo.load(app.pickers, [repo_box, revision_box], picker_outputs, api_name=False).then(
             app.metrics, [repo_box, revision_box], [metrics_table, scatter, sizes, lat_chart], api_name="metrics")
-    demo.queue(default_concurrency_limit=2, max_size=64)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     return demo
 
 
@@ -311,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", help="hub endpoint (default: the embedded hub)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--threads", type=int, help="intra-op threads per model (default: the backend's)")
+    parser.add_argument("--threads", type=int, help="threads per model call (default: cores / 2)")
     args = parser.parse_args(argv)
     demo = build_app(repo=args.repo, endpoint=args.endpoint, threads=args.threads)
     print(f"yolodeck app: http://{args.host}:{args.port}  (model {args.repo})", flush=True)

@@ -83,7 +83,7 @@ class Models:
                 return self._detectors[key]
         folder = hub.pull(deck.repo, variant=variant.id, revision=deck.commit, endpoint=self.endpoint)
         det = Detector(folder / variant.file, names=deck.manifest.classes, imgsz=deck.manifest.imgsz,
-                       threads=self.threads)
+                       threads=self.threads, busy_wait=False)
         with self._lock:
             self._detectors[key] = det
             while len(self._detectors) > self.capacity:

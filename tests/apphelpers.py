@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import cv2
 import numpy as np
@@ -20,6 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--disable-features=NetworkTimeServiceQuerying",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
+NOT_LOOPBACK = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?:[:/]|$))[a-z]+://")
 ARTIFACTS = Path(os.environ.get("YOLODECK_ARTIFACTS", Path(__file__).resolve().parents[1] / "build" / "test-artifacts"))
 
 
@@ -86,6 +87,7 @@ def launch_browser(playwright, *, camera: Path | None = None):
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
     if camera is not None:
         context.grant_permissions(["camera"])
-    context.route("**/*", lambda route: route.abort() if urlparse(route.request.url).hostname not in
-                  ("127.0.0.1", "localhost") else route.continue_())
+    # abort anything not on loopback; the pattern is matched in the driver, so loopback requests
+    # (every webcam frame) never wait on this Python process
+    context.route(NOT_LOOPBACK, lambda route: route.abort())
     return browser, context

@@ -1,10 +1,12 @@
 """``make bench-webcam``: frames per second of the webcam path, in the browser test setup.
 
-Starts the Gradio app on the demo model, streams a fake camera (a Y4M of synth-shelves) from
-headless Chromium, and reads the app's own fps line after a warm-up, for ONNX fp32 and the
-fastest int8 variant. Prints what this one run measured.
+Starts the Gradio app on the demo model, streams a fake camera (a 30 fps Y4M of synth-shelves) from
+headless Chromium on the same machine, and counts the frames the app processed over a window after a
+warm-up, for ONNX fp32 and the fastest int8 variant; then once more with the model taken out of the
+path (``tests.webcam_echo_app``), which is the most this browser + Gradio + server path allows here.
+Prints what this one run measured.
 
-    python -m tests.bench_webcam [--seconds 20]
+    python -m tests.bench_webcam [--seconds 20] [--threads N]
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ def _camera(folder: Path) -> Path:
     frames = []
     for i in range(4):
         rgb = render(np.random.default_rng([7, i]), width=640, height=480)[0][..., ::-1]
-        frames += [np.ascontiguousarray(np.roll(rgb, 6 * k, axis=1)) for k in range(15)]
-    return write_y4m(folder / "cam.y4m", frames)
+        frames += [np.ascontiguousarray(np.roll(rgb, 3 * k, axis=1)) for k in range(30)]
+    return write_y4m(folder / "cam.y4m", frames, fps=30)  # a common webcam rate
+
+
+def _frame_count(page) -> tuple[float, int, str]:
+    text = " ".join(page.locator("#fps").inner_text().split())
+    return time.perf_counter(), int(re.search(r"frame (\d+)", text).group(1)), text
 
 
 def measure(url: str, camera: Path, backend_label: str, precision: str, seconds: float) -> tuple[float, str]:
+    """Frames the app processed per second over ``seconds`` of streaming, after a 3 s warm-up."""
     from playwright.sync_api import sync_playwright
 
     from tests.apphelpers import launch_browser
@@ -51,19 +59,21 @@ def measure(url: str, camera: Path, backend_label: str, precision: str, seconds:
         page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }")
         page.locator("#cam button:has([title='start recording'])").click()
         page.locator("#fps").filter(has_text="fps").wait_for(timeout=60_000)
-        time.sleep(seconds)
-        text = page.locator("#fps").inner_text()
+        page.wait_for_timeout(3_000)  # (not time.sleep: the page must keep being served)
+        t0, n0, _ = _frame_count(page)
+        page.wait_for_timeout(seconds * 1000)
+        t1, n1, text = _frame_count(page)
         browser.close()
-    return float(re.search(r"([\d.]+) fps", text).group(1)), text
-
+    return (n1 - n0) / (t1 - t0), text
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--threads", type=int, default=1, help="model threads in the app (the browser needs a core)")
+    parser.add_argument("--threads", type=int, help="model threads per call in the app (default: the app's, cores / 2)")
     args = parser.parse_args(argv)
 
     import hub
+    from apps.gradio_app import default_threads
     from tests.apphelpers import ARTIFACTS, free_port, start_server, stop
     from training.demo import ensure_demo
 
@@ -72,22 +82,31 @@ def main(argv: list[str] | None = None) -> int:
     fastest_int8 = min((v for v in manifest.available if v.precision == "int8" and v.backend in ("onnxruntime", "tflite")),
                        key=lambda v: v.latency_ms.median)
     labels = {"onnxruntime": "ONNX Runtime", "tflite": "TFLite"}
+    rows = [("apps.gradio_app", "onnxruntime", "fp32"), ("apps.gradio_app", fastest_int8.backend, "int8"),
+            ("tests.webcam_echo_app", "onnxruntime", "fp32")]  # the last: the path with no model
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    threads = args.threads or default_threads()
+    print(f"webcam path, {repo} at {manifest.imgsz} px, 640x480 30 fps fake camera, stream_every 0.05 s, "
+          f"{threads} model thread(s) per call, {args.seconds:.0f} s per row, server and browser on this machine")
+    measured = {}
     with tempfile.TemporaryDirectory() as tmp:
         camera = _camera(Path(tmp))
-        port = free_port()
-        env = {**os.environ, "GRADIO_TEMP_DIR": str(Path(tmp) / "gradio")}
-        proc = start_server([sys.executable, "-m", "apps.gradio_app", "--repo", repo, "--port", str(port), "--threads",
-                             str(args.threads)], port, env)
-        try:
-            print(f"webcam path, {repo} at {manifest.imgsz} px, 640x480 fake camera, stream_every 0.05 s, "
-                  f"{args.threads} model thread(s), {args.seconds:.0f} s per variant (server and browser on this machine)")
-            for backend, precision in (("onnxruntime", "fp32"), (fastest_int8.backend, "int8")):
+        for module, backend, precision in rows:
+            port = free_port()
+            env = {**os.environ, "GRADIO_TEMP_DIR": str(Path(tmp) / "gradio")}
+            proc = start_server([sys.executable, "-m", module, "--repo", repo, "--port", str(port), "--threads",
+                                 str(threads)], port, env)
+            try:
                 fps, line = measure(f"http://127.0.0.1:{port}/", camera, labels[backend], precision, args.seconds)
-                detail = " ".join(line.split())
-                print(f"  {backend:<12} {precision}: {fps:5.1f} fps   ({detail})", flush=True)
-        finally:
-            stop(proc)
+            finally:
+                stop(proc)
+            name = "no model" if module.startswith("tests.") else f"{backend} {precision}"
+            measured[name] = fps
+            print(f"  {name:<17} {fps:5.1f} fps   (last status: {' '.join(line.split())})", flush=True)
+    ceiling = measured["no model"]
+    for name, fps in measured.items():
+        if name != "no model":
+            print(f"  {name}: {fps / ceiling:.0%} of what the path allows with no model")
     return 0
 
 

@@ -73,6 +73,16 @@ def test_every_input_kind_gives_the_same_detections(tiny_deck, test_images, tmp_
         np.testing.assert_allclose(d.xyxy, reference.xyxy, atol=1.5)
 
 
+def test_sleeping_worker_threads_give_the_same_detections(tiny_deck, test_images):
+    """``busy_wait=False`` (what the apps use) changes scheduling only, never results."""
+    image = test_images[0]
+    spinning = Detector(tiny_deck / "model-fp32.onnx", threads=2).detect(image)
+    sleeping = Detector(tiny_deck / "model-fp32.onnx", threads=2, busy_wait=False).detect(image)
+    assert len(spinning) > 0
+    np.testing.assert_array_equal(sleeping.class_id, spinning.class_id)
+    np.testing.assert_allclose(sleeping.xyxy, spinning.xyxy, atol=1e-3)
+
+
 def test_exif_orientation_grayscale_rgba_and_16bit(tmp_path):
     base = np.zeros((40, 80, 3), np.uint8)
     base[:, :10] = 255  # a white stripe on the left

@@ -22,6 +22,8 @@ class Detector:
         names: class names (default: what the file says about itself).
         imgsz: network input size (default: the file's own).
         threads: intra-op threads for the backend (default: the backend's choice).
+        busy_wait: let idle worker threads spin between calls: lowest latency for one stream of calls,
+            but it takes CPU from everything else; turn it off in servers and next to a browser.
 
     Example:
         >>> det = Detector("deck/model-int8.tflite")
@@ -37,11 +39,12 @@ class Detector:
         names: list[str] | None = None,
         imgsz: int | None = None,
         threads: int | None = None,
+        busy_wait: bool = True,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(f"model file {self.path} does not exist")
-        self.backend, self._session = open_session(self.path, threads=threads)
+        self.backend, self._session = open_session(self.path, threads=threads, busy_wait=busy_wait)
         meta = self._session.metadata
         self.imgsz = int(imgsz or meta.get("imgsz") or self._session.input_size or 0)
         if not self.imgsz:

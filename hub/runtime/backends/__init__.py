@@ -66,8 +66,11 @@ def parse_metadata(raw: dict[str, str]) -> dict[str, Any]:
     return meta
 
 
-def open_session(path: Path, *, threads: int | None = None) -> tuple[str, Session]:
-    """Open ``path`` with the backend its format needs; return (backend name, session)."""
+def open_session(path: Path, *, threads: int | None = None, busy_wait: bool = True) -> tuple[str, Session]:
+    """Open ``path`` with the backend its format needs; return (backend name, session).
+
+    ``busy_wait=False`` lets idle worker threads sleep between calls (ONNX Runtime spins by default).
+    """
     path = Path(path)
     suffix = ".xml" if path.is_dir() else path.suffix.lower()
     if suffix not in BY_SUFFIX:
@@ -75,4 +78,4 @@ def open_session(path: Path, *, threads: int | None = None) -> tuple[str, Sessio
         raise UnsupportedModelError(f"{path.name}: unknown model format '{suffix}'; known: {known}")
     name, module, _ = BY_SUFFIX[suffix]
     backend = importlib.import_module(f"hub.runtime.backends.{module}")
-    return name, backend.load(path, threads=threads)
+    return name, backend.load(path, threads=threads, busy_wait=busy_wait)

@@ -11,7 +11,7 @@ from hub.runtime.backends import parse_metadata, require
 
 
 class OnnxSession:
-    def __init__(self, path: Path, threads: int | None) -> None:
+    def __init__(self, path: Path, threads: int | None, busy_wait: bool = True) -> None:
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         ort = require("onnxruntime", "onnxruntime", "ONNX Runtime")
         opts = ort.SessionOptions()
@@ -21,6 +21,8 @@ class OnnxSession:
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
+        if not busy_wait:  # idle workers sleep instead of spinning: the CPU is shared with other work
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -39,5 +41,5 @@ class OnnxSession:
         return out.astype(np.float32, copy=False)
 
 
-def load(path: Path, *, threads: int | None = None) -> OnnxSession:
-    return OnnxSession(path, threads)
+def load(path: Path, *, threads: int | None = None, busy_wait: bool = True) -> OnnxSession:
+    return OnnxSession(path, threads, busy_wait)

@@ -53,5 +53,5 @@ class TfliteSession:
         return y
 
 
-def load(path: Path, *, threads: int | None = None) -> TfliteSession:
+def load(path: Path, *, threads: int | None = None, busy_wait: bool = True) -> TfliteSession:
     return TfliteSession(path, threads)

@@ -49,5 +49,5 @@ class TorchSession:
         return y.float().numpy()
 
 
-def load(path: Path, *, threads: int | None = None) -> TorchSession:
+def load(path: Path, *, threads: int | None = None, busy_wait: bool = True) -> TorchSession:
     return TorchSession(path, threads)

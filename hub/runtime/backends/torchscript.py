@@ -30,5 +30,5 @@ class TorchScriptSession:
         return y.float().numpy()
 
 
-def load(path: Path, *, threads: int | None = None) -> TorchScriptSession:
+def load(path: Path, *, threads: int | None = None, busy_wait: bool = True) -> TorchScriptSession:
     return TorchScriptSession(path, threads)
