@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class Detector:
         if not self.imgsz:
             raise UnsupportedModelError(f"{self.path.name}: input size unknown; pass imgsz=")
         self.names = list(names or meta.get("names") or [])
+        self._buffers = threading.local()  # one input blob per calling thread, reused
 
     @property
     def dynamic(self) -> bool:
@@ -101,7 +103,8 @@ class Detector:
         t0 = time.perf_counter()
         rgb = load_image(image, bgr=bgr)
         t1 = time.perf_counter()
-        blob, box = ops.letterbox(rgb, size)
+        blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None))
+        self._buffers.blob = blob
         t2 = time.perf_counter()
         out = self._session.run(blob)
         t3 = time.perf_counter()
