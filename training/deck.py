@@ -14,7 +14,7 @@ from tqdm import tqdm
 from hub import card
 from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
-from training.evaluate import evaluate_file
+from training.evaluate import GroundTruth, evaluate_file, measure_latencies
 from training.export import VARIANTS, Exporter
 
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
@@ -42,11 +42,15 @@ def checkpoint_of(run: Path) -> Path:
     raise FileNotFoundError(f"no weights/best.pt in {run}: is it a training run folder?")
 
 
-def _evaluate_in_subprocess(path: Path, test: list[Path], names: list[str], imgsz: int, threads: int):
-    """Each variant in a fresh process: competing thread pools of several runtimes distort timings."""
+def _in_subprocess(fn, *args, **kwargs):
+    """A fresh process: runtimes keep their threads and memory to themselves, and a crash stays there."""
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(evaluate_file, path, test, names, imgsz=imgsz, threads=threads, progress=False).result()
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def _latencies(files: dict[str, Path], test: list[Path], names: list[str], imgsz: int, threads: int):
+    return measure_latencies(files, GroundTruth.load(test).arrays, names, imgsz=imgsz, threads=threads)
 
 
 def build_deck(
@@ -89,7 +93,7 @@ def build_deck(
             spec = VARIANTS[vid]
             try:
                 path = exporter.export(vid)
-                metrics, latency = _evaluate_in_subprocess(path, test, names, imgsz, threads)
+                metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads, progress=False)
             except Exception as exc:  # an exporter failing is recorded, not fatal: the rest of the deck stands
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 tqdm.write(f"{vid}: unavailable ({reason})\n{traceback.format_exc(limit=3)}")
@@ -99,11 +103,16 @@ def build_deck(
                 continue
             entries.append(Variant(
                 vid, spec.backend, spec.precision, spec.file, bytes=path.stat().st_size, sha256=sha256_of(path),
-                metrics=metrics, latency_ms=latency,
+                metrics=metrics,
                 tools={"exporter": _exporter_of(vid, tools), "runtime": _runtime_of(spec.backend, tools)},
             ))
     finally:
         exporter.close()
+    made = {v.id: out / v.file for v in entries if v.status == "ok"}
+    if made:
+        tqdm.write(f"deck: latency of {len(made)} variants, blocks of calls in turn")
+        for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads).items():
+            next(v for v in entries if v.id == vid).latency_ms = latency
 
     files = {}
     (out / "training").mkdir(exist_ok=True)

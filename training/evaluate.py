@@ -119,36 +119,40 @@ def _pr_at_best_f1(ev, classes: list[int]) -> tuple[float, float, float, float]:
     return float(p[best]), float(r[best]), float(f1[best]), float(grid[best])
 
 
-def measure_latency(detector: Detector, arrays: list[np.ndarray], *, warmup: int = 5, blocks: int = 6,
-                    per_block: int = 10, threads: int = 2) -> Latency:
-    """Warm end-to-end ``detect()`` on decoded images, batch 1.
+def measure_latencies(files: dict[str, Path], arrays: list[np.ndarray], names: list[str], *, imgsz: int,
+                      threads: int = 2, warmup: int = 5, rounds: int = 8, per_block: int = 10) -> dict[str, Latency]:
+    """Warm end-to-end ``detect()`` of every variant on decoded images, batch 1, compared at the same moments.
 
-    ``median`` is the median of the quietest of ``blocks`` blocks of calls (machines are shared; a
-    neighbour's burst should not set a variant's number); ``p90`` is over every call.
+    Blocks of ``per_block`` calls, one variant after another, ``rounds`` times: a shared machine's slow
+    spells then fall on every variant alike, so the ratios between variants hold (measured one after
+    another, in separate processes, the same two files came out 1.2x and 1.7x apart). ``median`` is the
+    median of a variant's quietest block; ``p90`` is over all its calls.
     """
-    for i in range(warmup):
-        detector.detect(arrays[i % len(arrays)], conf=0.25)
-    times, block_medians = [], []
-    for b in range(blocks):
-        block = []
-        for i in range(per_block):
-            t = time.perf_counter()
-            detector.detect(arrays[(b * per_block + i) % len(arrays)], conf=0.25)
-            block.append((time.perf_counter() - t) * 1e3)
-        block_medians.append(float(np.median(block)))
-        times += block
-    return Latency(min(block_medians), float(np.percentile(times, 90)), threads, detector.imgsz)
+    detectors = {vid: Detector(path, names=names, imgsz=imgsz, threads=threads) for vid, path in files.items()}
+    for det in detectors.values():
+        for i in range(warmup):
+            det.detect(arrays[i % len(arrays)], conf=0.25)
+    times = {vid: [] for vid in detectors}
+    quietest = {vid: float("inf") for vid in detectors}
+    for r in tqdm(range(rounds), desc="latency: blocks in turn", unit="round", leave=False):
+        for vid, det in detectors.items():
+            block = []
+            for i in range(per_block):
+                t = time.perf_counter()
+                det.detect(arrays[(r * per_block + i) % len(arrays)], conf=0.25)
+                block.append((time.perf_counter() - t) * 1e3)
+            quietest[vid] = min(quietest[vid], float(np.median(block)))
+            times[vid] += block
+    return {vid: Latency(quietest[vid], float(np.percentile(times[vid], 90)), threads, imgsz) for vid in detectors}
 
 
 def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,
-                  progress: bool = True) -> tuple[Metrics, Latency]:
-    """Evaluate one variant file on the test images: (metrics, latency)."""
+                  progress: bool = True) -> Metrics:
+    """COCO metrics of one variant file on the test images."""
     detector = Detector(path, names=names, imgsz=imgsz, threads=threads)
     gt = GroundTruth.load(test_images)
     preds = []
     for arr in tqdm(gt.arrays, desc=f"eval {Path(path).name}", unit="img", disable=not progress, leave=False):
         d = detector.detect(arr, conf=EVAL_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
         preds.append((d.xyxy, d.confidence, d.class_id))
-    metrics = coco_metrics(gt, preds, names)
-    latency = measure_latency(detector, gt.arrays, threads=threads)
-    return metrics, latency
+    return coco_metrics(gt, preds, names)
