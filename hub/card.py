@@ -85,7 +85,8 @@ def render(manifest: Manifest, *, repo_id: str | None = None) -> str:
         "",
         "Metrics from pycocotools on the test split, run through `hub.runtime` (what the apps run); "
         "P, R and F1 at the confidence where F1 peaks; latency is the warm median of end-to-end `detect()`, "
-        "batch 1 (the quietest of 6 blocks of 10 calls; p90 over all 60); `d` columns and `x fp32` compare with the fp32 reference"
+        "batch 1 (every variant in one process, blocks of 10 calls taken in turn, 8 rounds: the median of each one's quietest "
+        "block; p90 over all its calls); `d` columns and `x fp32` compare with the fp32 reference"
         + (f" ({ref.id})." if ref else "."),
         "",
         manifest.table(),
