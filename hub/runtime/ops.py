@@ -84,7 +84,10 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, *, iou: flo
     if len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-    keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), 0.0, float(iou))
+    if class_ids.min() == class_ids.max():  # one class (often, on shelves): plain NMS, same result, less work
+        keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), 0.0, float(iou))
+    else:
+        keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), 0.0, float(iou))
     keep = np.asarray(keep, dtype=np.int64).reshape(-1)
     keep = keep[np.argsort(-scores[keep], kind="stable")]
     return keep[:max_det]
