@@ -82,8 +82,8 @@ class Models:
                 self._detectors.move_to_end(key)
                 return self._detectors[key]
         folder = hub.pull(deck.repo, variant=variant.id, revision=deck.commit, endpoint=self.endpoint)
-        det = Detector(folder / variant.file, names=deck.manifest.classes, imgsz=deck.manifest.imgsz,
-                       threads=self.threads, busy_wait=False)
+        det = Detector(folder / variant.file, backend=variant.backend, names=deck.manifest.classes,
+                       imgsz=deck.manifest.imgsz, threads=self.threads, busy_wait=False)
         with self._lock:
             self._detectors[key] = det
             while len(self._detectors) > self.capacity:

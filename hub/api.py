@@ -242,7 +242,8 @@ def load(
     folder = pull(repo, variant=variant, backend=backend, precision=precision, revision=revision, endpoint=endpoint)
     manifest = Manifest.read(folder)
     chosen = choose_variants(manifest, variant=variant, backend=backend, precision=precision)[0]
-    return Detector(folder / chosen.file, names=manifest.classes, imgsz=manifest.imgsz, threads=threads)
+    return Detector(folder / chosen.file, backend=chosen.backend, names=manifest.classes, imgsz=manifest.imgsz,
+                    threads=threads)
 
 
 def manifest_of(repo: str, *, revision: str = "main", endpoint: str | None = None, token: str | None = None) -> Manifest:

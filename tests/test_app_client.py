@@ -33,7 +33,7 @@ def test_deck_and_precisions(client):
     revision, backend, precision, imgsz, classes, info = client.predict("acme/tiny", "v1", api_name="/deck")
     assert "tiny-shelves" in info and "acme/tiny@v1" in info and "256 px" in info
     assert {c[1] for c in revision["choices"]} == {"main", "v1", "v2"} and revision["value"] == "v1"
-    assert {c[1] for c in backend["choices"]} == {"torch", "torchscript", "onnxruntime", "tflite"}
+    assert {c[1] for c in backend["choices"]} == {"torch", "torchscript", "onnxruntime", "tflite", "openvino"}
     assert precision["value"] in ("fp32", "fp16", "int8") and imgsz["value"] == 256
     assert [c[1] for c in classes["choices"]] == ["product"]
     precisions, sizes = client.predict("acme/tiny", "main", "tflite", api_name="/precisions")

@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hub.errors import BackendNotAvailableError, InvalidImageError, UntrustedCheckpointError
+from hub.errors import (
+    BackendNotAvailableError,
+    InvalidImageError,
+    UnsupportedModelError,
+    UntrustedCheckpointError,
+)
 from hub.manifest import Manifest
 from hub.runtime import BoxAnnotator, Detections, Detector, LabelAnnotator, load_image, ops
 from training.data.layout import read_data_yaml, split_images
@@ -71,6 +76,33 @@ def test_every_input_kind_gives_the_same_detections(tiny_deck, test_images, tmp_
         d = det.detect(source, **kw)
         assert len(d) == len(reference), type(source)
         np.testing.assert_allclose(d.xyxy, reference.xyxy, atol=1.5)
+
+
+@pytest.mark.parametrize("file", ["model-fp32.onnx", "model-int8.onnx"])
+def test_openvino_runs_the_onnx_files_like_onnx_runtime(tiny_deck, test_images, file):
+    ort = Detector(tiny_deck / file, threads=2)
+    ov = Detector(tiny_deck / file, backend="openvino", threads=2)
+    assert ov.backend == "openvino" and ov.names == ort.names and ov.imgsz == ort.imgsz
+    total = 0
+    for image in test_images:
+        a, b = ort.detect(image), ov.detect(image)
+        # int8 kernels round differently: a few boxes near the threshold may come and go, the rest agree
+        assert abs(len(a) - len(b)) <= max(3, len(a) // 10), (len(a), len(b))
+        total += len(a)
+        clear = a[a.confidence >= 0.35]
+        if len(clear):
+            best = _box_iou(clear.xyxy, b.xyxy).max(axis=1)
+            assert np.median(best) >= 0.95, np.sort(best)[:5]
+            if "fp32" in file:  # same float graph: every clear box is there; int8 is another int8 implementation,
+                assert (best >= 0.9).all(), np.sort(best)[:5]  # its accuracy is the deck's mAP (test_training)
+    assert total > 20
+
+
+def test_a_backend_that_cannot_run_a_file_says_so(tiny_deck):
+    with pytest.raises(UnsupportedModelError, match="openvino backend does not run .tflite"):
+        Detector(tiny_deck / "model-fp32.tflite", backend="openvino")
+    with pytest.raises(UnsupportedModelError, match="unknown backend 'tensorrt'"):
+        Detector(tiny_deck / "model-fp32.onnx", backend="tensorrt")
 
 
 def test_sleeping_worker_threads_give_the_same_detections(tiny_deck, test_images):
@@ -225,8 +257,6 @@ def test_pickled_checkpoints_are_refused_and_weights_only_ones_load(tiny_run, ti
 
 
 def test_unknown_model_format_is_a_clear_error(tmp_path):
-    from hub.errors import UnsupportedModelError
-
     bogus = tmp_path / "model.bin"
     bogus.write_bytes(b"x")
     with pytest.raises(UnsupportedModelError, match="unknown model format"):

@@ -54,6 +54,8 @@ def test_deck_manifest_matches_its_files(tiny_deck):
         assert set(m.per_class) == {"product"}
         assert 0 < v.latency_ms.median <= v.latency_ms.p90 and v.latency_ms.threads == 2
         assert v.latency_ms.imgsz == 256
+    files = {v.id: v.file for v in manifest.variants}
+    assert files["openvino-fp32"] == files["onnx-fp32"] and files["openvino-int8"] == files["onnx-int8"]  # shared
     ref = manifest.reference()
     assert ref.id == "onnx-fp32" and ref.metrics.map50 > 0.3
     sizes = {v.id: v.bytes for v in manifest.variants}

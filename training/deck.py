@@ -15,12 +15,12 @@ from hub import card
 from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
 from training.evaluate import GroundTruth, evaluate_file, measure_latencies
-from training.export import VARIANTS, Exporter
+from training.export import SHARES_FILE_OF, VARIANTS, Exporter
 
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
          "val_batch0_pred.jpg")
 TOOLS = ("ultralytics", "torch", "onnx", "onnxruntime", "ai-edge-litert", "litert-torch", "ai-edge-quantizer",
-         "pycocotools", "yolodeck")
+         "openvino", "pycocotools", "yolodeck")
 
 
 def tool_versions() -> dict[str, str]:
@@ -49,7 +49,7 @@ def _in_subprocess(fn, *args, **kwargs):
         return pool.submit(fn, *args, **kwargs).result()
 
 
-def _latencies(files: dict[str, Path], test: list[Path], names: list[str], imgsz: int, threads: int):
+def _latencies(files: dict[str, tuple[Path, str]], test: list[Path], names: list[str], imgsz: int, threads: int):
     return measure_latencies(files, GroundTruth.load(test).arrays, names, imgsz=imgsz, threads=threads)
 
 
@@ -81,6 +81,7 @@ def build_deck(
     unknown = [v for v in wanted if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    wanted = [v for v in VARIANTS if v in wanted]  # in export order: shared files are made first
     out.mkdir(parents=True, exist_ok=True)
 
     exporter = Exporter(checkpoint, out, imgsz=imgsz, calibration=calib)
@@ -93,11 +94,13 @@ def build_deck(
             spec = VARIANTS[vid]
             try:
                 path = exporter.export(vid)
-                metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads, progress=False)
+                metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads,
+                                         backend=spec.backend, progress=False)
             except Exception as exc:  # an exporter failing is recorded, not fatal: the rest of the deck stands
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 tqdm.write(f"{vid}: unavailable ({reason})\n{traceback.format_exc(limit=3)}")
-                (out / spec.file).unlink(missing_ok=True)
+                if not any(v.ok and v.file == spec.file for v in entries):  # OpenVINO shares ONNX's files
+                    (out / spec.file).unlink(missing_ok=True)
                 entries.append(Variant(vid, spec.backend, spec.precision, spec.file, status="unavailable",
                                        reason=reason))
                 continue
@@ -108,7 +111,7 @@ def build_deck(
             ))
     finally:
         exporter.close()
-    made = {v.id: out / v.file for v in entries if v.status == "ok"}
+    made = {v.id: (out / v.file, v.backend) for v in entries if v.ok}
     if made:
         tqdm.write(f"deck: latency of {len(made)} variants, blocks of calls in turn")
         for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads).items():
@@ -144,6 +147,7 @@ def build_deck(
 
 
 def _exporter_of(vid: str, tools: dict[str, str]) -> str:
+    vid = SHARES_FILE_OF.get(vid, vid)
     if vid in ("onnx-fp16", "onnx-int8"):
         return f"onnxruntime {tools.get('onnxruntime', '?')}"
     if vid in ("tflite-fp16", "tflite-int8"):

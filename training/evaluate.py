@@ -119,7 +119,7 @@ def _pr_at_best_f1(ev, classes: list[int]) -> tuple[float, float, float, float]:
     return float(p[best]), float(r[best]), float(f1[best]), float(grid[best])
 
 
-def measure_latencies(files: dict[str, Path], arrays: list[np.ndarray], names: list[str], *, imgsz: int,
+def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarray], names: list[str], *, imgsz: int,
                       threads: int = 2, warmup: int = 5, rounds: int = 8, per_block: int = 10) -> dict[str, Latency]:
     """Warm end-to-end ``detect()`` of every variant on decoded images, batch 1, compared at the same moments.
 
@@ -128,7 +128,8 @@ def measure_latencies(files: dict[str, Path], arrays: list[np.ndarray], names: l
     another, in separate processes, the same two files came out 1.2x and 1.7x apart). ``median`` is the
     median of a variant's quietest block; ``p90`` is over all its calls.
     """
-    detectors = {vid: Detector(path, names=names, imgsz=imgsz, threads=threads) for vid, path in files.items()}
+    detectors = {vid: Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
+                 for vid, (path, backend) in files.items()}
     for det in detectors.values():
         for i in range(warmup):
             det.detect(arrays[i % len(arrays)], conf=0.25)
@@ -147,9 +148,9 @@ def measure_latencies(files: dict[str, Path], arrays: list[np.ndarray], names: l
 
 
 def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,
-                  progress: bool = True) -> Metrics:
-    """COCO metrics of one variant file on the test images."""
-    detector = Detector(path, names=names, imgsz=imgsz, threads=threads)
+                  backend: str | None = None, progress: bool = True) -> Metrics:
+    """COCO metrics of one variant file on the test images (run by ``backend``: default, the file's own)."""
+    detector = Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
     gt = GroundTruth.load(test_images)
     preds = []
     for arr in tqdm(gt.arrays, desc=f"eval {Path(path).name}", unit="img", disable=not progress, leave=False):

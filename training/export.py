@@ -1,4 +1,4 @@
-"""Export one trained model into every variant of a deck, one file per variant.
+"""Export one trained model into every variant of a deck, one file per variant (OpenVINO shares ONNX's).
 
 What keeps int8 accurate and fast here (see shared/notes/dense-quantization.md):
 - ONNX int8: ONNX Runtime static QDQ, per-channel, Conv only (quantizing every op collapses
@@ -9,6 +9,8 @@ What keeps int8 accurate and fast here (see shared/notes/dense-quantization.md):
 - TFLite fp16: LiteRT refuses fp16 through Ultralytics, so ai-edge-quantizer casts the fp32
   file's weights to fp16 (``float_casting``).
 - ONNX fp16: ``onnxruntime.transformers.float16`` with fp32 I/O.
+- OpenVINO fp32 / int8: the ONNX fp32 / int8 files, run by OpenVINO (it reads ONNX and runs QDQ
+  int8 with its own kernels), so they share those files.
 """
 
 from __future__ import annotations
@@ -46,8 +48,12 @@ VARIANTS: dict[str, VariantSpec] = {
         VariantSpec("tflite-fp32", "tflite", "fp32", "model-fp32.tflite"),
         VariantSpec("tflite-fp16", "tflite", "fp16", "model-fp16.tflite"),
         VariantSpec("tflite-int8", "tflite", "int8", "model-int8.tflite"),
+        # OpenVINO runs the ONNX files themselves: same file, its own kernels (fastest int8 on x86 here)
+        VariantSpec("openvino-fp32", "openvino", "fp32", "model-fp32.onnx"),
+        VariantSpec("openvino-int8", "openvino", "int8", "model-int8.onnx"),
     )
 }
+SHARES_FILE_OF = {"openvino-fp32": "onnx-fp32", "openvino-int8": "onnx-int8"}
 # which variant each one is derived from (exported first)
 DERIVED_FROM = {"onnx-fp16": "onnx-fp32", "onnx-int8": "onnx-fp32", "tflite-fp16": "tflite-fp32", "tflite-int8": "tflite-fp32"}
 
@@ -82,6 +88,8 @@ class Exporter:
     def export(self, variant_id: str) -> Path:
         spec = VARIANTS[variant_id]
         target = self.deck / spec.file
+        if variant_id in SHARES_FILE_OF:  # nothing to export: the file is another variant's
+            return target if target.is_file() else self.export(SHARES_FILE_OF[variant_id])
         fn: Callable[[Path], None] = getattr(self, "_" + variant_id.replace("-", "_"))
         fn(target)
         return target

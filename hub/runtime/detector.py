@@ -22,6 +22,8 @@ class Detector:
         path: the variant file.
         names: class names (default: what the file says about itself).
         imgsz: network input size (default: the file's own).
+        backend: run the file with this backend (default: the one its format needs; ``"openvino"``
+            also runs ``.onnx`` files).
         threads: intra-op threads for the backend (default: the backend's choice).
         busy_wait: let idle worker threads spin between calls: lowest latency for one stream of calls,
             but it takes CPU from everything else; turn it off in servers and next to a browser.
@@ -39,13 +41,14 @@ class Detector:
         *,
         names: list[str] | None = None,
         imgsz: int | None = None,
+        backend: str | None = None,
         threads: int | None = None,
         busy_wait: bool = True,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(f"model file {self.path} does not exist")
-        self.backend, self._session = open_session(self.path, threads=threads, busy_wait=busy_wait)
+        self.backend, self._session = open_session(self.path, backend=backend, threads=threads, busy_wait=busy_wait)
         meta = self._session.metadata
         self.imgsz = int(imgsz or meta.get("imgsz") or self._session.input_size or 0)
         if not self.imgsz:

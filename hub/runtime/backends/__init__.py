@@ -25,6 +25,14 @@ BY_SUFFIX = {
     ".pt": ("torch", "torch", "torch + ultralytics"),
     ".xml": ("openvino", "openvino", "openvino"),
 }
+# backend -> (module, the file suffixes it runs); OpenVINO also runs the deck's ONNX files
+BY_BACKEND = {
+    "onnxruntime": ("onnx", (".onnx",)),
+    "tflite": ("tflite", (".tflite",)),
+    "torchscript": ("torchscript", (".torchscript",)),
+    "torch": ("torch", (".pt",)),
+    "openvino": ("openvino", (".xml", ".onnx")),
+}
 PACKAGES = {"onnxruntime": ("onnxruntime",), "tflite": ("ai_edge_litert",), "torchscript": ("torch",),
             "torch": ("torch", "ultralytics"), "openvino": ("openvino",)}
 
@@ -66,16 +74,24 @@ def parse_metadata(raw: dict[str, str]) -> dict[str, Any]:
     return meta
 
 
-def open_session(path: Path, *, threads: int | None = None, busy_wait: bool = True) -> tuple[str, Session]:
-    """Open ``path`` with the backend its format needs; return (backend name, session).
+def open_session(path: Path, *, backend: str | None = None, threads: int | None = None,
+                 busy_wait: bool = True) -> tuple[str, Session]:
+    """Open ``path`` with ``backend`` (default: the one its format needs); return (backend name, session).
 
     ``busy_wait=False`` lets idle worker threads sleep between calls (ONNX Runtime spins by default).
     """
     path = Path(path)
     suffix = ".xml" if path.is_dir() else path.suffix.lower()
-    if suffix not in BY_SUFFIX:
+    if backend is not None:
+        if backend not in BY_BACKEND:
+            raise UnsupportedModelError(f"unknown backend {backend!r}; known: {', '.join(BY_BACKEND)}")
+        if suffix not in BY_BACKEND[backend][1]:
+            raise UnsupportedModelError(f"the {backend} backend does not run {suffix} files ({path.name})")
+        name, module = backend, BY_BACKEND[backend][0]
+    elif suffix in BY_SUFFIX:
+        name, module, _ = BY_SUFFIX[suffix]
+    else:
         known = ", ".join(BY_SUFFIX)
         raise UnsupportedModelError(f"{path.name}: unknown model format '{suffix}'; known: {known}")
-    name, module, _ = BY_SUFFIX[suffix]
     backend = importlib.import_module(f"hub.runtime.backends.{module}")
     return name, backend.load(path, threads=threads, busy_wait=busy_wait)
