@@ -74,7 +74,8 @@ def push(
     store = open_store(endpoint, token=token)
     with tempfile.TemporaryDirectory(prefix="yolodeck-push-") as tmp:
         staging = Path(tmp)
-        for rel in [FILENAME, *(v.file for v in manifest.available), *manifest.files.values()]:
+        # variants may share a file (OpenVINO runs the ONNX files): each file once
+        for rel in dict.fromkeys([FILENAME, *(v.file for v in manifest.available), *manifest.files.values()]):
             src = deck / rel
             if src.is_file():
                 (staging / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +174,8 @@ def pull(
     _fetch_manifest(store, repo, revision, commit, target, refresh=local_dir is not None)
     manifest = Manifest.read(target)
     chosen = choose_variants(manifest, variant=variant, backend=backend, precision=precision)
-    wanted = [v.file for v in chosen] + ["README.md"] + ([] if (variant or backend or precision)
-                                                          else list(manifest.files.values()))
+    wanted = dict.fromkeys([v.file for v in chosen] + ["README.md"] + ([] if (variant or backend or precision)
+                                                                       else list(manifest.files.values())))
     for rel in wanted:
         dst = target / rel
         entry = next((v for v in chosen if v.file == rel), None)

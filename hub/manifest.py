@@ -197,6 +197,12 @@ class Manifest:
         ids = [v.id for v in variants]
         if len(set(ids)) != len(ids):
             raise ManifestError(f"duplicate variant ids in {ids}")
+        shared: dict[str, Variant] = {}
+        for v in (v for v in variants if v.ok):  # variants may share a file, never disagree about it
+            first = shared.setdefault(v.file, v)
+            if (first.bytes, first.sha256) != (v.bytes, v.sha256):
+                raise ManifestError(f"variants '{first.id}' and '{v.id}' share {v.file} but disagree on its size or "
+                                    f"sha256")
         files = {str(k): safe_relpath(str(v), f"files[{k!r}]") for k, v in (d.get("files") or {}).items()}
         return cls(
             model=str(d["model"]), classes=list(classes), imgsz=d["imgsz"], variants=variants,
@@ -304,8 +310,8 @@ class Manifest:
                 "precision_": m and round(m.precision, 4), "recall": m and round(m.recall, 4),
                 "f1": m and round(m.f1, 4), "map50": m and round(m.map50, 4), "map50_95": m and round(m.map50_95, 4),
                 "latency_ms": lat and round(lat.median, 2), "latency_p90_ms": lat and round(lat.p90, 2),
-                "d_map50": d and round(d["map50"], 4), "d_map50_95": d and round(d["map50_95"], 4),
-                "speedup": d.get("speedup") and round(d["speedup"], 2), "reason": v.reason,
+                "d_map50": _rounded(d.get("map50"), 4), "d_map50_95": _rounded(d.get("map50_95"), 4),
+                "speedup": _rounded(d.get("speedup"), 2), "reason": v.reason,
             })
         return rows
 
@@ -328,3 +334,7 @@ class Manifest:
                 f"{f(r['speedup'], '{:.2f}')} |"
             )
         return "\n".join(lines)
+
+
+def _rounded(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)

@@ -71,17 +71,17 @@ def _paired(detect, raw, images: list, blobs: list, runs: int, warmup: int = 5) 
     return {"raw_ms": float(np.median(r)), "added_ms": float(np.median(d - r))}
 
 
-def one(path: Path, imgsz: int, threads: int, runs: int) -> dict:
+def one(path: Path, imgsz: int, threads: int, runs: int, backend: str | None = None) -> dict:
     """Measure one variant file (run in a fresh process)."""
     from hub.runtime import Detector
     from hub.runtime.ops import letterbox
 
     images = _images()
-    det = Detector(path, imgsz=imgsz, threads=threads)
+    det = Detector(path, backend=backend, imgsz=imgsz, threads=threads)
     blobs = [letterbox(im, imgsz)[0] for im in images]
     fns = {"detect_ms": lambda im: det.detect(im, conf=0.25, iou=0.7)}
     inputs = {"detect_ms": images}
-    if path.suffix in (".onnx", ".tflite", ".torchscript"):
+    if det.backend in ("onnxruntime", "tflite", "torchscript"):  # what Ultralytics' predict runs these files on
         import ultralytics.nn.backends.litert as litert_backend
         from ultralytics import YOLO
 
@@ -104,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated variant ids (default: every available variant)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--imgsz", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs)))
+        print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs, args.backend)))
         return 0
 
     from hub.manifest import Manifest
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if only and v.id not in only:
             continue
         cmd = [sys.executable, "-m", "tests.bench", "--one", str(deck / v.file), "--imgsz", str(manifest.imgsz),
-               "--threads", str(args.threads), "--runs", str(args.runs)]
+               "--threads", str(args.threads), "--runs", str(args.runs), "--backend", v.backend]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{v.id:<13} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nraw ms: the backend call alone; + detect: what detect() adds to it (letterbox, decode, NMS, rescale, from a "
           "decoded RGB array),\nthe median of per-pair differences over alternating detect/raw calls on one session; "
           "overhead = + detect / raw.\ndetect ms and ultralytics ms: blocks of calls in turn, quietest block of each; "
-          "ours vs UL = predict / detect (above 1: we are faster).")
+          "ours vs UL = predict / detect (above 1: we are faster);\nUltralytics runs OpenVINO only from its "
+          "own IR export and pt only as a pickled checkpoint, so those rows have no predict column.")
     return 0
 
 

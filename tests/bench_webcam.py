@@ -79,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 
     repo = ensure_demo()
     manifest = hub.manifest_of(repo)
-    fastest_int8 = min((v for v in manifest.available if v.precision == "int8" and v.backend in ("onnxruntime", "tflite")),
-                       key=lambda v: v.latency_ms.median)
-    labels = {"onnxruntime": "ONNX Runtime", "tflite": "TFLite"}
+    from apps.models import BACKEND_LABELS
+    from hub.runtime import available
+
+    fastest_int8 = min((v for v in manifest.available if v.precision == "int8" and v.backend != "torch"
+                        and available(v.backend)), key=lambda v: v.latency_ms.median)
+    labels = BACKEND_LABELS
     rows = [("apps.gradio_app", "onnxruntime", "fp32"), ("apps.gradio_app", fastest_int8.backend, "int8"),
             ("tests.webcam_echo_app", "onnxruntime", "fp32")]  # the last: the path with no model
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

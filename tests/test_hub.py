@@ -120,7 +120,7 @@ def test_embedded_hub_cli_round_trip(tiny_deck, tmp_path):
     Manifest.read(folder).verify(folder)
     assert (folder / "README.md").read_text().count("hub pull acme/tiny") == 1
     assert "acme/tiny" in cli("ls")
-    bad = subprocess.run([sys.executable, "-m", "hub.cli", "pull", "acme/tiny", "--variant", "openvino-int8"], env=env,
+    bad = subprocess.run([sys.executable, "-m", "hub.cli", "pull", "acme/tiny", "--variant", "tensorrt-int8"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "available: pt, torchscript" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -148,6 +148,20 @@ def test_a_deck_whose_files_do_not_match_its_manifest_is_not_pushed(tiny_deck, t
     with pytest.raises(IntegrityError, match="bytes"):
         hub.push(deck, repo="acme/t", endpoint=str(store.root))
     assert not store.repo_exists("acme/t")
+
+
+def test_variants_sharing_a_file_push_it_once_and_load_with_their_own_backend(tiny_deck, tmp_path):
+    deck = make_deck(tiny_deck, tmp_path / "d", ["onnx-int8", "openvino-int8"])
+    store = LocalStore(tmp_path / "hub")
+    hub.push(deck, repo="acme/shared", endpoint=str(store.root))
+    assert sorted(p for p in store.tree("acme/shared") if p.endswith(".onnx")) == ["model-int8.onnx"]
+    ov = hub.load("acme/shared", variant="openvino-int8", endpoint=str(store.root))
+    ort = hub.load("acme/shared", variant="onnx-int8", endpoint=str(store.root))
+    assert (ov.backend, ort.backend) == ("openvino", "onnxruntime") and ov.path == ort.path
+    raw = json.loads((deck / "manifest.json").read_text())
+    raw["variants"][1]["sha256"] = "0" * 64
+    with pytest.raises(ManifestError, match="share model-int8.onnx but disagree"):
+        Manifest.from_dict(raw)
 
 
 def test_path_traversal_and_bad_names_are_refused(served, tiny_deck, tmp_path):
