@@ -97,6 +97,22 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def _place(src: Path, dst: Path, *, check=None) -> None:
+    """Copy ``src`` to ``dst`` through a temp file of its own, checked, then renamed into place: two pulls
+    of one file at once (two app users, two variants sharing a file) never see or move a partial copy."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        shutil.copyfile(src, tmp)
+        if check is not None:
+            check(tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _pull_root(store: Store, repo: str) -> Path:
     return cache_dir() / "pulls" / store.key / repo.replace("/", "--")
 
@@ -140,8 +156,7 @@ def fetch_extra(repo: str, path: str, *, revision: str = "main", endpoint: str |
         src = store.fetch(repo, path, revision=commit)
     except EntryNotFoundError:
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, target)
+    _place(src, target)
     return target
 
 
@@ -188,16 +203,10 @@ def pull(
                 raise IntegrityError(f"variant '{entry.id}': {rel} is listed in the manifest but missing from "
                                      f"{repo}@{revision}") from None
             continue  # the card and plots are optional
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.part")
-        shutil.copyfile(src, tmp)
-        if entry is not None:
-            try:
-                entry.verify_file(tmp)
-            except IntegrityError as exc:
-                tmp.unlink()
-                raise IntegrityError(f"{repo}@{revision}: {exc}") from exc
-        os.replace(tmp, dst)
+        try:
+            _place(src, dst, check=entry.verify_file if entry is not None else None)
+        except IntegrityError as exc:
+            raise IntegrityError(f"{repo}@{revision}: {exc}") from exc
     return target
 
 
@@ -272,5 +281,5 @@ def _fetch_manifest(store: Store, repo: str, revision: str, commit: str, target:
     except EntryNotFoundError as exc:
         raise ManifestError(f"{repo}@{revision} has no {FILENAME}: it is not a yolodeck deck") from exc
     Manifest.read(src)
-    shutil.copyfile(src, target / FILENAME)
+    _place(src, target / FILENAME)
 

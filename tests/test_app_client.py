@@ -67,8 +67,8 @@ def test_compare_runs_every_variant(client, shelf):
     from gradio_client import handle_file
 
     gallery, table = client.predict(handle_file(shelf), "acme/tiny", "main", 0.25, 0.7, api_name="/compare")
-    assert len(gallery) == len(table["data"]) == 8
-    assert {row[0] for row in table["data"]} >= {"onnx-fp32", "onnx-int8", "tflite-int8"}
+    assert len(gallery) == len(table["data"]) == 10  # every variant: the full set installs every backend
+    assert {row[0] for row in table["data"]} >= {"onnx-fp32", "onnx-int8", "tflite-int8", "openvino-int8"}
 
 
 def test_webcam_endpoint_processes_a_frame(client, shelf):
@@ -115,6 +115,6 @@ def test_unknown_repo_and_variant_are_clear_errors(client, shelf):
 
     with pytest.raises(AppError, match="not found"):
         client.predict("acme/missing", "main", api_name="/deck")
-    with pytest.raises(AppError, match="no openvino/int8 variant"):
-        client.predict(handle_file(shelf), "acme/tiny", "main", "openvino", "int8", 0.25, 0.7, 256, [],
+    with pytest.raises(AppError, match="no openvino/fp16 variant"):
+        client.predict(handle_file(shelf), "acme/tiny", "main", "openvino", "fp16", 0.25, 0.7, 256, [],
                        api_name="/detect")

@@ -164,6 +164,31 @@ def test_variants_sharing_a_file_push_it_once_and_load_with_their_own_backend(ti
         Manifest.from_dict(raw)
 
 
+def test_concurrent_pulls_of_one_file_all_succeed(tiny_deck, tmp_path, monkeypatch):
+    """Two app users (or two variants sharing a file) pulling at once must not trip over each other's copy."""
+    import threading
+
+    deck = make_deck(tiny_deck, tmp_path / "d", ["onnx-fp32", "openvino-fp32"])
+    store = LocalStore(tmp_path / "hub")
+    hub.push(deck, repo="acme/race", endpoint=str(store.root))
+    monkeypatch.setenv("YOLODECK_CACHE", str(tmp_path / "cache"))
+    errors, folders = [], []
+
+    def pull(variant: str) -> None:
+        try:
+            folders.append(hub.pull("acme/race", variant=variant, endpoint=str(store.root)))
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pull, args=(v,)) for v in ["onnx-fp32", "openvino-fp32"] * 4]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors, errors
+    assert len(set(folders)) == 1
+    Manifest.read(folders[0]).verify(folders[0])
+    assert not list(folders[0].glob(".*.part"))  # no temp copies left behind
+
+
 def test_path_traversal_and_bad_names_are_refused(served, tiny_deck, tmp_path):
     import httpx
 
