@@ -55,9 +55,8 @@ def cache_dir() -> Path:
     base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "yolodeck"
     try:
         base.mkdir(parents=True, exist_ok=True)
-        probe = base / ".write-probe"
-        probe.touch()
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=base):  # a probe of its own: threads ask at the same time
+            pass
         return base
     except OSError:
         fallback = Path(tempfile.gettempdir()) / "yolodeck-cache"

@@ -164,14 +164,13 @@ def test_variants_sharing_a_file_push_it_once_and_load_with_their_own_backend(ti
         Manifest.from_dict(raw)
 
 
-def test_concurrent_pulls_of_one_file_all_succeed(tiny_deck, tmp_path, monkeypatch):
+def test_concurrent_pulls_of_one_file_all_succeed(tiny_deck, tmp_path):
     """Two app users (or two variants sharing a file) pulling at once must not trip over each other's copy."""
     import threading
 
-    deck = make_deck(tiny_deck, tmp_path / "d", ["onnx-fp32", "openvino-fp32"])
+    deck = make_deck(tiny_deck, tmp_path / "d", ["onnx-fp32", "openvino-fp32"], model=f"race-{tmp_path.name}")
     store = LocalStore(tmp_path / "hub")
-    hub.push(deck, repo="acme/race", endpoint=str(store.root))
-    monkeypatch.setenv("YOLODECK_CACHE", str(tmp_path / "cache"))
+    hub.push(deck, repo="acme/race", endpoint=str(store.root))  # a new commit: nothing of it in the cache yet
     errors, folders = [], []
 
     def pull(variant: str) -> None:
