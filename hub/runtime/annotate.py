@@ -26,8 +26,10 @@ class BoxAnnotator:
     def annotate(self, scene: np.ndarray, detections: Detections) -> np.ndarray:
         out = scene.copy()
         t = self.thickness or max(1, round(min(out.shape[:2]) / 400))
-        for (x1, y1, x2, y2), cid in zip(detections.xyxy.astype(int), detections.class_id, strict=True):
-            cv2.rectangle(out, (x1, y1), (x2, y2), palette(int(cid)), t, cv2.LINE_AA)
+        x1, y1, x2, y2 = detections.xyxy.astype(np.int32).T
+        corners = np.stack([np.stack(c, axis=1) for c in ((x1, y1), (x2, y1), (x2, y2), (x1, y2))], axis=1)
+        for cid in np.unique(detections.class_id):  # one call per class: dense shelves have hundreds of boxes
+            cv2.polylines(out, corners[detections.class_id == cid], True, palette(int(cid)), t, cv2.LINE_AA)
         return out
 
 
