@@ -37,6 +37,7 @@ from hub.runtime import BoxAnnotator, Detections, LabelAnnotator, load_image  # 
 DEFAULT_REPO = "yolodeck/shelves-demo"
 MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
+WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser offers (it skips while one is in flight)
 WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
 TABLE_HEADERS = ["class", "score", "x1", "y1", "x2", "y2"]
 STAGES = ["decode", "preprocess", "inference", "postprocess", "total"]
@@ -325,8 +326,8 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
         cmp_run.click(app.compare, [cmp_image, repo_box, revision_box, conf, iou], [cmp_gallery, cmp_table],
                       api_name="compare")
         cam.stream(app.webcam, [cam, repo_box, revision_box, backend, precision, conf, iou, fps_state],
-                   [cam_out, fps, fps_state], stream_every=0.04, time_limit=WEBCAM_TIME_LIMIT, concurrency_limit=4, show_progress="hidden",
-                   api_name=False)
+                   [cam_out, fps, fps_state], stream_every=WEBCAM_STREAM_EVERY, time_limit=WEBCAM_TIME_LIMIT,
+                   concurrency_limit=4, show_progress="hidden", api_name=False)
         frame_btn.click(app.frame, [frame_in, repo_box, revision_box, backend, precision, conf, iou], [cam_out, fps],
                         api_name="frame")
         demo.load(app.pickers, [repo_box, revision_box], picker_outputs, api_name=False).then(

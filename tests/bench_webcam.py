@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import hub
-    from apps.gradio_app import default_threads
+    from apps.gradio_app import WEBCAM_STREAM_EVERY, default_threads
     from tests.apphelpers import ARTIFACTS, free_port, start_server, stop
     from training.demo import ensure_demo
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             ("tests.webcam_echo_app", "onnxruntime", "fp32")]  # the last: the path with no model
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     threads = args.threads or default_threads()
-    print(f"webcam path, {repo} at {manifest.imgsz} px, 640x480 30 fps fake camera, stream_every 0.05 s, "
+    print(f"webcam path, {repo} at {manifest.imgsz} px, 640x480 30 fps fake camera, stream_every {WEBCAM_STREAM_EVERY} s, "
           f"{threads} model thread(s) per call, {args.seconds:.0f} s per row, server and browser on this machine")
     measured = {}
     with tempfile.TemporaryDirectory() as tmp:

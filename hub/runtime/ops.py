@@ -64,15 +64,13 @@ def decode_head(output: np.ndarray, *, conf: float, classes: list[int] | None = 
         keep_cls = np.zeros(cls_scores.shape[0], bool)
         keep_cls[[c for c in classes if 0 <= c < cls_scores.shape[0]]] = True
         cls_scores = np.where(keep_cls[:, None], cls_scores, 0)
-    best = cls_scores[0] if len(cls_scores) == 1 else cls_scores.max(axis=0)
+    one_class = len(cls_scores) == 1
+    best = cls_scores[0] if one_class else cls_scores.max(axis=0)
     keep = np.flatnonzero(best > conf)
     if keep.size > MAX_CANDIDATES:
         keep = keep[np.argsort(-best[keep])[:MAX_CANDIDATES]]
     scores = best[keep]
-    if len(cls_scores) == 1:
-        class_ids = np.zeros(keep.size, np.int64)
-    else:
-        class_ids = cls_scores[:, keep].argmax(axis=0)
+    class_ids = np.zeros(keep.size, np.int64) if one_class else cls_scores[:, keep].argmax(axis=0)
     cx, cy, w, h = pred[:4, keep]
     half_w, half_h = w / 2, h / 2
     xyxy = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)

@@ -17,14 +17,9 @@ from typing import Any, Protocol
 
 from hub.errors import BackendNotAvailableError, UnsupportedModelError
 
-# file suffix -> (backend name, module, pip package that provides it)
-BY_SUFFIX = {
-    ".onnx": ("onnxruntime", "onnx", "onnxruntime"),
-    ".tflite": ("tflite", "tflite", "ai-edge-litert"),
-    ".torchscript": ("torchscript", "torchscript", "torch"),
-    ".pt": ("torch", "torch", "torch + ultralytics"),
-    ".xml": ("openvino", "openvino", "openvino"),
-}
+# file suffix -> the backend that runs it by default
+BY_SUFFIX = {".onnx": "onnxruntime", ".tflite": "tflite", ".torchscript": "torchscript", ".pt": "torch",
+             ".xml": "openvino"}
 # backend -> (module, the file suffixes it runs); OpenVINO also runs the deck's ONNX files
 BY_BACKEND = {
     "onnxruntime": ("onnx", (".onnx",)),
@@ -82,16 +77,15 @@ def open_session(path: Path, *, backend: str | None = None, threads: int | None 
     """
     path = Path(path)
     suffix = ".xml" if path.is_dir() else path.suffix.lower()
-    if backend is not None:
-        if backend not in BY_BACKEND:
-            raise UnsupportedModelError(f"unknown backend {backend!r}; known: {', '.join(BY_BACKEND)}")
-        if suffix not in BY_BACKEND[backend][1]:
-            raise UnsupportedModelError(f"the {backend} backend does not run {suffix} files ({path.name})")
-        name, module = backend, BY_BACKEND[backend][0]
-    elif suffix in BY_SUFFIX:
-        name, module, _ = BY_SUFFIX[suffix]
-    else:
-        known = ", ".join(BY_SUFFIX)
-        raise UnsupportedModelError(f"{path.name}: unknown model format '{suffix}'; known: {known}")
-    backend = importlib.import_module(f"hub.runtime.backends.{module}")
-    return name, backend.load(path, threads=threads, busy_wait=busy_wait)
+    if backend is None:
+        if suffix not in BY_SUFFIX:
+            known = ", ".join(BY_SUFFIX)
+            raise UnsupportedModelError(f"{path.name}: unknown model format '{suffix}'; known: {known}")
+        backend = BY_SUFFIX[suffix]
+    if backend not in BY_BACKEND:
+        raise UnsupportedModelError(f"unknown backend {backend!r}; known: {', '.join(BY_BACKEND)}")
+    module, suffixes = BY_BACKEND[backend]
+    if suffix not in suffixes:
+        raise UnsupportedModelError(f"the {backend} backend does not run {suffix} files ({path.name})")
+    return backend, importlib.import_module(f"hub.runtime.backends.{module}").load(
+        path, threads=threads, busy_wait=busy_wait)
