@@ -17,6 +17,7 @@ API (``gradio_client``), each an ``api_name``:
 from __future__ import annotations
 
 import argparse
+import base64
 import faulthandler
 import os
 import tempfile
@@ -25,8 +26,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import cv2  # noqa: E402
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+from gradio.data_classes import ImageData  # noqa: E402
 
 import hub.offline  # noqa: F401  (first)
 from apps.charts import metric_charts  # noqa: E402
@@ -38,6 +41,7 @@ DEFAULT_REPO = "yolodeck/shelves-demo"
 MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
 WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser offers (it skips while one is in flight)
+JPEG_QUALITY = 80  # webcam frames back to the browser (Gradio's own JPEGs are Pillow's 75)
 WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
 TABLE_HEADERS = ["class", "score", "x1", "y1", "x2", "y2"]
 STAGES = ["decode", "preprocess", "inference", "postprocess", "total"]
@@ -59,6 +63,24 @@ def SafeImage(**kwargs) -> gr.Image:  # noqa: N802 - reads like the component it
             return getattr(payload, "path", None) or "unreadable upload"
 
     image.preprocess = preprocess
+    return image
+
+
+def InlineImage(**kwargs) -> gr.Image:  # noqa: N802 - reads like the component it makes
+    """An output Image that sends each frame inside the event's message, as a JPEG data URL.
+
+    gr.Image writes every output to Gradio's cache and the browser then fetches it: per webcam frame,
+    a file, a hash and a second request. Inline, there is no file to pile up and one request fewer.
+    """
+    image = gr.Image(**kwargs)
+
+    def postprocess(value: np.ndarray | None) -> ImageData | None:  # an RGB frame from the handler
+        if value is None:
+            return None
+        _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(value, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        return ImageData(url="data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode(), orig_name="frame.jpg")
+
+    image.postprocess = postprocess
     return image
 
 
@@ -289,16 +311,17 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
             gr.Markdown(f"Your browser's camera (not the server's), streamed frame by frame; at most "
                         f"{WEBCAM_TIME_LIMIT} s of processing per stream.")
             with gr.Row():
-                # frames at about the model's input size: the browser PNG-encodes every frame it streams,
-                # and a model at 320 px gains nothing from 640 x 480
+                # frames at about the model's input size: the browser draws and JPEG-encodes every frame
+                # it streams, and a model at 320 px gains nothing from 640 x 480
                 width = max(320, min(640, deck.manifest.imgsz))
                 constraints = {"video": {"width": {"ideal": width}, "height": {"ideal": width * 3 // 4}}}
                 cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="cam",
                                webcam_options=gr.WebcamOptions(mirror=False, constraints=constraints))
-                cam_out = gr.Image(label="Detections", elem_id="cam-out", format="jpeg", interactive=False)
+                cam_out = InlineImage(label="Detections", elem_id="cam-out", format="jpeg", interactive=False)
             fps = gr.Markdown(elem_id="fps")
             fps_state = gr.State()
             frame_in = SafeImage(type="filepath", visible=False)  # one frame through the API: /frame
+            frame_out = gr.Image(format="jpeg", visible=False)  # a file for API users, not a data URL
             frame_btn = gr.Button(visible=False)
 
         with gr.Tab("Metrics", elem_id="tab-metrics"):
@@ -328,7 +351,7 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
         cam.stream(app.webcam, [cam, repo_box, revision_box, backend, precision, conf, iou, fps_state],
                    [cam_out, fps, fps_state], stream_every=WEBCAM_STREAM_EVERY, time_limit=WEBCAM_TIME_LIMIT,
                    concurrency_limit=4, show_progress="hidden", api_name=False)
-        frame_btn.click(app.frame, [frame_in, repo_box, revision_box, backend, precision, conf, iou], [cam_out, fps],
+        frame_btn.click(app.frame, [frame_in, repo_box, revision_box, backend, precision, conf, iou], [frame_out, fps],
                         api_name="frame")
         demo.load(app.pickers, [repo_box, revision_box], picker_outputs, api_name=False).then(
             app.metrics, [repo_box, revision_box], [metrics_table, scatter, sizes, lat_chart], api_name="metrics")

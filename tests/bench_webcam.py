@@ -2,9 +2,10 @@
 
 Starts the Gradio app on the demo model, streams a fake camera (a 30 fps Y4M of synth-shelves) from
 headless Chromium on the same machine, and counts the frames the app processed over a window after a
-warm-up, for ONNX fp32 and the fastest int8 variant; then once more with the model taken out of the
-path (``tests.webcam_echo_app``), which is the most this browser + Gradio + server path allows here.
-Prints what this one run measured.
+warm-up, for ONNX fp32 and the fastest int8 variant; then the int8 variant once more with its output
+frames sent the way a plain ``gr.Image`` sends them (a cached file the browser fetches) instead of
+inline, and the app with the model taken out of the path (``tests.webcam_bench_app --echo``), which
+is the most this browser + Gradio + server path allows here. Prints what this one run measured.
 
     python -m tests.bench_webcam [--seconds 20] [--threads N]
 """
@@ -85,31 +86,37 @@ def main(argv: list[str] | None = None) -> int:
     fastest_int8 = min((v for v in manifest.available if v.precision == "int8" and v.backend != "torch"
                         and available(v.backend)), key=lambda v: v.latency_ms.median)
     labels = BACKEND_LABELS
-    rows = [("apps.gradio_app", "onnxruntime", "fp32"), ("apps.gradio_app", fastest_int8.backend, "int8"),
-            ("tests.webcam_echo_app", "onnxruntime", "fp32")]  # the last: the path with no model
+    int8 = f"{fastest_int8.backend} int8"
+    rows = [  # name, module and its extra arguments, backend, precision
+        ("onnxruntime fp32", ["apps.gradio_app"], "onnxruntime", "fp32"),
+        (int8, ["apps.gradio_app"], fastest_int8.backend, "int8"),
+        (f"{int8}, frames as files", ["tests.webcam_bench_app", "--file-frames"], fastest_int8.backend, "int8"),
+        ("no model", ["tests.webcam_bench_app", "--echo"], "onnxruntime", "fp32"),
+    ]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     threads = args.threads or default_threads()
-    print(f"webcam path, {repo} at {manifest.imgsz} px, 640x480 30 fps fake camera, stream_every {WEBCAM_STREAM_EVERY} s, "
-          f"{threads} model thread(s) per call, {args.seconds:.0f} s per row, server and browser on this machine")
+    print(f"webcam path, {repo} at {manifest.imgsz} px, 30 fps fake camera (the app asks for 320x240), "
+          f"stream_every {WEBCAM_STREAM_EVERY} s, {threads} model thread(s) per call, {args.seconds:.0f} s per row, "
+          "server and browser on this machine")
     measured = {}
     with tempfile.TemporaryDirectory() as tmp:
         camera = _camera(Path(tmp))
-        for module, backend, precision in rows:
+        for name, module, backend, precision in rows:
             port = free_port()
             env = {**os.environ, "GRADIO_TEMP_DIR": str(Path(tmp) / "gradio")}
-            proc = start_server([sys.executable, "-m", module, "--repo", repo, "--port", str(port), "--threads",
+            proc = start_server([sys.executable, "-m", *module, "--repo", repo, "--port", str(port), "--threads",
                                  str(threads)], port, env)
             try:
                 fps, line = measure(f"http://127.0.0.1:{port}/", camera, labels[backend], precision, args.seconds)
             finally:
                 stop(proc)
-            name = "no model" if module.startswith("tests.") else f"{backend} {precision}"
             measured[name] = fps
-            print(f"  {name:<17} {fps:5.1f} fps   (last status: {' '.join(line.split())})", flush=True)
+            print(f"  {name:<28} {fps:5.1f} fps   (last status: {' '.join(line.split())})", flush=True)
     ceiling = measured["no model"]
-    for name, fps in measured.items():
-        if name != "no model":
-            print(f"  {name}: {fps / ceiling:.0%} of what the path allows with no model")
+    for name in ("onnxruntime fp32", int8):
+        print(f"  {name}: {measured[name] / ceiling:.0%} of what the path allows with no model")
+    print(f"  inline frames: {int8} at {measured[int8] / measured[f'{int8}, frames as files']:.2f}x "
+          "the fps with frames as files")
     return 0
 
 

@@ -117,8 +117,14 @@ def test_compare_view_renders_every_variant(app_url, shelf, tiny_deck):
         browser.close()
 
 
-def test_webcam_stream_from_a_fake_camera(app_url, camera):
+def _files(folder: Path) -> int:
+    return sum(path.is_file() for path in folder.rglob("*")) if folder.is_dir() else 0
+
+
+def test_webcam_stream_from_a_fake_camera(app_url, camera, state_dir):
     from playwright.sync_api import expect, sync_playwright
+
+    gradio_cache = state_dir / "app-cache" / "gradio"  # the app server's GRADIO_TEMP_DIR
 
     with sync_playwright() as p:
         browser, context = launch_browser(p, camera=camera)
@@ -134,10 +140,13 @@ def test_webcam_stream_from_a_fake_camera(app_url, camera):
         def frames() -> int:
             return int(re.search(r"frame (\d+)", page.locator("#fps").inner_text()).group(1))
 
-        first = frames()
+        first, files = frames(), _files(gradio_cache)
         page.wait_for_timeout(5_000)  # frames keep coming while we wait (the status line shows the count)
         text = page.locator("#fps").inner_text()
         assert frames() >= first + 5, text
+        # each processed frame comes back inside its message: no file per frame in Gradio's cache
+        assert page.locator("#cam-out img").get_attribute("src").startswith("data:image/jpeg;base64,")
+        assert _files(gradio_cache) <= files
         assert float(re.search(r"([\d.]+) fps", text).group(1)) > 0.5, text
         page.screenshot(path=str(ARTIFACTS / "gradio_webcam.png"))
         page.locator("#cam button:has([title='stop recording'])").click()

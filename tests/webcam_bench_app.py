@@ -1,0 +1,42 @@
+"""The Gradio app with one part of the webcam path changed, for ``make bench-webcam``.
+
+``--echo``: the model taken out: every streamed frame comes back as it arrived, through the same
+components and events, which shows what the path itself (browser capture, Gradio, the server loop)
+allows on this machine. ``--file-frames``: output frames go back the way a plain ``gr.Image`` sends
+them (a file in Gradio's cache that the browser then fetches) instead of inline, to show what
+``apps.gradio_app.InlineImage`` buys.
+
+    python -m tests.webcam_bench_app --repo OWNER/NAME --port 7861 [--echo] [--file-frames]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import hub.offline  # noqa: F401  (first)
+from apps import gradio_app
+from apps.gradio_app import FrameClock
+
+
+def echo(self, frame, repo, revision, backend, precision, conf, iou, state=None):
+    if frame is None:
+        return None, "waiting for the camera...", state
+    clock = state if isinstance(state, FrameClock) else FrameClock()
+    fps = clock.tick()
+    return frame, f"**{fps:.1f} fps** · frame {clock.frames} · no model (frames returned as they came)", clock
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--echo", action="store_true")
+    parser.add_argument("--file-frames", action="store_true")
+    args, rest = parser.parse_known_args()
+    if args.echo:
+        gradio_app.App.webcam = echo
+    if args.file_frames:
+        gradio_app.InlineImage = gradio_app.gr.Image
+    return gradio_app.main(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
