@@ -42,6 +42,7 @@ MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
 WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser offers (it skips while one is in flight)
 JPEG_QUALITY = 80  # webcam frames back to the browser (Gradio's own JPEGs are Pillow's 75)
+QUEUE_POLL_S = 0.05  # Gradio's own value on Windows; see quiet_queue
 WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
 TABLE_HEADERS = ["class", "score", "x1", "y1", "x2", "y2"]
 STAGES = ["decode", "preprocess", "inference", "postprocess", "total"]
@@ -241,6 +242,22 @@ class App:
         return table, scatter, sizes, latency
 
 
+def quiet_queue(demo: gr.Blocks, *, poll_s: float = QUEUE_POLL_S) -> None:
+    """Poll Gradio's empty queue every ``poll_s`` instead of every millisecond.
+
+    Gradio 6.31's queue loop sleeps 1 ms between looks at an empty queue (50 ms on Windows), and its
+    progress loop 10 ms: about 9% of a core here, idle or streaming, taken from the model and from a
+    browser on the same 2 cores; at 50 ms, under 1%. A queued event now waits at most ``poll_s`` to
+    start (webcam frames do not pass through that loop), and progress would be sent every ``poll_s``
+    (the app reports none). There is no public setting, so this sets the queue's attributes (gradio
+    is pinned).
+    """
+    queue = getattr(demo, "_queue", None)
+    for attribute in ("sleep_when_free", "progress_update_sleep_when_free"):
+        if hasattr(queue, attribute):
+            setattr(queue, attribute, poll_s)
+
+
 def default_threads() -> int:
     """Model threads per call: the cores shared by the queue's concurrent events (1 on 2 cores, which
     also leaves a core to a browser on the same machine)."""
@@ -356,6 +373,7 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
         demo.load(app.pickers, [repo_box, revision_box], picker_outputs, api_name=False).then(
             app.metrics, [repo_box, revision_box], [metrics_table, scatter, sizes, lat_chart], api_name="metrics")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    quiet_queue(demo)
     return demo
 
 

@@ -5,9 +5,11 @@ headless Chromium on the same machine, and counts the frames the app processed o
 warm-up, for ONNX fp32 and the fastest int8 variant; then the int8 variant once more with its output
 frames sent the way a plain ``gr.Image`` sends them (a cached file the browser fetches) instead of
 inline, and the app with the model taken out of the path (``tests.webcam_bench_app --echo``), which
-is the most this browser + Gradio + server path allows here. Prints what this one run measured.
+is the most this browser + Gradio + server path allows here. Before streaming, it also reads the
+CPU an idle app server takes, against one with Gradio's own 1 ms queue poll. Prints what this one
+run measured.
 
-    python -m tests.bench_webcam [--seconds 20] [--threads N]
+    python -m tests.bench_webcam [--seconds 10] [--rounds 3] [--threads N]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 import hub.offline  # noqa: F401
 
@@ -67,25 +70,38 @@ def measure(url: str, camera: Path, backend_label: str, precision: str, seconds:
         browser.close()
     return (n1 - n0) / (t1 - t0), text
 
+
+def _idle_cpu(pids: dict[str, int], seconds: float = 8, settle: float = 8) -> dict[str, float]:
+    """Share of one core each process used over ``seconds``, after ``settle`` seconds (Linux /proc)."""
+    def ticks(pid: int) -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    time.sleep(settle)
+    before, t0 = {name: ticks(pid) for name, pid in pids.items()}, time.perf_counter()
+    time.sleep(seconds)
+    elapsed, hz = time.perf_counter() - t0, os.sysconf("SC_CLK_TCK")
+    return {name: (ticks(pid) - before[name]) / hz / elapsed for name, pid in pids.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=10, help="length of one measuring window")
+    parser.add_argument("--rounds", type=int, default=3, help="windows per row, the rows taking turns")
     parser.add_argument("--threads", type=int, help="model threads per call in the app (default: the app's, cores / 2)")
     args = parser.parse_args(argv)
 
     import hub
     from apps.gradio_app import WEBCAM_STREAM_EVERY, default_threads
+    from apps.models import BACKEND_LABELS
+    from hub.runtime import available
     from tests.apphelpers import ARTIFACTS, free_port, start_server, stop
     from training.demo import ensure_demo
 
     repo = ensure_demo()
     manifest = hub.manifest_of(repo)
-    from apps.models import BACKEND_LABELS
-    from hub.runtime import available
-
     fastest_int8 = min((v for v in manifest.available if v.precision == "int8" and v.backend != "torch"
                         and available(v.backend)), key=lambda v: v.latency_ms.median)
-    labels = BACKEND_LABELS
     int8 = f"{fastest_int8.backend} int8"
     rows = [  # name, module and its extra arguments, backend, precision
         ("onnxruntime fp32", ["apps.gradio_app"], "onnxruntime", "fp32"),
@@ -96,27 +112,39 @@ def main(argv: list[str] | None = None) -> int:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     threads = args.threads or default_threads()
     print(f"webcam path, {repo} at {manifest.imgsz} px, 30 fps fake camera (the app asks for 320x240), "
-          f"stream_every {WEBCAM_STREAM_EVERY} s, {threads} model thread(s) per call, {args.seconds:.0f} s per row, "
-          "server and browser on this machine")
-    measured = {}
+          f"stream_every {WEBCAM_STREAM_EVERY} s, {threads} model thread(s) per call; {args.rounds} rounds of "
+          f"{args.seconds:.0f} s windows, the rows taking turns; server and browser on this machine")
+    fps: dict[str, list[float]] = {name: [] for name, *_ in rows}
     with tempfile.TemporaryDirectory() as tmp:
         camera = _camera(Path(tmp))
-        for name, module, backend, precision in rows:
-            port = free_port()
+        servers = {}
+        try:
             env = {**os.environ, "GRADIO_TEMP_DIR": str(Path(tmp) / "gradio")}
-            proc = start_server([sys.executable, "-m", *module, "--repo", repo, "--port", str(port), "--threads",
-                                 str(threads)], port, env)
-            try:
-                fps, line = measure(f"http://127.0.0.1:{port}/", camera, labels[backend], precision, args.seconds)
-            finally:
+            for name, module, _, _ in rows:  # all up at once; only the one being measured streams
+                port = free_port()
+                servers[name] = port, start_server([sys.executable, "-m", *module, "--repo", repo, "--port", str(port),
+                                                    "--threads", str(threads)], port, env)
+            port = free_port()  # idle only: the app with Gradio's 1 ms queue poll
+            busy = start_server([sys.executable, "-m", "tests.webcam_bench_app", "--busy-queue", "--repo", repo,
+                                 "--port", str(port)], port, env)
+            servers["busy queue"] = port, busy
+            idle = _idle_cpu({"app": servers[int8][1].pid, "busy": busy.pid})
+            print(f"  idle app server: {idle['app']:.1%} of a core; with Gradio's 1 ms queue poll: {idle['busy']:.1%}")
+            stop(servers.pop("busy queue")[1])
+            for _ in tqdm(range(args.rounds), desc="rounds", leave=False):
+                for name, _, backend, precision in rows:
+                    url = f"http://127.0.0.1:{servers[name][0]}/"
+                    fps[name].append(measure(url, camera, BACKEND_LABELS[backend], precision, args.seconds)[0])
+        finally:
+            for _, proc in servers.values():
                 stop(proc)
-            measured[name] = fps
-            print(f"  {name:<28} {fps:5.1f} fps   (last status: {' '.join(line.split())})", flush=True)
-    ceiling = measured["no model"]
+    median = {name: float(np.median(values)) for name, values in fps.items()}
+    for name, values in fps.items():
+        print(f"  {name:<31} {median[name]:5.1f} fps median   ({' / '.join(f'{v:.1f}' for v in values)})")
     for name in ("onnxruntime fp32", int8):
-        print(f"  {name}: {measured[name] / ceiling:.0%} of what the path allows with no model")
-    print(f"  inline frames: {int8} at {measured[int8] / measured[f'{int8}, frames as files']:.2f}x "
-          "the fps with frames as files")
+        print(f"  {name}: {median[name] / median['no model']:.0%} of what the path allows with no model")
+    print(f"  inline frames: {int8} at {median[int8] / median[f'{int8}, frames as files']:.2f}x the fps with "
+          "frames as files")
     return 0
 
 

@@ -118,3 +118,17 @@ def test_unknown_repo_and_variant_are_clear_errors(client, shelf):
     with pytest.raises(AppError, match="no openvino/fp16 variant"):
         client.predict(handle_file(shelf), "acme/tiny", "main", "openvino", "fp16", 0.25, 0.7, 256, [],
                        api_name="/detect")
+
+
+def test_the_queue_is_not_polled_every_millisecond():
+    """quiet_queue reaches Gradio's queue (a renamed attribute in a new Gradio would leave the 1 ms poll)."""
+    import gradio as gr
+
+    from apps.gradio_app import QUEUE_POLL_S, quiet_queue
+
+    with gr.Blocks() as demo:
+        gr.Markdown("queue")
+    demo.queue()
+    assert demo._queue.sleep_when_free < QUEUE_POLL_S  # Gradio's own default, on Linux
+    quiet_queue(demo)
+    assert demo._queue.sleep_when_free == demo._queue.progress_update_sleep_when_free == QUEUE_POLL_S

@@ -4,9 +4,10 @@
 components and events, which shows what the path itself (browser capture, Gradio, the server loop)
 allows on this machine. ``--file-frames``: output frames go back the way a plain ``gr.Image`` sends
 them (a file in Gradio's cache that the browser then fetches) instead of inline, to show what
-``apps.gradio_app.InlineImage`` buys.
+``apps.gradio_app.InlineImage`` buys. ``--busy-queue``: Gradio's own 1 ms queue poll, to show what
+``apps.gradio_app.quiet_queue`` buys.
 
-    python -m tests.webcam_bench_app --repo OWNER/NAME --port 7861 [--echo] [--file-frames]
+    python -m tests.webcam_bench_app --repo OWNER/NAME --port 7861 [--echo] [--file-frames] [--busy-queue]
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--echo", action="store_true")
     parser.add_argument("--file-frames", action="store_true")
+    parser.add_argument("--busy-queue", action="store_true")
     args, rest = parser.parse_known_args()
     if args.echo:
         gradio_app.App.webcam = echo
     if args.file_frames:
         gradio_app.InlineImage = gradio_app.gr.Image
+    if args.busy_queue:
+        gradio_app.quiet_queue = lambda demo: None
     return gradio_app.main(rest)
 
 
