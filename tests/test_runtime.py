@@ -22,7 +22,7 @@ from hub.errors import (
     UntrustedCheckpointError,
 )
 from hub.manifest import Manifest
-from hub.runtime import BoxAnnotator, Detections, Detector, LabelAnnotator, load_image, ops
+from hub.runtime import BoxAnnotator, Detections, Detector, LabelAnnotator, load_image, nms, ops
 from training.data.layout import read_data_yaml, split_images
 
 
@@ -195,10 +195,58 @@ def test_dense_postprocessing_keeps_many_boxes_and_respects_max_det():
     head = np.concatenate([centers, np.full((2, n), 6.0), rng.uniform(0, 1, (2, n))]).astype(np.float32)[None]
     xyxy, scores, cls = ops.decode_head(head, conf=0.25)
     assert len(scores) > 5000
-    keep = ops.nms(xyxy, scores, cls, iou=0.7, max_det=1000)
+    keep = nms.nms(xyxy, scores, cls, iou=0.7, max_det=1000)
     assert len(keep) == 1000 and np.all(np.diff(scores[keep]) <= 0)
     only1 = ops.decode_head(head, conf=0.25, classes=[1])[2]
     assert set(only1.tolist()) == {1}
+
+
+def _crowd(rng, n: int, classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` boxes in clumps of near-duplicates, as a detect head proposes them on a dense shelf."""
+    centers = np.repeat(rng.uniform(20, 300, (n // 5, 2)), 5, axis=0) + rng.normal(0, 2, (n // 5 * 5, 2))
+    sizes = np.repeat(rng.uniform(8, 30, (n // 5, 2)), 5, axis=0) * rng.uniform(0.85, 1.15, (n // 5 * 5, 2))
+    xyxy = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1).astype(np.float32)
+    return xyxy, rng.uniform(0.25, 1, len(xyxy)).astype(np.float32), rng.integers(0, classes, len(xyxy))
+
+
+@pytest.mark.parametrize("classes", [1, 3])
+@pytest.mark.parametrize("iou", [0.45, 0.7])
+def test_onnxruntime_nms_keeps_the_boxes_opencv_keeps(classes, iou):
+    """ONNX Runtime's kernel (what detect() runs) against OpenCV's (the fallback without onnxruntime)."""
+    session = nms._session()
+    assert session is not None
+    for seed in range(5):
+        xyxy, scores, cls = _crowd(np.random.default_rng(seed), 600, classes)
+        ours = nms._nms_onnxruntime(session, xyxy, scores, cls, iou, 1000)
+        opencv = nms._nms_opencv(xyxy, scores, cls, iou)
+        assert 50 < len(ours) < 600 and sorted(ours.tolist()) == sorted(opencv.tolist())
+
+
+def test_nms_is_class_aware_and_keeps_the_best_first():
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10.5], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.5, 0.9, 0.8, 0.3], np.float32)
+    assert nms.nms(boxes, scores, np.array([0, 0, 1, 0]), iou=0.7, max_det=10).tolist() == [1, 2, 3]
+    assert nms.nms(boxes, scores, np.array([0, 0, 0, 0]), iou=0.7, max_det=10).tolist() == [1, 3]
+    assert nms.nms(boxes, scores, np.array([0, 0, 0, 0]), iou=0.99, max_det=2).tolist() == [1, 2]
+    assert nms.nms(boxes[:0], scores[:0], np.zeros(0, np.int64), iou=0.7, max_det=10).tolist() == []
+
+
+def test_the_committed_nms_graph_is_what_build_graph_makes():
+    assert nms.GRAPH.read_bytes() == nms.build_graph()
+
+
+def test_without_onnxruntime_a_tflite_model_detects_the_same_through_opencv_nms(tiny_deck, test_images):
+    code = (
+        "import sys, json; sys.modules['onnxruntime'] = None\n"
+        "from hub.runtime import Detector, nms\n"
+        "assert nms._session() is None\n"
+        f"d = Detector({str(tiny_deck / 'model-fp32.tflite')!r}).detect({str(test_images[0])!r}, conf=0.1)\n"
+        "print(json.dumps(d.xyxy.tolist()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    expected = Detector(tiny_deck / "model-fp32.tflite").detect(test_images[0], conf=0.1)
+    assert len(expected) > 5 and np.allclose(json.loads(out.stdout.splitlines()[-1]), expected.xyxy)
 
 
 def test_detections_views(tiny_deck, test_images):

@@ -11,6 +11,7 @@ from hub.runtime import ops
 from hub.runtime.backends import open_session
 from hub.runtime.detections import Detections
 from hub.runtime.images import ImageLike, load_image
+from hub.runtime.nms import nms
 
 DEFAULT_MAX_DET = 1000  # dense shelves: ~150 objects per image, up to ~200 boxes at conf 0.25
 
@@ -112,7 +113,7 @@ class Detector:
         out = self._session.run(blob)
         t3 = time.perf_counter()
         xyxy, scores, class_ids = ops.decode_head(out, conf=conf, classes=classes)
-        keep = ops.nms(xyxy, scores, class_ids, iou=iou, max_det=max_det)
+        keep = nms(xyxy, scores, class_ids, iou=iou, max_det=max_det)
         h, w = rgb.shape[:2]
         xyxy = ops.rescale(xyxy[keep], box, w, h)
         t4 = time.perf_counter()

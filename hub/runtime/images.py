@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,11 @@ MAX_SIDE = 20_000
 ImageLike = Any  # numpy array, PIL.Image, str / Path, bytes
 
 
-def _check_size(width: int, height: int, what: str) -> None:
+def _check_size(width: int, height: int, what: str | Callable[[], str]) -> None:
+    """``what`` names the input in the message; a callable is called only to raise (arrays: the hot path)."""
+    if width > 0 and height > 0 and width * height <= MAX_PIXELS and max(width, height) <= MAX_SIDE:
+        return
+    what = what() if callable(what) else what
     if width <= 0 or height <= 0:
         raise InvalidImageError(f"{what} is empty ({width}x{height} pixels)")
     if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
@@ -80,21 +85,22 @@ def _open_bytes(data: bytes, what: str) -> np.ndarray:
 
 
 def _from_array(arr: np.ndarray, bgr: bool) -> np.ndarray:
-    what = f"array of shape {arr.shape} and dtype {arr.dtype}"
+    shape, dtype = arr.shape, arr.dtype
+    what = lambda: f"array of shape {shape} and dtype {dtype}"  # noqa: E731  (formatted only for an error)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise InvalidImageError(f"{what} is not an image: expected HxW, HxWx3 or HxWx4")
+        raise InvalidImageError(f"{what()} is not an image: expected HxW, HxWx3 or HxWx4")
     _check_size(arr.shape[1], arr.shape[0], what)
     if arr.dtype == np.uint16:
         arr = (arr >> 8).astype(np.uint8)
     elif arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
-            raise InvalidImageError(f"{what} contains NaN or infinite values")
+            raise InvalidImageError(f"{what()} contains NaN or infinite values")
         scale = 255.0 if arr.max(initial=0) <= 1.0 else 1.0
         arr = (arr * scale).clip(0, 255).astype(np.uint8)
     elif arr.dtype != np.uint8:
-        raise InvalidImageError(f"{what} has an unsupported dtype; use uint8, uint16 or float")
+        raise InvalidImageError(f"{what()} has an unsupported dtype; use uint8, uint16 or float")
     if arr.ndim == 2:
         return np.repeat(arr[..., None], 3, axis=2)
     if arr.shape[2] == 4:

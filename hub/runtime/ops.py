@@ -1,8 +1,7 @@
-"""Pre- and post-processing shared by every backend: letterbox, head decode, NMS, rescale.
+"""Pre- and post-processing shared by every backend: letterbox, head decode, rescale (NMS: ``nms.py``).
 
 Written to match Ultralytics' own ``LetterBox`` and ``non_max_suppression`` (class-aware,
-one label per box), so our detections agree with ``YOLO(file).predict``. NMS itself is
-OpenCV's ``cv2.dnn.NMSBoxesBatched``.
+one label per box), so our detections agree with ``YOLO(file).predict``.
 """
 
 from __future__ import annotations
@@ -14,6 +13,9 @@ import numpy as np
 
 PAD_VALUE = 114
 MAX_CANDIDATES = 30_000  # boxes handed to NMS at most, as in Ultralytics (max_nms)
+# (cx, cy, w, h) @ this = (cx - w/2, cy - h/2, cx + w/2, cy + h/2) in one call: each output sums one exact
+# product with exact zeros, so it is bit-identical to the four subtractions and additions, and cheaper
+CXCYWH_TO_XYXY = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [-0.5, 0, 0.5, 0], [0, -0.5, 0, 0.5]], np.float32)
 
 
 @dataclass(frozen=True)
@@ -71,29 +73,12 @@ def decode_head(output: np.ndarray, *, conf: float, classes: list[int] | None = 
         keep = keep[np.argsort(-best[keep])[:MAX_CANDIDATES]]
     scores = best[keep]
     class_ids = np.zeros(keep.size, np.int64) if one_class else cls_scores[:, keep].argmax(axis=0)
-    cx, cy, w, h = pred[:4, keep]
-    half_w, half_h = w / 2, h / 2
-    xyxy = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+    xyxy = pred[:4, keep].T @ CXCYWH_TO_XYXY
     return xyxy.astype(np.float32, copy=False), scores.astype(np.float32, copy=False), class_ids.astype(np.int64)
-
-
-def nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, *, iou: float, max_det: int) -> np.ndarray:
-    """Class-aware NMS (OpenCV); indices of the kept boxes, best first, at most ``max_det``."""
-    if len(scores) == 0:
-        return np.zeros(0, dtype=np.int64)
-    xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-    if class_ids.min() == class_ids.max():  # one class (often, on shelves): plain NMS, same result, less work
-        keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), 0.0, float(iou))
-    else:
-        keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), 0.0, float(iou))
-    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
-    keep = keep[np.argsort(-scores[keep], kind="stable")]
-    return keep[:max_det]
 
 
 def rescale(xyxy: np.ndarray, box: Letterbox, width: int, height: int) -> np.ndarray:
     """Network-input pixels -> original-image pixels, clipped to the image."""
-    out = xyxy.copy()
-    out[:, [0, 2]] = ((out[:, [0, 2]] - box.pad_left) / box.ratio).clip(0, width)
-    out[:, [1, 3]] = ((out[:, [1, 3]] - box.pad_top) / box.ratio).clip(0, height)
-    return out
+    out = xyxy - np.array([box.pad_left, box.pad_top, box.pad_left, box.pad_top], np.float32)
+    out /= np.float32(box.ratio)
+    return out.clip(0, np.array([width, height, width, height], np.float32), out=out)
