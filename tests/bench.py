@@ -4,7 +4,7 @@ Every variant runs in its own process (thread pools of different runtimes distor
 on the same decoded images, batch 1, the same thread count. Prints medians and ratios
 measured in this one run; there are no timed assertions anywhere in the test suite.
 
-    python -m tests.bench [--deck DIR] [--threads 2] [--runs 40] [--only onnx-int8,tflite-int8]
+    python -m tests.bench [--deck DIR] [--threads 2] [--runs 120] [--pairs 200] [--only onnx-int8,tflite-int8]
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _paired(detect, raw, images: list, blobs: list, runs: int, warmup: int = 5) 
     return {"raw_ms": float(np.median(r)), "added_ms": float(np.median(d - r))}
 
 
-def one(path: Path, imgsz: int, threads: int, runs: int, backend: str | None = None) -> dict:
+def one(path: Path, imgsz: int, threads: int, runs: int, pairs: int, backend: str | None = None) -> dict:
     """Measure one variant file (run in a fresh process)."""
     from hub.runtime import Detector
     from hub.runtime.ops import letterbox
@@ -91,7 +91,7 @@ def one(path: Path, imgsz: int, threads: int, runs: int, backend: str | None = N
                                                          device="cpu")
         inputs["ultralytics_ms"] = [np.ascontiguousarray(im[..., ::-1]) for im in images]  # predict wants BGR
     out = _interleaved(fns, inputs, runs)
-    out.update(_paired(fns["detect_ms"], det.infer, images, blobs, runs))
+    out.update(_paired(fns["detect_ms"], det.infer, images, blobs, pairs))
     out["boxes"] = len(det.detect(images[0], conf=0.25, iou=0.7))
     return out
 
@@ -100,14 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deck", help="deck folder (default: the demo model, built or pulled from the embedded hub)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=120, help="calls of detect() and of predict() (default: 120)")
+    parser.add_argument("--pairs", type=int, default=200,
+                        help="detect()/raw pairs for the overhead (default: 200; a shared machine's bursts move a short "
+                             "median by a millisecond)")
     parser.add_argument("--only", help="comma-separated variant ids (default: every available variant)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--imgsz", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs, args.backend)))
+        print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs, args.pairs, args.backend)))
         return 0
 
     from hub.manifest import Manifest
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     deck = Path(args.deck) if args.deck else _demo_deck()
     manifest = Manifest.read(deck)
     print(f"deck {deck} ({manifest.model}, imgsz {manifest.imgsz}), {args.threads} threads, {args.runs} calls of each "
-          f"kind, each variant in its own process\n")
+          f"kind and {args.pairs} detect/raw pairs, each variant in its own process\n")
     head = (f"{'variant':<13} {'raw ms':>8} {'+ detect':>9} {'overhead':>9} {'detect ms':>9} {'ultralytics ms':>14} "
             f"{'ours vs UL':>10} {'boxes':>6}")
     print(head + "\n" + "-" * len(head))
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         if only and v.id not in only:
             continue
         cmd = [sys.executable, "-m", "tests.bench", "--one", str(deck / v.file), "--imgsz", str(manifest.imgsz),
-               "--threads", str(args.threads), "--runs", str(args.runs), "--backend", v.backend]
+               "--threads", str(args.threads), "--runs", str(args.runs), "--pairs", str(args.pairs), "--backend", v.backend]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{v.id:<13} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
