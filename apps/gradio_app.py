@@ -40,7 +40,7 @@ from hub.runtime import BoxAnnotator, Detections, LabelAnnotator, load_image  # 
 DEFAULT_REPO = "yolodeck/shelves-demo"
 MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
-WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser offers (it skips while one is in flight)
+WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser posts (whether or not the last is done; the newest wins)
 JPEG_QUALITY = 80  # webcam frames back to the browser (Gradio's own JPEGs are Pillow's 75)
 QUEUE_POLL_S = 0.05  # Gradio's own value on Windows; see quiet_queue
 WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
