@@ -13,7 +13,6 @@ ONNX Runtime runs graphs, not single ops, so the one-node graph is committed nex
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import cv2
@@ -28,14 +27,15 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, *, iou: flo
     if len(scores) == 0:
         return np.zeros(0, dtype=np.int64)
     session = _session()
-    keep = _nms_onnxruntime(session, xyxy, scores, class_ids, iou, max_det) if session else \
-        _nms_opencv(xyxy, scores, class_ids, iou)
+    one_class = class_ids.min() == class_ids.max()  # often, on shelves: the cheaper call, same result
+    keep = _nms_onnxruntime(session, xyxy, scores, class_ids, one_class, iou, max_det) if session else \
+        _nms_opencv(xyxy, scores, class_ids, one_class, iou)
     keep = keep[np.argsort(-scores[keep], kind="stable")]
     return keep[:max_det]
 
 
-def _nms_onnxruntime(session, xyxy, scores, class_ids, iou: float, max_det: int) -> np.ndarray:
-    if class_ids.min() == class_ids.max():  # one class (often, on shelves): one row of scores
+def _nms_onnxruntime(session, xyxy, scores, class_ids, one_class: bool, iou: float, max_det: int) -> np.ndarray:
+    if one_class:  # one row of scores
         rows = scores.astype(np.float32)[None, None]
     else:  # a row per class present; a box scores 0 in the other rows, and the kernel skips scores <= 0
         present, row = np.unique(class_ids, return_inverse=True)
@@ -51,9 +51,9 @@ def _nms_onnxruntime(session, xyxy, scores, class_ids, iou: float, max_det: int)
     return session.run(None, feeds)[0][:, 2]
 
 
-def _nms_opencv(xyxy, scores, class_ids, iou: float) -> np.ndarray:
+def _nms_opencv(xyxy, scores, class_ids, one_class: bool, iou: float) -> np.ndarray:
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).tolist()
-    if class_ids.min() == class_ids.max():
+    if one_class:
         keep = cv2.dnn.NMSBoxes(xywh, scores.tolist(), 0.0, float(iou))
     else:
         keep = cv2.dnn.NMSBoxesBatched(xywh, scores.tolist(), class_ids.tolist(), 0.0, float(iou))
@@ -62,8 +62,10 @@ def _nms_opencv(xyxy, scores, class_ids, iou: float) -> np.ndarray:
 
 @functools.cache
 def _session():
-    """The NMS graph in a one-thread ONNX Runtime session (thread-safe to run), or None without onnxruntime."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    """The NMS graph in a one-thread ONNX Runtime session (thread-safe to run), or None without onnxruntime.
+
+    (Its telemetry is off already: ``hub.runtime`` imports ``hub.offline`` first.)
+    """
     try:
         import onnxruntime as ort
     except ImportError:
@@ -93,4 +95,3 @@ def build_graph() -> bytes:
                               opset_imports=[helper.make_opsetid("", OPSET)], producer_name="yolodeck")
     model.ir_version = 7
     return model.SerializeToString()
-
