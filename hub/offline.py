@@ -1,9 +1,11 @@
-"""Offline and private by construction: imported first by every yolodeck entry point.
+"""Offline and private by construction: the switches that keep every library from phoning home.
 
-Sets the switches that keep Ultralytics, ONNX Runtime, Gradio, Streamlit, OpenVINO and
-huggingface_hub from phoning home, without overriding anything the user set explicitly.
-Values and the reasons behind them come from ``shared/notes/offline-ml-stack.md`` and
-``web-and-browser.md``.
+Importing this module (``import hub`` does) only sets environment defaults (:data:`ENV_DEFAULTS`),
+never overriding what the user set, and writes nothing. The switches that need files (OpenVINO's
+consent file, Ultralytics' settings and the font it would otherwise download) are written by
+:func:`configure`, which every entry point (the CLIs, the apps, the Space, the tests) calls first,
+and the library calls before it imports Ultralytics or OpenVINO. Values and the reasons behind
+them come from ``shared/notes/offline-ml-stack.md`` and ``web-and-browser.md``.
 """
 
 from __future__ import annotations
@@ -106,10 +108,26 @@ def _opt_out_openvino() -> None:
         os.environ.setdefault("CI", "true")  # openvino-telemetry stays silent under CI
 
 
-def configure() -> None:
-    """Apply the offline defaults to this process and to every process it starts. Idempotent."""
+def apply_env_defaults() -> None:
+    """Set :data:`ENV_DEFAULTS` where the user has not (this process and those it starts). Writes nothing."""
     for key, value in ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+_configured = False
+
+
+def configure() -> None:
+    """Everything :func:`apply_env_defaults` does, plus the switches that write files. Idempotent.
+
+    Sets ``YOLO_CONFIG_DIR`` (a folder of yolodeck's cache with Ultralytics' settings, sync off, and
+    a bundled font) and ``MPLCONFIGDIR``, and writes OpenVINO's telemetry opt-out.
+    """
+    global _configured
+    apply_env_defaults()
+    if _configured:
+        return
+    _configured = True
     cache = cache_dir()
     if "YOLO_CONFIG_DIR" not in os.environ:
         os.environ["YOLO_CONFIG_DIR"] = str(cache / "ultralytics-config")
@@ -121,4 +139,4 @@ def configure() -> None:
     _opt_out_openvino()
 
 
-configure()
+apply_env_defaults()

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-import hub.offline  # noqa: F401
+import hub.offline
+
+hub.offline.configure()
 
 
 def _images(n: int = 6) -> list[np.ndarray]:

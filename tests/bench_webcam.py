@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-import hub.offline  # noqa: F401
+import hub.offline
+
+hub.offline.configure()
 
 
 def _camera(folder: Path) -> Path:
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import hub
     from apps.gradio_app import WEBCAM_STREAM_EVERY, default_threads
-    from apps.models import BACKEND_LABELS
+    from hub import catalog
     from hub.runtime import available
     from tests.apphelpers import ARTIFACTS, free_port, start_server, stop
     from training.demo import ensure_demo
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in tqdm(range(args.rounds), desc="rounds", leave=False):
                 for name, _, backend, precision in rows:
                     url = f"http://127.0.0.1:{servers[name][0]}/"
-                    fps[name].append(measure(url, camera, BACKEND_LABELS[backend], precision, args.seconds)[0])
+                    fps[name].append(measure(url, camera, catalog.label(backend), precision, args.seconds)[0])
         finally:
             for _, proc in servers.values():
                 stop(proc)

@@ -36,7 +36,9 @@ for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") if not os.environ.get("YOLODEC
 runpy.run_path(str(GUARD_DIR / "sitecustomize.py"))
 Path(os.environ["NETGUARD_LOG"]).touch()
 
-import hub.offline  # noqa: E402,F401  (after the env above, before anything else imports a library)
+import hub.offline  # noqa: E402  (after the env above, before anything else imports a library)
+
+hub.offline.configure()
 
 
 class NetGuard:

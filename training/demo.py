@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import hub
+import hub.offline
 from hub.errors import ManifestError, RepositoryNotFoundError
 
 DEMO_REPO = "yolodeck/shelves-demo"
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", help="hub endpoint (default: the embedded hub)")
     parser.add_argument("--rebuild", action="store_true", help="build and push the deck again")
     args = parser.parse_args(argv)
+    hub.offline.configure()
     print(ensure_demo(endpoint=args.endpoint, rebuild=args.rebuild))
     return 0
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from hub import offline
+
 
 def auto_device() -> str:
     """Every GPU when present (Ultralytics runs DDP for several), else the CPU."""
@@ -20,6 +22,7 @@ def auto_device() -> str:
 
 def model_config(model: str | Path, *, width: float | None = None, depth: float | None = None) -> dict[str, Any]:
     """Load an Ultralytics model YAML (by name or path) and apply width/depth multiples."""
+    offline.configure()
     from ultralytics.nn.tasks import yaml_model_load
 
     cfg = yaml_model_load(str(model))
@@ -57,6 +60,7 @@ def train(
     in a short run (measured: 0 mAP50 after 15 epochs on 48 images, 0.66 with nbs=batch).
     ``overrides`` go to ``YOLO.train`` as they are (e.g. ``warmup_epochs=0``, ``mosaic=0``).
     """
+    offline.configure()
     from ultralytics import YOLO
 
     out = Path(out).resolve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import hub.offline  # noqa: F401  (first)
+import hub.offline
 from hub.errors import YolodeckError
 
 COMMANDS = ("push", "pull", "ls", "show", "serve", "space")
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    hub.offline.configure()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0

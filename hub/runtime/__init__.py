@@ -1,9 +1,9 @@
 """Run any variant of a deck: ``Detector(path).detect(image, conf=..., iou=...) -> Detections``.
 
-Importing this package never imports torch; each backend imports its own package on first use.
+A leaf: it imports nothing of yolodeck but ``hub.errors`` and ``hub.catalog`` (which import nothing),
+writes no file, and never imports torch; each backend imports its own package on first use.
 """
 
-import hub.offline  # noqa: F401  (first)
 from hub.runtime.annotate import BoxAnnotator, LabelAnnotator
 from hub.runtime.backends import available
 from hub.runtime.detections import Detections

@@ -23,7 +23,8 @@ class Detections:
         confidence: (N,) float32 scores.
         class_id: (N,) int64 class ids.
         names: the model's class names, indexed by class id.
-        timing_ms: milliseconds per stage (decode, preprocess, inference, postprocess, total).
+        timing_ms: milliseconds per stage: read (the image into an array), letterbox, inference,
+            postprocess (decode the head, NMS, rescale), total.
         image_size: (width, height) of the image the boxes refer to.
     """
 

@@ -91,7 +91,8 @@ class Detector:
             imgsz: network input size, for backends that take any size (PyTorch); others run at their own.
 
         Returns:
-            Detections in original-image pixels, with per-stage timing in ``timing_ms``.
+            Detections in original-image pixels, with per-stage timing in ``timing_ms`` (read, letterbox,
+            inference, postprocess, total).
 
         Raises:
             InvalidImageError: the image is corrupt, empty, of an unsupported type, or too large.
@@ -119,8 +120,8 @@ class Detector:
         t4 = time.perf_counter()
         names = self.names or [str(i) for i in range(max(out.shape[1] - 4, 0))]
         timing = {
-            "decode": (t1 - t0) * 1e3,
-            "preprocess": (t2 - t1) * 1e3,
+            "read": (t1 - t0) * 1e3,
+            "letterbox": (t2 - t1) * 1e3,
             "inference": (t3 - t2) * 1e3,
             "postprocess": (t4 - t3) * 1e3,
             "total": (t4 - t0) * 1e3,

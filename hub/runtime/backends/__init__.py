@@ -2,7 +2,8 @@
 
 A ``Session`` has ``run(blob) -> head output`` (NCHW float32 in [0, 1] in; the Ultralytics
 head (1, 4 + nc, N) in network-input pixels out), ``metadata`` (what the file says about
-itself: names, imgsz) and ``input_size``. Backend packages are imported only when used, so
+itself: names, imgsz) and ``input_size``. Which backends exist, the suffixes they run and the
+packages they need is ``hub.catalog``'s; backend packages are imported only when used, so
 ``hub.runtime`` never imports torch.
 """
 
@@ -10,26 +11,12 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
+from hub import catalog
 from hub.errors import BackendNotAvailableError, UnsupportedModelError
-
-# file suffix -> the backend that runs it by default
-BY_SUFFIX = {".onnx": "onnxruntime", ".tflite": "tflite", ".torchscript": "torchscript", ".pt": "torch",
-             ".xml": "openvino"}
-# backend -> (module, the file suffixes it runs); OpenVINO also runs the deck's ONNX files
-BY_BACKEND = {
-    "onnxruntime": ("onnx", (".onnx",)),
-    "tflite": ("tflite", (".tflite",)),
-    "torchscript": ("torchscript", (".torchscript",)),
-    "torch": ("torch", (".pt",)),
-    "openvino": ("openvino", (".xml", ".onnx")),
-}
-PACKAGES = {"onnxruntime": ("onnxruntime",), "tflite": ("ai_edge_litert",), "torchscript": ("torch",),
-            "torch": ("torch", "ultralytics"), "openvino": ("openvino",)}
 
 
 class Session(Protocol):
@@ -39,19 +26,20 @@ class Session(Protocol):
     def run(self, blob: Any) -> Any: ...
 
 
-def require(module: str, package: str, backend: str) -> ModuleType:
-    """Import ``module`` or say which package to install for ``backend``."""
+def require(module: str, backend: str) -> ModuleType:
+    """Import ``module`` for ``backend`` or say which package to install (the catalog's)."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        spec = catalog.BACKENDS[backend]
         raise BackendNotAvailableError(
-            f"the {backend} backend needs the '{package}' package: pip install {package}"
+            f"the {spec.label} backend needs the '{spec.package}' package: pip install {spec.package}"
         ) from exc
 
 
 def available(backend: str) -> bool:
-    """Whether the package a backend needs is installed (without importing it)."""
-    return all(importlib.util.find_spec(name) is not None for name in PACKAGES.get(backend, (backend,)))
+    """Whether the packages a backend needs are installed (without importing them)."""
+    return backend in catalog.BACKENDS and catalog.BACKENDS[backend].installed
 
 
 def parse_metadata(raw: dict[str, str]) -> dict[str, Any]:
@@ -78,14 +66,14 @@ def open_session(path: Path, *, backend: str | None = None, threads: int | None 
     path = Path(path)
     suffix = ".xml" if path.is_dir() else path.suffix.lower()
     if backend is None:
-        if suffix not in BY_SUFFIX:
-            known = ", ".join(BY_SUFFIX)
+        backend = catalog.default_backend(suffix)
+        if backend is None:
+            known = ", ".join(dict.fromkeys(s for b in catalog.BACKENDS.values() for s in b.suffixes))
             raise UnsupportedModelError(f"{path.name}: unknown model format '{suffix}'; known: {known}")
-        backend = BY_SUFFIX[suffix]
-    if backend not in BY_BACKEND:
-        raise UnsupportedModelError(f"unknown backend {backend!r}; known: {', '.join(BY_BACKEND)}")
-    module, suffixes = BY_BACKEND[backend]
-    if suffix not in suffixes:
+    if backend not in catalog.BACKENDS:
+        raise UnsupportedModelError(f"unknown backend {backend!r}; known: {', '.join(catalog.BACKENDS)}")
+    spec = catalog.BACKENDS[backend]
+    if suffix not in spec.suffixes:
         raise UnsupportedModelError(f"the {backend} backend does not run {suffix} files ({path.name})")
-    return backend, importlib.import_module(f"hub.runtime.backends.{module}").load(
+    return backend, importlib.import_module(f"hub.runtime.backends.{spec.module}").load(
         path, threads=threads, busy_wait=busy_wait)

@@ -13,7 +13,7 @@ from hub.runtime.backends import parse_metadata, require
 class OnnxSession:
     def __init__(self, path: Path, threads: int | None, busy_wait: bool = True) -> None:
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        ort = require("onnxruntime", "onnxruntime", "ONNX Runtime")
+        ort = require("onnxruntime", "onnxruntime")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

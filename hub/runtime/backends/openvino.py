@@ -29,7 +29,7 @@ def _onnx_metadata(path: Path) -> dict[str, str]:
 
 class OpenVinoSession:
     def __init__(self, path: Path, threads: int | None) -> None:
-        ov = require("openvino", "openvino", "OpenVINO")
+        ov = require("openvino", "openvino")
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)

@@ -18,7 +18,7 @@ from hub.runtime.backends._zipmeta import read_zip_metadata
 
 class TfliteSession:
     def __init__(self, path: Path, threads: int | None) -> None:
-        interpreter = require("ai_edge_litert.interpreter", "ai-edge-litert", "TFLite")
+        interpreter = require("ai_edge_litert.interpreter", "tflite")
         try:
             self._interp = interpreter.Interpreter(model_path=str(path), num_threads=threads or None)
             self._interp.allocate_tensors()

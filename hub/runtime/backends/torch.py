@@ -23,7 +23,7 @@ class TorchSession:
     dynamic = True  # a PyTorch module runs at any multiple of 32
 
     def __init__(self, path: Path, threads: int | None) -> None:
-        self._torch = torch = require("torch", "torch", "PyTorch")
+        self._torch = torch = require("torch", "torch")
         if threads:
             torch.set_num_threads(threads)
         try:
@@ -35,7 +35,7 @@ class TorchSession:
             ) from exc
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
             raise UnsupportedModelError(f"{path.name} is not a yolodeck weights file (format {FORMAT})")
-        tasks = require("ultralytics.nn.tasks", "ultralytics", "PyTorch")
+        tasks = require("ultralytics.nn.tasks", "torch")
         model = tasks.DetectionModel(cfg=dict(ckpt["yaml"]), nc=len(ckpt["names"]), verbose=False)
         model.load_state_dict(ckpt["state_dict"])
         self._model = model.fuse(verbose=False).eval()

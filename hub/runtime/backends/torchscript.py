@@ -13,7 +13,7 @@ from hub.runtime.backends._zipmeta import read_zip_metadata
 
 class TorchScriptSession:
     def __init__(self, path: Path, threads: int | None) -> None:
-        self._torch = torch = require("torch", "torch", "TorchScript")
+        self._torch = torch = require("torch", "torchscript")
         if threads:
             torch.set_num_threads(threads)
         try:
