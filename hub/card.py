@@ -1,109 +1,129 @@
-"""The model card (README.md) of a deck, generated from its manifest so the two cannot disagree."""
+"""The model card (README.md) of a deck and the table views of its manifest.
+
+The card is a ``huggingface_hub.ModelCard``: ``ModelCardData`` front matter with one
+``EvalResult`` per variant and metric (the Hub groups them into a model-index), generated from
+the manifest so the two cannot disagree. :func:`rows` and :func:`table` are the one tabular
+view of a manifest: the card, ``hub show``, the app's metrics tab and the dashboard read them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub.manifest import Manifest
 
 LICENSE = "agpl-3.0"  # Ultralytics models and their exports are AGPL-3.0
+# (row key, how it is printed); the keys are what people read, the same in every view
+COLUMNS: dict[str, str] = {
+    "variant": "{}", "backend": "{}", "precision": "{}", "size MB": "{:.2f}", "P": "{:.3f}", "R": "{:.3f}",
+    "F1": "{:.3f}", "mAP50": "{:.3f}", "mAP50-95": "{:.3f}", "d mAP50": "{:+.4f}", "d mAP50-95": "{:+.4f}",
+    "ms (median)": "{:.1f}", "ms (p90)": "{:.1f}", "x fp32": "{:.2f}",
+}
+_METRICS = (("map50", "map50", "mAP50"), ("map", "map50_95", "mAP50-95"), ("precision", "precision", "precision"),
+            ("recall", "recall", "recall"), ("f1", "f1", "F1"))
 
 
-def metadata(manifest: Manifest, *, repo_id: str | None = None) -> dict[str, Any]:
-    """Hub metadata: library, tags, datasets, license and model-index results per variant."""
-    dataset = manifest.dataset.get("name", "custom")
-    split = manifest.dataset.get("split", "test")
-    results = []
-    for v in manifest.available:
-        if not v.metrics:
-            continue
-        results.append({
-            "task": {"type": "object-detection", "name": "Object Detection"},
-            "dataset": {"name": f"{dataset} ({split})", "type": dataset, "split": split},
-            "metrics": [
-                {"type": "map50", "value": round(v.metrics.map50, 4), "name": f"mAP50 ({v.id})"},
-                {"type": "map", "value": round(v.metrics.map50_95, 4), "name": f"mAP50-95 ({v.id})"},
-                {"type": "precision", "value": round(v.metrics.precision, 4), "name": f"precision ({v.id})"},
-                {"type": "recall", "value": round(v.metrics.recall, 4), "name": f"recall ({v.id})"},
-                {"type": "f1", "value": round(v.metrics.f1, 4), "name": f"F1 ({v.id})"},
-            ],
-            "source": {"name": "yolodeck", "url": "https://github.com/ultralytics/ultralytics"},
+def rows(manifest: Manifest) -> list[dict[str, Any]]:
+    """One row per variant (the seed projects' table), keyed by :data:`COLUMNS` plus status and reason."""
+    out = []
+    for v in manifest.variants:
+        m, lat, d = v.metrics, v.latency_ms, manifest.delta(v)
+        out.append({
+            "variant": v.id, "backend": v.backend, "precision": v.precision,
+            "size MB": round(v.bytes / 1e6, 2) if v.ok else None,
+            "P": m and round(m.precision, 4), "R": m and round(m.recall, 4), "F1": m and round(m.f1, 4),
+            "mAP50": m and round(m.map50, 4), "mAP50-95": m and round(m.map50_95, 4),
+            "d mAP50": _rounded(d.get("map50"), 4), "d mAP50-95": _rounded(d.get("map50_95"), 4),
+            "ms (median)": lat and round(lat.median, 2), "ms (p90)": lat and round(lat.p90, 2),
+            "x fp32": _rounded(d.get("speedup"), 2), "status": v.status, "reason": v.reason,
         })
-    backends = sorted({v.backend for v in manifest.available})
-    meta: dict[str, Any] = {
-        "library_name": "yolodeck",
-        "pipeline_tag": "object-detection",
-        "license": LICENSE,
-        "tags": ["object-detection", "yolo", "ultralytics", "yolodeck", *backends,
-                 *sorted({v.precision for v in manifest.available})],
-        "datasets": [dataset],
-    }
-    if results:
-        meta["model-index"] = [{"name": repo_id or manifest.model, "results": results}]
-    return meta
+    return out
+
+
+def table(manifest: Manifest) -> str:
+    """A Markdown table of :func:`rows`."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows(manifest):
+        if r["status"] != "ok":
+            lines.append(f"| {r['variant']} | {r['backend']} | {r['precision']} | unavailable: {r['reason']} |"
+                         + " |" * (len(COLUMNS) - 4))
+            continue
+        lines.append("| " + " | ".join("-" if r[k] is None else fmt.format(r[k]) for k, fmt in COLUMNS.items()) + " |")
+    return "\n".join(lines)
+
+
+def card_data(manifest: Manifest, *, repo_id: str | None = None) -> ModelCardData:
+    """Hub metadata: library, tags, datasets, license and an EvalResult per variant and metric."""
+    dataset = str(manifest.dataset.get("name", "custom"))
+    split = str(manifest.dataset.get("split", "test"))
+    results = [
+        EvalResult(task_type="object-detection", task_name="Object Detection", dataset_type=dataset,
+                   dataset_name=f"{dataset} ({split})", dataset_split=split, metric_type=kind,
+                   metric_value=round(getattr(v.metrics, field), 4), metric_name=f"{name} ({v.id})")
+        for v in manifest.available if v.metrics for kind, field, name in _METRICS
+    ]
+    return ModelCardData(
+        library_name="yolodeck", pipeline_tag="object-detection", license=LICENSE, datasets=[dataset],
+        tags=["object-detection", "yolo", "ultralytics", "yolodeck",
+              *sorted({v.backend for v in manifest.available}), *sorted({v.precision for v in manifest.available})],
+        model_name=repo_id or manifest.model, eval_results=results or None,
+    )
 
 
 def render(manifest: Manifest, *, repo_id: str | None = None) -> str:
-    """The full README.md: YAML front matter, usage, the variant table, plots, provenance."""
-    repo = repo_id or f"OWNER/{manifest.model}"
+    """The full README.md: front matter, usage, the variant table, plots, provenance."""
+    body = _body(manifest, repo=repo_id or f"OWNER/{manifest.model}")
+    return str(ModelCard(f"---\n{card_data(manifest, repo_id=repo_id).to_yaml()}\n---\n\n{body}"))
+
+
+def _body(manifest: Manifest, *, repo: str) -> str:
     ref = manifest.reference()
     fastest = manifest.fastest_accurate() if manifest.available else None
-    front = yaml.safe_dump(metadata(manifest, repo_id=repo_id), sort_keys=False, allow_unicode=True)
     classes = ", ".join(manifest.classes[:20]) + (" ..." if len(manifest.classes) > 20 else "")
+    data = manifest.dataset
     lines = [
-        f"---\n{front}---",
         f"# {manifest.model}",
         "",
         f"A YOLO detector for **{len(manifest.classes)} class(es)** ({classes}) at {manifest.imgsz} px, "
         f"published as a deck of {len(manifest.available)} variants, each measured on the "
-        f"`{manifest.dataset.get('name', 'custom')}` {manifest.dataset.get('split', 'test')} split "
-        f"({manifest.dataset.get('images', '?')} images, {manifest.dataset.get('instances', '?')} objects).",
+        f"`{data.get('name', 'custom')}` {data.get('split', 'test')} split "
+        f"({data.get('images', '?')} images, {data.get('instances', '?')} objects).",
         "",
     ]
     if fastest and ref:
-        lines += [f"Fastest variant within 0.01 mAP50 of fp32: **{fastest.id}** "
+        lines += [f"Fastest variant within 0.01 mAP50 of fp32 on the machine that built it: **{fastest.id}** "
                   f"({manifest.delta(fastest).get('speedup', 1):.2f}x the speed of {ref.id}).", ""]
+    backend, precision = (fastest.backend, fastest.precision) if fastest else ("onnxruntime", "fp32")
     lines += [
-        "## Use it",
-        "",
-        "```bash",
-        f"hub pull {repo} --variant {fastest.id if fastest else 'onnx-fp32'}",
-        "```",
-        "",
-        "```python",
-        "import hub",
-        "",
-        f'detector = hub.load("{repo}", backend="{fastest.backend if fastest else "onnxruntime"}", '
-        f'precision="{fastest.precision if fastest else "fp32"}")',
-        'detections = detector.detect("shelf.jpg", conf=0.25, iou=0.7)',
-        "print(detections.counts())",
-        "```",
-        "",
-        "## Variants",
-        "",
+        "## Use it", "", "```bash", f"hub pull {repo} --variant {fastest.id if fastest else 'onnx-fp32'}", "```", "",
+        "```python", "import hub", "",
+        f'detector = hub.load("{repo}", backend="{backend}", precision="{precision}")',
+        'detections = detector.detect("shelf.jpg", conf=0.25, iou=0.7)', "print(detections.counts())", "```", "",
+        "## Variants", "",
         "Metrics from pycocotools on the test split, run through `hub.runtime` (what the apps run); "
         "P, R and F1 at the confidence where F1 peaks; latency is the warm median of end-to-end `detect()`, "
-        "batch 1 (every variant in one process, blocks of 10 calls taken in turn, 8 rounds: the median of each one's quietest "
-        "block; p90 over all its calls); `d` columns and `x fp32` compare with the fp32 reference"
+        "batch 1 (every variant in one process, blocks of 10 calls taken in turn, 8 rounds: the median of each "
+        "one's quietest block; p90 over all its calls); `d` columns and `x fp32` compare with the fp32 reference"
         + (f" ({ref.id})." if ref else "."),
-        "",
-        manifest.table(),
-        "",
+        "", table(manifest), "",
     ]
-    if manifest.available and manifest.available[0].latency_ms:
-        lat = manifest.available[0].latency_ms
-        lines += [f"Latency measured with {lat.threads} threads at {lat.imgsz} px on the machine that built the deck.", ""]
+    timed = next((v.latency_ms for v in manifest.available if v.latency_ms), None)
+    if timed:
+        lines += [f"Latency measured with {timed.threads} threads at {timed.imgsz} px on the machine that built the "
+                  "deck.", ""]
     plots = {k: v for k, v in manifest.files.items() if v.endswith((".png", ".jpg"))}
     if plots:
-        lines += ["## Training", ""]
-        lines += [f"![{k}]({v})" for k, v in plots.items()]
-        lines += [""]
+        lines += ["## Training", "", *(f"![{k}]({v})" for k, v in plots.items()), ""]
     if manifest.training:
-        lines += ["## How it was made", "", "```yaml", yaml.safe_dump(manifest.training, sort_keys=False).strip(),
-                  "```", ""]
+        lines += ["## How it was made", "", "```yaml",
+                  *(f"{k}: {v}" for k, v in manifest.training.items()), "```", ""]
     if manifest.tools:
         lines += ["Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.tools.items())), ""]
     lines += [f"Made with yolodeck on {manifest.created}."]
     return "\n".join(lines) + "\n"
+
+
+def _rounded(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(x, digits)

@@ -1,114 +1,117 @@
-"""The deck manifest: the contract between training, hub and apps.
+"""The deck manifest: the contract between training, hub and apps, as pydantic models.
 
 ``manifest.json`` names the model, its classes and input size, and lists every variant
 (file, bytes, sha256, status, metrics, latency). It is validated on read, so a bad or
-tampered manifest is a clear :class:`ManifestError`, never a crash deep in an app. The
-model card, ``hub show``, the app's pickers and the dashboard are all views of it.
+tampered manifest is a :class:`ManifestError` naming the field, never a crash deep in an
+app. The JSON Schema is generated from these models into ``hub/manifest.schema.json``
+(``python -m hub.manifest`` rewrites it; a test keeps it in sync). The model card,
+``hub show``, the app's pickers and the dashboard are all views of a manifest (``hub.card``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hub import catalog
 from hub.errors import IntegrityError, ManifestError, VariantNotFoundError
 
 FILENAME = "manifest.json"
 SCHEMA = 1
-BACKENDS = ("torch", "torchscript", "onnxruntime", "tflite", "openvino")
-PRECISIONS = ("fp32", "fp16", "int8")
-REFERENCE_IDS = ("onnx-fp32", "pt", "tflite-fp32", "torchscript")  # what "against fp32" compares with
+SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
 METRIC_KEYS = ("precision", "recall", "f1", "map50", "map50_95")
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+def sha256_of(path: Path) -> str:
     with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def safe_relpath(value: str, what: str) -> str:
-    """A relative POSIX path inside the deck: no absolute paths, no '..', no backslashes."""
+def is_safe_relpath(value: str) -> bool:
+    """A relative POSIX path inside a folder: not absolute, no '..', no backslashes, no '~' start."""
     p = PurePosixPath(value)
-    if not value or "\\" in value or p.is_absolute() or ".." in p.parts or value.startswith("~"):
+    return bool(value) and "\\" not in value and not p.is_absolute() and ".." not in p.parts \
+        and not value.startswith("~")
+
+
+def safe_relpath(value: str, what: str) -> str:
+    if not is_safe_relpath(value):
         raise ManifestError(f"{what} {value!r} is not a safe relative path inside the deck")
-    return str(p)
+    return str(PurePosixPath(value))
 
 
-@dataclass
-class Metrics:
-    precision: float
-    recall: float
-    f1: float
-    map50: float
-    map50_95: float
-    per_class: dict[str, float] = field(default_factory=dict)  # AP50-95 per class
-    conf: float | None = None  # the confidence where F1 peaks (where P, R and F1 are read)
-    pr_curve: list[float] = field(default_factory=list)  # class-mean precision at recall 0, 0.01, ..., 1 (IoU 0.5)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str) -> Metrics:
-        try:
-            values = {k: float(d[k]) for k in METRIC_KEYS}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ManifestError(f"{where}: metrics need numbers for {', '.join(METRIC_KEYS)} ({exc})") from exc
-        for k, v in values.items():
-            if not 0.0 <= v <= 1.0:
-                raise ManifestError(f"{where}: metric {k}={v} is outside [0, 1]")
-        per_class = d.get("per_class") or {}
-        if not isinstance(per_class, dict):
-            raise ManifestError(f"{where}: per_class must be an object of class name -> AP")
-        conf = d.get("conf")
-        curve = d.get("pr_curve") or []
-        if not isinstance(curve, list) or not all(isinstance(x, int | float) and -1 <= x <= 1 for x in curve):
-            raise ManifestError(f"{where}: pr_curve must be a list of precisions")
-        return cls(**values, per_class={str(k): float(v) for k, v in per_class.items()},
-                   conf=None if conf is None else float(conf), pr_curve=[float(x) for x in curve])
+def _relpath(value: str) -> str:
+    if not is_safe_relpath(value):
+        raise ValueError(f"{value!r} is not a safe relative path inside the deck")
+    return str(PurePosixPath(value))
 
 
-@dataclass
-class Latency:
-    median: float
-    p90: float
+RelPath = Annotated[str, AfterValidator(_relpath)]
+Score = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Model(BaseModel):
+    # unknown keys are ignored (a newer yolodeck may add some); types are strict (no "320" for 320)
+    model_config = ConfigDict(strict=True, extra="ignore", validate_assignment=True)
+
+
+class Metrics(_Model):
+    """Accuracy of one variant on the deck's test split."""
+
+    precision: Score
+    recall: Score
+    f1: Score
+    map50: Score
+    map50_95: Score
+    per_class: dict[str, float] = Field(default_factory=dict, description="AP50-95 per class name")
+    conf: float | None = Field(None, description="the confidence where F1 peaks (where P, R and F1 are read)")
+    pr_curve: list[Annotated[float, Field(ge=-1.0, le=1.0)]] = Field(
+        default_factory=list, description="class-mean precision at recall 0, 0.01, ..., 1 (IoU 0.5)")
+
+
+class Latency(_Model):
+    """End-to-end ``detect()`` milliseconds, measured on the machine that built the deck."""
+
+    median: Annotated[float, Field(ge=0.0)]
+    p90: Annotated[float, Field(ge=0.0)]
     threads: int
     imgsz: int
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str) -> Latency:
-        try:
-            lat = cls(float(d["median"]), float(d["p90"]), int(d["threads"]), int(d["imgsz"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ManifestError(f"{where}: latency_ms needs median, p90, threads, imgsz ({exc})") from exc
-        if lat.median < 0 or lat.p90 < 0:
-            raise ManifestError(f"{where}: negative latency")
-        return lat
 
+class Variant(_Model):
+    """One deployable file of the deck (or the reason it could not be made)."""
 
-@dataclass
-class Variant:
-    id: str
-    backend: str
-    precision: str
-    file: str
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+    backend: Literal[tuple(catalog.BACKENDS)]  # type: ignore[valid-type]  (the catalog's, as a JSON Schema enum)
+    precision: Literal[catalog.PRECISIONS]  # type: ignore[valid-type]
+    file: RelPath
     bytes: int = 0
     sha256: str = ""
-    status: str = "ok"  # or "unavailable", with a reason
+    status: Literal["ok", "unavailable"] = "ok"
     reason: str | None = None
     metrics: Metrics | None = None
     latency_ms: Latency | None = None
-    tools: dict[str, str] = field(default_factory=dict)
+    tools: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Variant:
+        if self.status == "unavailable":
+            if not self.reason:
+                raise ValueError("an unavailable variant must say why ('reason')")
+        elif self.bytes <= 0:
+            raise ValueError("'bytes' must be a positive integer")
+        elif len(self.sha256) != 64 or self.sha256.strip("0123456789abcdef"):
+            raise ValueError("'sha256' must be 64 lowercase hex characters")
+        return self
 
     @property
     def ok(self) -> bool:
@@ -126,89 +129,51 @@ class Variant:
             raise IntegrityError(f"variant '{self.id}': {self.file} sha256 {digest[:12]}... does not match the "
                                  f"manifest's {self.sha256[:12]}... (tampered or corrupted)")
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Variant:
-        if not isinstance(d, dict):
-            raise ManifestError("every entry of 'variants' must be an object")
-        vid = d.get("id")
-        if not isinstance(vid, str) or not _ID.match(vid):
-            raise ManifestError(f"variant id {vid!r} is missing or not a simple lowercase name")
-        where = f"variant '{vid}'"
-        backend, precision, status = d.get("backend"), d.get("precision"), d.get("status", "ok")
-        if backend not in BACKENDS:
-            raise ManifestError(f"{where}: backend {backend!r} is not one of {', '.join(BACKENDS)}")
-        if precision not in PRECISIONS:
-            raise ManifestError(f"{where}: precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-        if status not in ("ok", "unavailable"):
-            raise ManifestError(f"{where}: status must be 'ok' or 'unavailable', not {status!r}")
-        v = cls(vid, backend, precision, safe_relpath(str(d.get("file", "")), f"{where}: file"),
-                status=status, reason=d.get("reason"), tools=dict(d.get("tools") or {}))
-        if status == "unavailable":
-            if not v.reason:
-                raise ManifestError(f"{where}: an unavailable variant must say why ('reason')")
-            return v
-        size, sha = d.get("bytes"), d.get("sha256")
-        if not isinstance(size, int) or size <= 0:
-            raise ManifestError(f"{where}: 'bytes' must be a positive integer")
-        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
-            raise ManifestError(f"{where}: 'sha256' must be 64 lowercase hex characters")
-        v.bytes, v.sha256 = size, sha
-        v.metrics = Metrics.from_dict(d["metrics"], where) if d.get("metrics") else None
-        v.latency_ms = Latency.from_dict(d["latency_ms"], where) if d.get("latency_ms") else None
-        return v
 
+class Manifest(_Model):
+    """A deck: the model, its classes and input size, and every variant."""
 
-@dataclass
-class Manifest:
+    schema_: Literal[1] = Field(SCHEMA, alias="schema", description="the manifest format version")
     model: str
-    classes: list[str]
-    imgsz: int
+    task: Literal["detect"] = "detect"
+    classes: Annotated[list[str], Field(min_length=1)]
+    imgsz: Annotated[int, Field(ge=32, le=4096)]
     variants: list[Variant]
-    task: str = "detect"
-    dataset: dict[str, Any] = field(default_factory=dict)
-    created: str = field(default_factory=now_iso)
-    tools: dict[str, str] = field(default_factory=dict)
-    training: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)  # extra deck files: plots, results.csv
-    schema: int = SCHEMA
+    dataset: dict[str, Any] = Field(default_factory=dict)
+    created: str = Field(default_factory=now_iso)
+    tools: dict[str, str] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    files: dict[str, RelPath] = Field(default_factory=dict, description="extra deck files: plots, examples")
+
+    model_config = ConfigDict(strict=True, extra="ignore", validate_assignment=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        ids = [v.id for v in self.variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate variant ids in {ids}")
+        shared: dict[str, Variant] = {}
+        for v in self.available:  # variants may share a file, never disagree about it
+            first = shared.setdefault(v.file, v)
+            if (first.bytes, first.sha256) != (v.bytes, v.sha256):
+                raise ValueError(f"variants '{first.id}' and '{v.id}' share {v.file} but disagree on its size or "
+                                 f"sha256")
+        return self
 
     # --- reading and writing -------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, d: Any) -> Manifest:
-        if not isinstance(d, dict):
+    def from_dict(cls, data: Any) -> Manifest:
+        """Validate a parsed manifest; a :class:`ManifestError` names each field that is wrong."""
+        if not isinstance(data, dict):
             raise ManifestError("manifest.json must hold a JSON object")
-        schema = d.get("schema", SCHEMA)
-        if schema != SCHEMA:
-            raise ManifestError(f"manifest schema {schema} is not supported (this yolodeck reads schema {SCHEMA})")
-        missing = [k for k in ("model", "classes", "imgsz", "variants") if k not in d]
-        if missing:
-            raise ManifestError(f"manifest is missing {', '.join(missing)}")
-        classes = d["classes"]
-        if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
-            raise ManifestError("'classes' must be a non-empty list of class names")
-        if not isinstance(d["imgsz"], int) or not 32 <= d["imgsz"] <= 4096:
-            raise ManifestError(f"'imgsz' must be an integer between 32 and 4096, not {d['imgsz']!r}")
-        if d.get("task", "detect") != "detect":
-            raise ManifestError(f"task {d.get('task')!r} is not supported (only 'detect')")
-        if not isinstance(d["variants"], list):
-            raise ManifestError("'variants' must be a list")
-        variants = [Variant.from_dict(v) for v in d["variants"]]
-        ids = [v.id for v in variants]
-        if len(set(ids)) != len(ids):
-            raise ManifestError(f"duplicate variant ids in {ids}")
-        shared: dict[str, Variant] = {}
-        for v in (v for v in variants if v.ok):  # variants may share a file, never disagree about it
-            first = shared.setdefault(v.file, v)
-            if (first.bytes, first.sha256) != (v.bytes, v.sha256):
-                raise ManifestError(f"variants '{first.id}' and '{v.id}' share {v.file} but disagree on its size or "
-                                    f"sha256")
-        files = {str(k): safe_relpath(str(v), f"files[{k!r}]") for k, v in (d.get("files") or {}).items()}
-        return cls(
-            model=str(d["model"]), classes=list(classes), imgsz=d["imgsz"], variants=variants,
-            dataset=dict(d.get("dataset") or {}), created=str(d.get("created", "")), tools=dict(d.get("tools") or {}),
-            training=dict(d.get("training") or {}), files=files,
-        )
+        if data.get("schema", SCHEMA) != SCHEMA:
+            raise ManifestError(f"manifest schema {data.get('schema')} is not supported (this yolodeck reads schema "
+                                f"{SCHEMA})")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ManifestError("manifest.json: " + "; ".join(_describe(e, data) for e in exc.errors())) from None
 
     @classmethod
     def read(cls, deck: str | Path) -> Manifest:
@@ -224,11 +189,7 @@ class Manifest:
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for v in d["variants"]:
-            if v["status"] == "ok":
-                v.pop("reason", None)
-        return d
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def write(self, deck: str | Path) -> Path:
         path = Path(deck) / FILENAME
@@ -261,12 +222,9 @@ class Manifest:
                                    f"{self.model}; available: {have}")
 
     def reference(self) -> Variant | None:
-        """The fp32 variant the others are compared with."""
-        for vid in REFERENCE_IDS:
-            for v in self.available:
-                if v.id == vid and v.metrics:
-                    return v
-        return None
+        """The fp32 variant the others are compared with (the catalog's order of references)."""
+        by_id = {v.id: v for v in self.available if v.metrics}
+        return next((by_id[vid] for vid in catalog.REFERENCES if vid in by_id), None)
 
     def delta(self, variant: Variant) -> dict[str, float]:
         """Each metric, the latency and the size of ``variant`` minus the fp32 reference's."""
@@ -285,7 +243,7 @@ class Manifest:
         ref = self.reference()
         pool = [v for v in self.available if backends is None or v.backend in backends]
         if not pool:
-            raise VariantNotFoundError(f"no variant of {self.model} runs on {', '.join(backends or [])}")
+            raise VariantNotFoundError(f"no variant of {self.model} runs on {', '.join(backends or []) or 'nothing'}")
         good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - tolerance)]
         timed = [v for v in (good or pool) if v.latency_ms]
         return min(timed, key=lambda v: v.latency_ms.median) if timed else (good or pool)[0]
@@ -297,44 +255,33 @@ class Manifest:
         for v in variants if variants is not None else self.available:
             v.verify_file(Path(deck) / v.file)
 
-    # --- views ---------------------------------------------------------------------------------
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per variant, the seed projects' table: size, P, R, F1, mAP50, mAP50-95, latency, change."""
-        rows = []
-        for v in self.variants:
-            m, lat, d = v.metrics, v.latency_ms, self.delta(v)
-            rows.append({
-                "variant": v.id, "backend": v.backend, "precision": v.precision, "status": v.status,
-                "size_mb": round(v.bytes / 1e6, 2) if v.ok else None,
-                "precision_": m and round(m.precision, 4), "recall": m and round(m.recall, 4),
-                "f1": m and round(m.f1, 4), "map50": m and round(m.map50, 4), "map50_95": m and round(m.map50_95, 4),
-                "latency_ms": lat and round(lat.median, 2), "latency_p90_ms": lat and round(lat.p90, 2),
-                "d_map50": _rounded(d.get("map50"), 4), "d_map50_95": _rounded(d.get("map50_95"), 4),
-                "speedup": _rounded(d.get("speedup"), 2), "reason": v.reason,
-            })
-        return rows
-
-    def table(self) -> str:
-        """A Markdown table of :meth:`rows`."""
-        head = "| variant | size MB | P | R | F1 | mAP50 | mAP50-95 | d mAP50 | d mAP50-95 | ms (median) | ms (p90) | x fp32 |"
-        lines = [head, "|" + "---|" * 12]
-
-        def f(x: Any, fmt: str = "{:.3f}") -> str:
-            return "-" if x is None else fmt.format(x)
-
-        for r in self.rows():
-            if r["status"] != "ok":
-                lines.append(f"| {r['variant']} | unavailable: {r['reason']} |" + " |" * 10)
-                continue
-            lines.append(
-                f"| {r['variant']} | {f(r['size_mb'], '{:.2f}')} | {f(r['precision_'])} | {f(r['recall'])} | "
-                f"{f(r['f1'])} | {f(r['map50'])} | {f(r['map50_95'])} | {f(r['d_map50'], '{:+.4f}')} | "
-                f"{f(r['d_map50_95'], '{:+.4f}')} | {f(r['latency_ms'], '{:.1f}')} | {f(r['latency_p90_ms'], '{:.1f}')} | "
-                f"{f(r['speedup'], '{:.2f}')} |"
-            )
-        return "\n".join(lines)
+def _describe(error: Any, data: dict) -> str:
+    """One pydantic error as 'variants[2] (tflite-int8).sha256: message'."""
+    where, node = [], data
+    for part in error["loc"]:
+        if isinstance(part, int):
+            vid = node[part].get("id") if isinstance(node, list) and part < len(node) and isinstance(node[part], dict) \
+                else None
+            where[-1] += f"[{part}]" + (f" ({vid})" if vid else "")
+        else:
+            where.append(str(part))
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    msg = error["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(where) or 'manifest'}: {msg}"
 
 
-def _rounded(x: float | None, digits: int) -> float | None:
-    return None if x is None else round(x, digits)
+def json_schema() -> str:
+    """The manifest's JSON Schema, as committed in ``hub/manifest.schema.json``."""
+    schema = Manifest.model_json_schema(by_alias=True)
+    schema["$id"] = "https://github.com/yolodeck/yolodeck/hub/manifest.schema.json"
+    schema["title"] = "yolodeck deck manifest"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # python -m hub.manifest: rewrite the committed schema
+    SCHEMA_FILE.write_text(json_schema())
+    print(SCHEMA_FILE)

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
+from hub import catalog
 from hub.manifest import Manifest, sha256_of
-from training.export import VARIANTS
 
 
 def test_a_tiny_run_learns(tiny_run):
@@ -40,7 +40,7 @@ def test_deck_manifest_matches_its_files(tiny_deck):
     for key in ("model", "task", "classes", "imgsz", "dataset", "created", "tools", "variants"):
         assert key in raw, key
     assert manifest.classes == ["product"] and manifest.imgsz == 256
-    assert [v.id for v in manifest.variants] == list(VARIANTS)
+    assert [v.id for v in manifest.variants] == list(catalog.VARIANTS)
     assert all(v.ok for v in manifest.variants), [(v.id, v.reason) for v in manifest.variants if not v.ok]
     manifest.verify(tiny_deck)  # sizes and sha256 of every file
     for v in manifest.variants:

@@ -57,6 +57,7 @@ def _parse_set(item: str) -> tuple[str, object]:
 
 
 def _deck(args: argparse.Namespace) -> int:
+    from hub import card
     from training.deck import build_deck
 
     manifest = build_deck(
@@ -64,7 +65,7 @@ def _deck(args: argparse.Namespace) -> int:
         calibration=args.calibration, name=args.name, examples=args.examples,
     )
     print(Path(args.out) / "manifest.json")
-    print(manifest.table(), file=sys.stderr)
+    print(card.table(manifest), file=sys.stderr)
     return 0
 
 
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import hub.offline
+
+    hub.offline.configure()
     args = build_parser().parse_args(argv)
     if args.command == "data":
         defaults = {"synth-shelves": (120, 24, 24), "synth-digits": (400, 80, 80), "sku110k": (0, 0, 0)}[args.kind]

@@ -11,16 +11,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hub import card
+from hub import card, catalog
 from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
 from training.evaluate import GroundTruth, evaluate_file, measure_latencies
-from training.export import SHARES_FILE_OF, VARIANTS, Exporter
+from training.export import Exporter
 
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
          "val_batch0_pred.jpg")
-TOOLS = ("ultralytics", "torch", "onnx", "onnxruntime", "ai-edge-litert", "litert-torch", "ai-edge-quantizer",
-         "openvino", "pycocotools", "yolodeck")
+# what made and ran the variants (from the catalog), and what else shapes the numbers
+TOOLS = tuple(dict.fromkeys([*(v.exporter for v in catalog.VARIANTS.values()),
+                             *(b.runtime for b in catalog.BACKENDS.values()),
+                             "ultralytics", "onnx", "litert-torch", "pycocotools", "yolodeck"]))
 
 
 def tool_versions() -> dict[str, str]:
@@ -77,11 +79,11 @@ def build_deck(
     test = split_images(data_cfg, "test") or split_images(data_cfg, "val")
     split = "test" if split_images(data_cfg, "test") else "val"
     calib = split_images(data_cfg, "train")[:calibration]
-    wanted = variants or list(VARIANTS)
-    unknown = [v for v in wanted if v not in VARIANTS]
+    wanted = variants or list(catalog.VARIANTS)
+    unknown = [v for v in wanted if v not in catalog.VARIANTS]
     if unknown:
-        raise ValueError(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
-    wanted = [v for v in VARIANTS if v in wanted]  # in export order: shared files are made first
+        raise ValueError(f"unknown variant(s) {unknown}; known: {', '.join(catalog.VARIANTS)}")
+    wanted = [v for v in catalog.VARIANTS if v in wanted]  # in export order: shared files are made first
     out.mkdir(parents=True, exist_ok=True)
 
     exporter = Exporter(checkpoint, out, imgsz=imgsz, calibration=calib)
@@ -91,23 +93,23 @@ def build_deck(
     entries: list[Variant] = []
     try:
         for vid in tqdm(wanted, desc="deck: export + evaluate", unit="variant"):
-            spec = VARIANTS[vid]
+            kind = catalog.VARIANTS[vid]
             try:
                 path = exporter.export(vid)
                 metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads,
-                                         backend=spec.backend, progress=False)
+                                         backend=kind.backend, progress=False)
             except Exception as exc:  # an exporter failing is recorded, not fatal: the rest of the deck stands
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 tqdm.write(f"{vid}: unavailable ({reason})\n{traceback.format_exc(limit=3)}")
-                if not any(v.ok and v.file == spec.file for v in entries):  # OpenVINO shares ONNX's files
-                    (out / spec.file).unlink(missing_ok=True)
-                entries.append(Variant(vid, spec.backend, spec.precision, spec.file, status="unavailable",
-                                       reason=reason))
+                if not any(v.ok and v.file == kind.file for v in entries):  # OpenVINO shares ONNX's files
+                    (out / kind.file).unlink(missing_ok=True)
+                entries.append(Variant(id=vid, backend=kind.backend, precision=kind.precision, file=kind.file,
+                                       status="unavailable", reason=reason))
                 continue
             entries.append(Variant(
-                vid, spec.backend, spec.precision, spec.file, bytes=path.stat().st_size, sha256=sha256_of(path),
+                id=vid, backend=kind.backend, precision=kind.precision, file=kind.file, bytes=path.stat().st_size, sha256=sha256_of(path),
                 metrics=metrics,
-                tools={"exporter": _exporter_of(vid, tools), "runtime": _runtime_of(spec.backend, tools)},
+                tools={"exporter": _exporter_of(vid, tools), "runtime": _runtime_of(kind.backend, tools)},
             ))
     finally:
         exporter.close()
@@ -147,17 +149,12 @@ def build_deck(
 
 
 def _exporter_of(vid: str, tools: dict[str, str]) -> str:
-    vid = SHARES_FILE_OF.get(vid, vid)
-    if vid in ("onnx-fp16", "onnx-int8"):
-        return f"onnxruntime {tools.get('onnxruntime', '?')}"
-    if vid in ("tflite-fp16", "tflite-int8"):
-        return f"ai-edge-quantizer {tools.get('ai-edge-quantizer', '?')}"
-    if vid == "pt":
-        return f"torch {tools.get('torch', '?')} (weights only)"
-    return f"ultralytics {tools.get('ultralytics', '?')}"
+    kind = catalog.VARIANTS[vid]
+    kind = catalog.VARIANTS[kind.shares] if kind.shares else kind
+    note = " (weights only)" if kind.id == "pt" else ""
+    return f"{kind.exporter} {tools.get(kind.exporter, '?')}{note}"
 
 
 def _runtime_of(backend: str, tools: dict[str, str]) -> str:
-    package = {"onnxruntime": "onnxruntime", "tflite": "ai-edge-litert", "torch": "torch", "torchscript": "torch"}
-    pkg = package.get(backend, backend)
+    pkg = catalog.BACKENDS[backend].runtime
     return f"{pkg} {tools.get(pkg, '?')}"

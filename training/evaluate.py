@@ -144,7 +144,8 @@ def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarra
                 block.append((time.perf_counter() - t) * 1e3)
             quietest[vid] = min(quietest[vid], float(np.median(block)))
             times[vid] += block
-    return {vid: Latency(quietest[vid], float(np.percentile(times[vid], 90)), threads, imgsz) for vid in detectors}
+    return {vid: Latency(median=float(quietest[vid]), p90=float(np.percentile(times[vid], 90)), threads=threads,
+                         imgsz=imgsz) for vid in detectors}
 
 
 def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,

@@ -19,43 +19,14 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from hub import catalog, offline
 from hub.runtime.backends.torch import FORMAT as WEIGHTS_FORMAT
 from hub.runtime.images import load_image
 from hub.runtime.ops import letterbox
-
-
-@dataclass(frozen=True)
-class VariantSpec:
-    id: str
-    backend: str
-    precision: str
-    file: str
-
-
-VARIANTS: dict[str, VariantSpec] = {
-    v.id: v
-    for v in (
-        VariantSpec("pt", "torch", "fp32", "model.pt"),
-        VariantSpec("torchscript", "torchscript", "fp32", "model.torchscript"),
-        VariantSpec("onnx-fp32", "onnxruntime", "fp32", "model-fp32.onnx"),
-        VariantSpec("onnx-fp16", "onnxruntime", "fp16", "model-fp16.onnx"),
-        VariantSpec("onnx-int8", "onnxruntime", "int8", "model-int8.onnx"),
-        VariantSpec("tflite-fp32", "tflite", "fp32", "model-fp32.tflite"),
-        VariantSpec("tflite-fp16", "tflite", "fp16", "model-fp16.tflite"),
-        VariantSpec("tflite-int8", "tflite", "int8", "model-int8.tflite"),
-        # OpenVINO runs the ONNX files themselves: same file, its own kernels (fastest int8 on x86 here)
-        VariantSpec("openvino-fp32", "openvino", "fp32", "model-fp32.onnx"),
-        VariantSpec("openvino-int8", "openvino", "int8", "model-int8.onnx"),
-    )
-}
-SHARES_FILE_OF = {"openvino-fp32": "onnx-fp32", "openvino-int8": "onnx-int8"}
-# which variant each one is derived from (exported first)
-DERIVED_FROM = {"onnx-fp16": "onnx-fp32", "onnx-int8": "onnx-fp32", "tflite-fp16": "tflite-fp32", "tflite-int8": "tflite-fp32"}
 
 
 def calibration_blobs(images: list[Path], imgsz: int) -> list[np.ndarray]:
@@ -67,6 +38,7 @@ class Exporter:
     """Exports variants of one checkpoint into ``deck``; a scratch dir holds Ultralytics' own outputs."""
 
     def __init__(self, checkpoint: Path, deck: Path, *, imgsz: int | None, calibration: list[Path]) -> None:
+        offline.configure()
         from ultralytics import YOLO
 
         self.deck = deck
@@ -86,10 +58,11 @@ class Exporter:
         return self._blobs
 
     def export(self, variant_id: str) -> Path:
-        spec = VARIANTS[variant_id]
-        target = self.deck / spec.file
-        if variant_id in SHARES_FILE_OF:  # nothing to export: the file is another variant's
-            return target if target.is_file() else self.export(SHARES_FILE_OF[variant_id])
+        """Make one variant's file (its ``_<id>`` method, as the catalog names it); return its path."""
+        kind = catalog.VARIANTS[variant_id]
+        target = self.deck / kind.file
+        if kind.shares:  # nothing to export: the file is another variant's
+            return target if target.is_file() else self.export(kind.shares)
         fn: Callable[[Path], None] = getattr(self, "_" + variant_id.replace("-", "_"))
         fn(target)
         return target
@@ -211,7 +184,7 @@ class Exporter:
             z.writestr("metadata.json", meta)
 
     def _require(self, target: Path, base_id: str) -> Path:
-        src = target.parent / VARIANTS[base_id].file
+        src = target.parent / catalog.VARIANTS[base_id].file
         if not src.is_file():
             self.export(base_id)
         return src
@@ -230,6 +203,7 @@ def save_weights(model, target: Path, *, names: list[str], imgsz: int, half: boo
 
 def checkpoint_from_weights(weights: Path, target: Path) -> Path:
     """Rebuild an Ultralytics checkpoint (what the exporters read) from a weights-only file we trust."""
+    offline.configure()
     import torch
     from ultralytics.nn.tasks import DetectionModel
 
