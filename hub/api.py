@@ -1,4 +1,4 @@
-"""yolodeck's public hub API: push a deck, pull a variant, load a Detector."""
+"""yolodeck's public hub API: push a deck, open a repo's deck, pull a variant, load a Detector."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub import card
-from hub.errors import EntryNotFoundError, HubUnreachableError, IntegrityError, ManifestError, RepoError
+from hub import card, catalog, offline
+from hub.errors import EntryNotFoundError, IntegrityError, ManifestError
 from hub.manifest import FILENAME, Manifest, Variant
-from hub.offline import cache_dir
-from hub.runtime import Detector, available
+from hub.runtime import Detector
 from hub.store import validate_path, validate_repo_id, validate_revision
 from hub.store.hf import HfStore
 from hub.store.local import LocalStore
@@ -31,6 +30,135 @@ def open_store(endpoint: str | None = None, *, token: str | None = None) -> Stor
     if endpoint.startswith(("http://", "https://")):
         return HfStore(endpoint, token=token)
     return LocalStore(Path(endpoint.removeprefix("file://")))
+
+
+@dataclass(frozen=True)
+class VariantQuery:
+    """Which variant(s) of a deck: by id, or by backend and/or precision; empty means "you choose"."""
+
+    variant: str | None = None
+    backend: str | None = None
+    precision: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.variant or self.backend or self.precision)
+
+    def select(self, manifest: Manifest) -> list[Variant]:
+        """The variants to pull: the one asked for, or every available one."""
+        if self.variant:
+            return [manifest.variant(self.variant)]
+        if self.backend or self.precision:
+            return [manifest.find(backend=self.backend, precision=self.precision)]
+        return manifest.available
+
+    def one(self, manifest: Manifest) -> Variant:
+        """The variant to run: the one asked for, else the fastest accurate one among installed backends."""
+        return self.select(manifest)[0] if self else manifest.fastest_accurate(backends=catalog.installed())
+
+
+@dataclass(frozen=True)
+class RepoDeck:
+    """A repo's deck at one commit: resolved once, its manifest read once, its files fetched on demand."""
+
+    store: Store
+    repo: str
+    revision: str
+    commit: str
+    manifest: Manifest
+
+    @property
+    def runnable(self) -> list[Variant]:
+        """The available variants whose backend is installed here."""
+        have = catalog.installed()
+        return [v for v in self.manifest.available if v.backend in have]
+
+    def backends(self) -> list[str]:
+        return list(dict.fromkeys(v.backend for v in self.runnable))
+
+    def precisions(self, backend: str) -> list[str]:
+        return [p for p in catalog.PRECISIONS if any(v.backend == backend and v.precision == p for v in self.runnable)]
+
+    def default_variant(self) -> Variant:
+        return VariantQuery().one(self.manifest)
+
+    def file(self, variant: Variant, *, local_dir: Path | None = None) -> Path:
+        """The variant's file, checked against the manifest every time (a cached copy too).
+
+        A copy that does not match is removed and fetched once more; if that one does not match either,
+        IntegrityError, and nothing is left behind.
+        """
+        try:
+            path = self.store.download(self.repo, variant.file, revision=self.commit, local_dir=local_dir)
+        except EntryNotFoundError:
+            raise IntegrityError(f"variant '{variant.id}': {variant.file} is listed in the manifest but missing "
+                                 f"from {self.repo}@{self.revision}") from None
+        for attempt in (1, 2):
+            try:
+                variant.verify_file(path)
+                return path
+            except IntegrityError as exc:
+                _evict(path)
+                if attempt == 2:
+                    raise IntegrityError(f"{self.repo}@{self.revision}: {exc}") from exc
+            path = self.store.download(self.repo, variant.file, revision=self.commit, local_dir=local_dir)
+        raise AssertionError("unreachable")
+
+    def extra(self, path: str, *, local_dir: Path | None = None) -> Path | None:
+        """One of the deck's other files (the card, example images, plots); None if absent."""
+        try:
+            return self.store.download(self.repo, validate_path(path), revision=self.commit, local_dir=local_dir)
+        except EntryNotFoundError:
+            return None
+
+    def pull(self, query: VariantQuery = VariantQuery(), *, local_dir: str | Path | None = None) -> Path:
+        """Fetch the queried variants (all by default, with the card and plots); return their folder."""
+        target = Path(local_dir) if local_dir else None
+        chosen = query.select(self.manifest)
+        manifest = self.store.download(self.repo, FILENAME, revision=self.commit, local_dir=target)
+        for v in chosen:
+            self.file(v, local_dir=target)
+        for rel in ["README.md", *([] if query else self.manifest.files.values())]:
+            self.extra(rel, local_dir=target)
+        return manifest.parent
+
+    def load(self, query: VariantQuery = VariantQuery(), *, threads: int | None = None,
+             busy_wait: bool = True) -> Detector:
+        """A Detector for the queried variant (default: fastest accurate on this machine's backends)."""
+        chosen = query.one(self.manifest)
+        return Detector(self.file(chosen), backend=chosen.backend, names=self.manifest.classes,
+                        imgsz=self.manifest.imgsz, threads=threads, busy_wait=busy_wait)
+
+
+def _evict(path: Path) -> None:
+    """Remove a file that failed its check (in the Hub cache: the snapshot link and the blob it points to)."""
+    real = path.resolve()
+    path.unlink(missing_ok=True)
+    real.unlink(missing_ok=True)
+
+
+def open_deck(repo: str, *, revision: str = "main", endpoint: str | None = None,
+              token: str | None = None) -> RepoDeck:
+    """Resolve ``revision`` and read the deck's manifest, once. Offline, what was last pulled.
+
+    Raises:
+        RepositoryNotFoundError / RevisionNotFoundError: no such repo or revision.
+        ManifestError: the repo holds no valid manifest.json.
+        HubUnreachableError: the hub cannot be reached and this revision was never pulled here.
+    """
+    validate_repo_id(repo)
+    validate_revision(revision)
+    store = open_store(endpoint, token=token)
+    commit = store.resolve(repo, revision)
+    try:
+        path = store.download(repo, FILENAME, revision=commit)
+    except EntryNotFoundError as exc:
+        raise ManifestError(f"{repo}@{revision} has no {FILENAME}: it is not a yolodeck deck") from exc
+    try:
+        manifest = Manifest.read(path.parent)
+    except ManifestError:
+        _evict(path)
+        raise
+    return RepoDeck(store, repo, revision, commit, manifest)
 
 
 @dataclass(frozen=True)
@@ -97,67 +225,20 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def _place(src: Path, dst: Path, *, check=None) -> None:
-    """Copy ``src`` to ``dst`` through a temp file of its own, checked, then renamed into place: two pulls
-    of one file at once (two app users, two variants sharing a file) never see or move a partial copy."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        shutil.copyfile(src, tmp)
-        if check is not None:
-            check(tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _pull_root(store: Store, repo: str) -> Path:
-    return cache_dir() / "pulls" / store.key / repo.replace("/", "--")
-
-
-def _resolve(store: Store, repo: str, revision: str) -> str:
-    """Revision -> commit; offline, the commit this revision had when it was last pulled."""
-    ref_file = _pull_root(store, repo) / "refs" / revision.replace("/", "%2F")
-    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
-    if not offline:
-        try:
-            commit = store.resolve(repo, revision)
-        except HubUnreachableError as exc:  # fall back to what this revision was when last pulled
-            if not ref_file.is_file():
-                raise HubUnreachableError(f"{exc}; and {repo}@{revision} was never pulled here") from exc
-        else:
-            ref_file.parent.mkdir(parents=True, exist_ok=True)
-            ref_file.write_text(commit)
-            return commit
-    if not ref_file.is_file():
-        raise RepoError(f"offline and {repo}@{revision} was never pulled here")
-    return ref_file.read_text().strip()
-
-
 def resolve(repo: str, *, revision: str = "main", endpoint: str | None = None, token: str | None = None) -> str:
     """The commit a revision points to (offline: the one it pointed to when last pulled)."""
-    validate_repo_id(repo)
-    validate_revision(revision)
-    return _resolve(open_store(endpoint, token=token), repo, revision)
+    return open_deck(repo, revision=revision, endpoint=endpoint, token=token).commit
+
+
+def manifest_of(repo: str, *, revision: str = "main", endpoint: str | None = None, token: str | None = None) -> Manifest:
+    """Just the manifest of a repo at a revision (cached like any pull)."""
+    return open_deck(repo, revision=revision, endpoint=endpoint, token=token).manifest
 
 
 def fetch_extra(repo: str, path: str, *, revision: str = "main", endpoint: str | None = None,
                 token: str | None = None) -> Path | None:
     """One of the deck's extra files (``manifest.files``: example images, plots), cached; None if absent."""
-    validate_repo_id(repo)
-    store = open_store(endpoint, token=token)
-    commit = _resolve(store, repo, revision)
-    target = _pull_root(store, repo) / "snapshots" / commit / validate_path(path)
-    if target.is_file():
-        return target
-    try:
-        src = store.fetch(repo, path, revision=commit)
-    except EntryNotFoundError:
-        return None
-    _place(src, target)
-    return target
+    return open_deck(repo, revision=revision, endpoint=endpoint, token=token).extra(path)
 
 
 def pull(
@@ -181,49 +262,8 @@ def pull(
         VariantNotFoundError: no such variant (the message lists those available).
         IntegrityError: a file's sha256 differs from the manifest; the file is not kept.
     """
-    validate_repo_id(repo)
-    validate_revision(revision)
-    store = open_store(endpoint, token=token)
-    commit = _resolve(store, repo, revision)
-    target = Path(local_dir) if local_dir else _pull_root(store, repo) / "snapshots" / commit
-    _fetch_manifest(store, repo, revision, commit, target, refresh=local_dir is not None)
-    manifest = Manifest.read(target)
-    chosen = choose_variants(manifest, variant=variant, backend=backend, precision=precision)
-    wanted = dict.fromkeys([v.file for v in chosen] + ["README.md"] + ([] if (variant or backend or precision)
-                                                                       else list(manifest.files.values())))
-    for rel in wanted:
-        dst = target / rel
-        entry = next((v for v in chosen if v.file == rel), None)
-        if dst.is_file() and (entry is None or _verified(entry, dst)):
-            continue
-        try:
-            src = store.fetch(repo, rel, revision=commit)
-        except EntryNotFoundError:
-            if entry is not None:
-                raise IntegrityError(f"variant '{entry.id}': {rel} is listed in the manifest but missing from "
-                                     f"{repo}@{revision}") from None
-            continue  # the card and plots are optional
-        try:
-            _place(src, dst, check=entry.verify_file if entry is not None else None)
-        except IntegrityError as exc:
-            raise IntegrityError(f"{repo}@{revision}: {exc}") from exc
-    return target
-
-
-def _verified(variant: Variant, path: Path) -> bool:
-    try:
-        variant.verify_file(path)
-        return True
-    except IntegrityError:
-        return False
-
-
-def choose_variants(manifest: Manifest, *, variant: str | None, backend: str | None, precision: str | None) -> list[Variant]:
-    if variant:
-        return [manifest.variant(variant)]
-    if backend or precision:
-        return [manifest.find(backend=backend, precision=precision)]
-    return manifest.available
+    deck = open_deck(repo, revision=revision, endpoint=endpoint, token=token)
+    return deck.pull(VariantQuery(variant, backend, precision), local_dir=local_dir)
 
 
 def load(
@@ -235,6 +275,7 @@ def load(
     revision: str = "main",
     endpoint: str | None = None,
     threads: int | None = None,
+    token: str | None = None,
 ) -> Detector:
     """Pull one variant and return a :class:`Detector` for it.
 
@@ -245,41 +286,6 @@ def load(
         >>> detector = hub.load("acme/shelves", backend="tflite", precision="int8")
         >>> detector.detect("shelf.jpg").counts()
     """
-    if not (variant or backend or precision):
-        manifest = manifest_of(repo, revision=revision, endpoint=endpoint)
-        installed = [b for b in ("onnxruntime", "tflite", "torchscript", "torch", "openvino") if available(b)]
-        variant = manifest.fastest_accurate(backends=installed).id
-    folder = pull(repo, variant=variant, backend=backend, precision=precision, revision=revision, endpoint=endpoint)
-    manifest = Manifest.read(folder)
-    chosen = choose_variants(manifest, variant=variant, backend=backend, precision=precision)[0]
-    return Detector(folder / chosen.file, backend=chosen.backend, names=manifest.classes, imgsz=manifest.imgsz,
-                    threads=threads)
-
-
-def manifest_of(repo: str, *, revision: str = "main", endpoint: str | None = None, token: str | None = None) -> Manifest:
-    """Just the manifest of a repo at a revision (cached like any pull)."""
-    validate_repo_id(repo)
-    validate_revision(revision)
-    store = open_store(endpoint, token=token)
-    commit = _resolve(store, repo, revision)
-    target = _pull_root(store, repo) / "snapshots" / commit
-    _fetch_manifest(store, repo, revision, commit, target)
-    return Manifest.read(target)
-
-
-def _fetch_manifest(store: Store, repo: str, revision: str, commit: str, target: Path, *,
-                    refresh: bool = False) -> None:
-    """Put the commit's manifest.json in ``target``, validated before it is written.
-
-    Cache folders are per commit, so a manifest there is current; a user's ``local_dir`` is refreshed.
-    """
-    target.mkdir(parents=True, exist_ok=True)
-    if (target / FILENAME).is_file() and not refresh:
-        return
-    try:
-        src = store.fetch(repo, FILENAME, revision=commit)
-    except EntryNotFoundError as exc:
-        raise ManifestError(f"{repo}@{revision} has no {FILENAME}: it is not a yolodeck deck") from exc
-    Manifest.read(src)
-    _place(src, target / FILENAME)
-
+    offline.configure()
+    deck = open_deck(repo, revision=revision, endpoint=endpoint, token=token)
+    return deck.load(VariantQuery(variant, backend, precision), threads=threads)

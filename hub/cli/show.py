@@ -14,12 +14,14 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub.api import manifest_of, open_store
+    from hub.api import open_deck
+    from hub.card import table
 
-    m = manifest_of(args.repo, revision=args.revision, endpoint=args.endpoint)
-    refs = open_store(args.endpoint).list_refs(args.repo)
+    deck = open_deck(args.repo, revision=args.revision, endpoint=args.endpoint)
+    m = deck.manifest
+    refs = deck.store.list_refs(args.repo)
     tags = ", ".join(t["name"] for t in refs["tags"]) or "none"
     print(f"{args.repo}@{args.revision}: {m.model}, {len(m.classes)} classes ({', '.join(m.classes[:10])}), "
           f"imgsz {m.imgsz}, dataset {m.dataset.get('name', '?')}, created {m.created}; tags: {tags}\n")
-    print(m.table())
+    print(table(m))
     return 0

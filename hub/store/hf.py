@@ -15,7 +15,10 @@ from hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from hub.offline import cache_dir
 from hub.store import validate_repo_id
+
+MANIFEST = "manifest.json"
 
 _NETWORK_ERRORS = ("ConnectError", "ConnectTimeout", "NetworkError", "TimeoutException", "OfflineModeIsEnabled")
 
@@ -23,7 +26,8 @@ _NETWORK_ERRORS = ("ConnectError", "ConnectTimeout", "NetworkError", "TimeoutExc
 def _translate(exc: Exception) -> Exception:
     from huggingface_hub import errors as hf
 
-
+    if isinstance(exc, hf.LocalEntryNotFoundError):  # offline or unreachable, and not in the cache
+        return HubUnreachableError(f"cannot reach the hub and it was never pulled here: {exc}".splitlines()[0])
     if isinstance(exc, hf.RevisionNotFoundError):
         return RevisionNotFoundError(str(exc).splitlines()[0])
     if isinstance(exc, hf.EntryNotFoundError):
@@ -46,6 +50,9 @@ class HfStore:
         self.endpoint = endpoint.rstrip("/")
         self.token = token
         self.api = HfApi(endpoint=self.endpoint, token=token)
+        # huggingface.co shares the user's Hub cache; any other endpoint gets a Hub cache of its own, so two
+        # servers with a repo of the same name never answer for each other offline
+        self.cache = None if self.endpoint == "https://huggingface.co" else cache_dir() / "hf" / self.key
 
     def __repr__(self) -> str:
         return f"HfStore({self.endpoint!r})"
@@ -85,7 +92,16 @@ class HfStore:
                    repo_type=repo_type, exist_ok=exist_ok)
 
     def resolve(self, repo_id: str, revision: str = "main", *, repo_type: str = "model") -> str:
-        return self._call(self.api.repo_info, repo_id, revision=revision, repo_type=repo_type).sha
+        """Revision -> commit, with one request; unreachable or offline, the commit it had when last pulled.
+
+        For a deck this fetches its manifest through ``hf_hub_download`` (a HEAD when cached), which records
+        the revision in the Hub cache's refs: that record is what answers offline.
+        """
+        try:
+            path = self.download(repo_id, MANIFEST, revision=revision, repo_type=repo_type)
+        except EntryNotFoundError:  # not a deck: ask for the commit alone
+            return self._call(self.api.repo_info, repo_id, revision=revision, repo_type=repo_type).sha
+        return path.parent.name  # the Hub cache's snapshots/<commit>/ folder
 
     def list_refs(self, repo_id: str, *, repo_type: str = "model") -> dict[str, list[dict]]:
         refs = self._call(self.api.list_repo_refs, repo_id, repo_type=repo_type)
@@ -112,9 +128,15 @@ class HfStore:
     def files(self, repo_id: str, *, revision: str, repo_type: str = "model") -> list[str]:
         return self._call(self.api.list_repo_files, repo_id, revision=revision, repo_type=repo_type)
 
-    def fetch(self, repo_id: str, path: str, *, revision: str, repo_type: str = "model") -> Path:
-        """Download one file (huggingface_hub's cache) and return its local path."""
+    def download(self, repo_id: str, path: str, *, revision: str, local_dir: Path | None = None,
+                 repo_type: str = "model") -> Path:
+        """One file through huggingface_hub's download and cache (or into ``local_dir``); its local path.
+
+        Without ``local_dir`` the file lies in the cache's ``snapshots/<commit>/`` folder.
+        """
         from huggingface_hub import hf_hub_download
 
         return Path(self._call(hf_hub_download, repo_id, path, revision=revision, repo_type=repo_type,
-                               endpoint=self.endpoint, token=self.token))
+                               endpoint=self.endpoint, token=self.token, cache_dir=self.cache,
+                               local_dir=local_dir))
+

@@ -8,7 +8,7 @@ Layout under the root::
         commits/<oid>.json          parent, message, date, tree {path: {sha256, size, oid}}
         refs/heads/<branch>         the commit a branch points to (names percent-encoded)
         refs/tags/<tag>
-        lock                        held (flock) while a ref moves
+        lock                        held (filelock) while a ref moves
 
 A commit writes its blobs and its commit record first and moves the branch last, with an
 atomic rename under the repo's lock and a check that the branch still points where the
@@ -21,7 +21,6 @@ first, instead of silently building on a tree it did not see.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -29,11 +28,11 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote
+
+from filelock import FileLock
 
 from hub.errors import (
     ConcurrentPushError,
@@ -42,72 +41,12 @@ from hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from hub.offline import cache_dir
 from hub.store import default_root, validate_path, validate_repo_id, validate_repo_type, validate_revision
+from hub.store.files import AddFile, DeleteFile, Entry, git_blob_oid, now, write_atomic
 
 DEFAULT_BRANCH = "main"
 _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
-
-
-@dataclass(frozen=True)
-class AddFile:
-    """Add or replace ``path`` with the bytes of ``source`` (a file path or bytes)."""
-
-    path: str
-    source: Path | bytes
-
-
-@dataclass(frozen=True)
-class DeleteFile:
-    path: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    path: str
-    size: int
-    sha256: str
-    oid: str  # git blob sha1, what the Hub API calls the file's oid
-
-
-def git_blob_oid(data_or_path: Path | bytes) -> tuple[str, str, int]:
-    """(git blob sha1, sha256, size) of a file or bytes, streamed."""
-    if isinstance(data_or_path, bytes):
-        size = len(data_or_path)
-        chunks: Iterator[bytes] = iter([data_or_path])
-    else:
-        size = data_or_path.stat().st_size
-        chunks = _read_chunks(data_or_path)
-    sha1 = hashlib.sha1(f"blob {size}\0".encode())
-    sha256 = hashlib.sha256()
-    for chunk in chunks:
-        sha1.update(chunk)
-        sha256.update(chunk)
-    return sha1.hexdigest(), sha256.hexdigest(), size
-
-
-def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        while block := fh.read(size):
-            yield block
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class LocalStore:
@@ -145,12 +84,12 @@ class LocalStore:
                 if exist_ok:
                     return self.repo_info(repo_id, repo_type=repo_type)
                 raise RepoError(f"{repo_type} repo {repo_id} already exists")
-            info = {"id": repo_id, "type": repo_type, "private": private, "created": _now()}
+            info = {"id": repo_id, "type": repo_type, "private": private, "created": now()}
             if space_sdk:
                 info["sdk"] = space_sdk
             commit = self._write_commit(d, parent=None, tree={}, title="initial commit", description="")
-            _write_atomic(self._ref_path(d, "heads", DEFAULT_BRANCH), commit.encode())
-            _write_atomic(d / "repo.json", json.dumps(info, indent=2).encode())
+            write_atomic(self._ref_path(d, "heads", DEFAULT_BRANCH), commit.encode())
+            write_atomic(d / "repo.json", json.dumps(info, indent=2).encode())
         return info
 
     def delete_repo(self, repo_id: str, *, repo_type: str = "model") -> None:
@@ -223,7 +162,7 @@ class LocalStore:
                 if exist_ok:
                     return path.read_text().strip() if path.exists() else oid
                 raise RepoError(f"tag or branch '{tag}' already exists in {repo_id}")
-            _write_atomic(path, oid.encode())
+            write_atomic(path, oid.encode())
         return oid
 
     def create_branch(self, repo_id: str, branch: str, *, revision: str | None = None, exist_ok: bool = False,
@@ -236,7 +175,7 @@ class LocalStore:
                 if exist_ok:
                     return oid
                 raise RepoError(f"branch or tag '{branch}' already exists in {repo_id}")
-            _write_atomic(path, oid.encode())
+            write_atomic(path, oid.encode())
         return oid
 
     # --- commits -------------------------------------------------------------------------------
@@ -245,28 +184,18 @@ class LocalStore:
         return json.loads((d / "commits" / f"{oid}.json").read_text())
 
     def _write_commit(self, d: Path, *, parent: str | None, tree: dict, title: str, description: str) -> str:
-        record = {"parent": parent, "title": title, "message": description, "date": _now(), "author": "yolodeck",
+        record = {"parent": parent, "title": title, "message": description, "date": now(), "author": "yolodeck",
                   "tree": tree}
         data = json.dumps(record, sort_keys=True).encode()
         oid = hashlib.sha1(data).hexdigest()
-        _write_atomic(d / "commits" / f"{oid}.json", data)
+        write_atomic(d / "commits" / f"{oid}.json", data)
         return oid
 
     def _store_blob(self, source: Path | bytes) -> Entry:
         oid, sha256, size = git_blob_oid(source)
         target = self.root / "objects" / sha256[:2] / sha256
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                if isinstance(source, bytes):
-                    fh.write(source)
-                else:
-                    for chunk in _read_chunks(source):
-                        fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            write_atomic(target, source)
         return Entry("", size, sha256, oid)
 
     def commit(
@@ -316,7 +245,7 @@ class LocalStore:
                 for p in doomed:
                     del tree[p]
             oid = self._write_commit(d, parent=head, tree=tree, title=message, description=description)
-            _write_atomic(self._ref_path(d, "heads", revision), oid.encode())  # the commit point
+            write_atomic(self._ref_path(d, "heads", revision), oid.encode())  # the commit point
         return oid
 
     def list_commits(self, repo_id: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> list[dict]:
@@ -382,14 +311,37 @@ class LocalStore:
         _, entry = self.file_entry(repo_id, path, revision=revision, repo_type=repo_type)
         return self.blob_path(entry.sha256)
 
+    def download(self, repo_id: str, path: str, *, revision: str, local_dir: Path | None = None,
+                 repo_type: str = "model") -> Path:
+        """A copy of one file for a reader: in ``local_dir``, or in a pull cache folder named by the commit
+        (``<cache>/pulls/<store>/<owner>--<name>/snapshots/<commit>/<path>``, the layout of the Hub's cache).
+
+        The copy goes through a temp file of its own and is renamed into place: two pulls of one file at
+        once (two app users, two variants sharing a file) never see or move a partial copy.
+        """
+        commit, entry = self.file_entry(repo_id, path, revision=revision, repo_type=repo_type)
+        folder = Path(local_dir) if local_dir else self.snapshot_dir(repo_id, commit)
+        dst = folder / entry.path
+        if dst.is_file() and local_dir is None:
+            return dst  # the cache is per commit; the caller checks what it reads against the manifest
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
+        os.close(fd)
+        try:
+            shutil.copyfile(self.blob_path(entry.sha256), name)
+            os.replace(name, dst)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+        return dst
+
+    def snapshot_dir(self, repo_id: str, commit: str) -> Path:
+        return cache_dir() / "pulls" / self.key / validate_repo_id(repo_id).replace("/", "--") / "snapshots" / commit
+
     # --- locking -------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _lock(self, d: Path) -> Iterator[None]:
         d.mkdir(parents=True, exist_ok=True)
-        with open(d / "lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with FileLock(d / "lock"):
+            yield
