@@ -1,4 +1,4 @@
-"""``hub serve``: the Hugging Face Hub HTTP API over the local store.
+"""``hub serve``: the Hugging Face Hub HTTP API over the local store, on FastAPI routes.
 
 Enough of it for the real ``huggingface_hub`` client (``HfApi(endpoint=...)`` with
 ``HF_HUB_DISABLE_XET=1``): create/delete repo, preupload + NDJSON commit, refs, tags,
@@ -7,22 +7,21 @@ branches, commits, tree, paths-info, repo info, repo listing, and ``resolve`` wi
 need. The contract is the client's own source (see shared/notes/hf-hub-contract.md).
 Every file is uploaded inline ("regular"); there is no LFS or Xet.
 
-Writes need ``Authorization: Bearer <token>`` when the server was started with a token.
+One exception handler maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and
+``{"error": ...}`` bodies; one dependency (:class:`Auth`) says who may write.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import hmac
 import tempfile
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import quote, unquote
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 
 from hub.errors import (
     ConcurrentPushError,
@@ -31,126 +30,117 @@ from hub.errors import (
     RepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    YolodeckError,
 )
-from hub.store.local import AddFile, DeleteFile, LocalStore
+from hub.store.local import LocalStore
+from hub.store.payload import HttpError, read_commit
 
 TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}
+# error -> (status, X-Error-Code), most specific first
+_STATUS: list[tuple[type[Exception], int, str | None]] = [
+    (RepositoryNotFoundError, 404, "RepoNotFound"), (RevisionNotFoundError, 404, "RevisionNotFound"),
+    (EntryNotFoundError, 404, "EntryNotFound"), (InvalidRepoIdError, 400, None), (ConcurrentPushError, 412, None),
+    (RepoError, 409, None), (YolodeckError, 400, None),
+]
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-
-
-def _error_response(exc: Exception) -> JSONResponse:
-    if isinstance(exc, HttpError):
-        status, message, code = exc.status, exc.message, exc.code
-    elif isinstance(exc, RepositoryNotFoundError):
-        status, message, code = 404, str(exc), "RepoNotFound"
-    elif isinstance(exc, RevisionNotFoundError):
-        status, message, code = 404, str(exc), "RevisionNotFound"
-    elif isinstance(exc, EntryNotFoundError):
-        status, message, code = 404, str(exc), "EntryNotFound"
-    elif isinstance(exc, InvalidRepoIdError):
-        status, message, code = 400, str(exc), None
-    elif isinstance(exc, ConcurrentPushError):
-        status, message, code = 412, str(exc), None
-    elif isinstance(exc, RepoError):
-        status, message, code = 409, str(exc), None
-    else:
-        raise exc
-    headers = {"X-Error-Message": message.encode("ascii", "replace").decode()[:500]}
+def error_response(status: int, message: str, code: str | None = None, **headers: str) -> JSONResponse:
+    """The Hub's error shape: a JSON ``error`` and the same message (and code) in headers."""
+    head = {"X-Error-Message": message.encode("ascii", "replace").decode()[:500], **headers}
     if code:
-        headers["X-Error-Code"] = code
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+        head["X-Error-Code"] = code
+    return JSONResponse({"error": message}, status_code=status, headers=head)
 
 
-class HubServer:
-    """The ASGI app. ``HubServer(store).app`` serves it; ``hub serve`` runs it with uvicorn."""
+async def _on_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, HttpError):
+        return error_response(exc.status, exc.message, exc.code)
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return error_response(400, f"bad request: {where}: {first.get('msg', 'invalid')}")
+    status, code = next((s, c) for kind, s, c in _STATUS if isinstance(exc, kind))
+    return error_response(status, str(exc), code)
 
-    def __init__(self, store: LocalStore, *, token: str | None = None) -> None:
-        self.store, self.token = store, token
-        self.app = Starlette(routes=[Route("/{path:path}", self.dispatch,
-                                           methods=["GET", "HEAD", "POST", "PUT", "DELETE"])])
 
-    # --- plumbing ------------------------------------------------------------------------------
+class Auth:
+    """Who may write: with a token set, a request must carry ``Authorization: Bearer <token>``."""
 
-    @staticmethod
-    def _base(request: Request) -> str:
-        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+    def __init__(self, token: str | None) -> None:
+        self.token = token
 
-    def _repo_url(self, request: Request, repo_type: str, repo_id: str) -> str:
-        return f"{self._base(request)}/{PREFIX[repo_type]}{repo_id}"
-
-    def _require_write(self, request: Request) -> None:
-        if self.token and request.headers.get("authorization") != f"Bearer {self.token}":
+    def write(self, request: Request) -> None:
+        if not self.token:
+            return
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
             raise HttpError(401, "this hub needs a token to write: pass token= / set HF_TOKEN", "RepoNotFound")
 
-    async def dispatch(self, request: Request) -> Response:
-        raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
-        segments = [unquote(s) for s in raw.strip("/").split("/")]
-        try:
-            if segments[0] == "api":
-                return await self._api(request, segments[1:])
-            return self._resolve(request, segments)
-        except Exception as exc:  # noqa: BLE001 - mapped to the Hub's error headers, or re-raised
-            return _error_response(exc)
 
-    # --- /api ----------------------------------------------------------------------------------
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
-    async def _api(self, request: Request, seg: list[str]) -> Response:
-        method = request.method
-        if seg[:2] == ["repos", "create"] and method == "POST":
-            return await self._create_repo(request)
-        if seg[:2] == ["repos", "delete"] and method == "DELETE":
-            self._require_write(request)
-            body = await request.json()
-            repo_id = "/".join(x for x in (body.get("organization"), body["name"]) if x)
-            self.store.delete_repo(repo_id, repo_type=body.get("type") or "model")
-            return JSONResponse({})
-        if seg == ["validate-yaml"]:
-            return JSONResponse({"errors": [], "warnings": []})
-        if seg[0] in TYPES and len(seg) == 1 and method == "GET":
-            return self._list(request, TYPES[seg[0]])
-        if seg[0] not in TYPES or len(seg) < 3:
-            raise HttpError(404, f"no such API route: /api/{'/'.join(seg)}")
-        repo_type, repo_id, action, rest = TYPES[seg[0]], f"{seg[1]}/{seg[2]}", seg[3] if len(seg) > 3 else "", seg[4:]
-        handler = {
-            ("", "GET"): self._info, ("revision", "GET"): self._info, ("refs", "GET"): self._refs,
-            ("commits", "GET"): self._commits, ("tree", "GET"): self._tree, ("paths-info", "POST"): self._paths_info,
-            ("preupload", "POST"): self._preupload, ("commit", "POST"): self._commit, ("tag", "POST"): self._tag,
-            ("branch", "POST"): self._branch,
-        }.get((action, method))
-        if handler is None:
-            raise HttpError(404, f"no such API route: {method} /api/{'/'.join(seg)}")
-        if method == "POST" and action != "paths-info":
-            self._require_write(request)
-        return await handler(request, repo_type, repo_id, rest)
 
-    async def _create_repo(self, request: Request) -> Response:
-        self._require_write(request)
-        body = await request.json()
-        repo_type = body.get("type") or "model"
-        repo_id = "/".join(x for x in (body.get("organization"), body.get("name")) if x)
-        url = self._repo_url(request, repo_type, repo_id)
-        if self.store.repo_exists(repo_id, repo_type=repo_type):
-            return JSONResponse({"error": "You already created this repo", "url": url}, status_code=409)
-        private = bool(body.get("private")) or body.get("visibility") == "private"
-        self.store.create_repo(repo_id, repo_type=repo_type, private=private, space_sdk=body.get("sdk"))
-        return JSONResponse({"url": url, "name": repo_id, "id": repo_id})
+class CreateRepo(_Body):
+    name: str
+    organization: str | None = None
+    type: str | None = None
+    private: bool | None = None
+    visibility: str | None = None
+    sdk: str | None = None
 
-    def _list(self, request: Request, repo_type: str) -> Response:
-        params = parse_qs(request.url.query)
-        author = (params.get("author") or [None])[0]
-        search = (params.get("search") or [""])[0]
-        items = [self._info_dict(i, repo_type) for i in self.store.list_repos(repo_type=repo_type)]
-        items = [i for i in items if (not author or i["id"].startswith(author + "/")) and search in i["id"]]
-        return JSONResponse(items)
+    @property
+    def repo_id(self) -> str:
+        return "/".join(x for x in (self.organization, self.name) if x)
 
-    @staticmethod
-    def _info_dict(info: dict, repo_type: str) -> dict:
+
+class Tag(_Body):
+    tag: str
+    message: str | None = None
+
+
+class Branch(_Body):
+    startingPoint: str | None = None  # noqa: N815 - the Hub's field name
+
+
+class _KeepEncodedSlashes:
+    """Route on the raw path, one segment per ``/`` the client sent: a revision ``feature%2Fx`` stays one
+    segment (Starlette would decode it into two). Segment parameters are unquoted by the handlers."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("raw_path"):
+            raw = scope["raw_path"].decode("latin-1").split("?")[0]
+            path = "/".join(quote(unquote(s), safe="") for s in raw.split("/"))
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def _repo_type(kind: str) -> str:
+    if kind not in TYPES:
+        raise HttpError(404, f"no such API route: /api/{kind}")
+    return TYPES[kind]
+
+
+def _repo_id(owner: str, name: str) -> str:
+    return f"{unquote(owner)}/{unquote(name)}"
+
+
+def build(store: LocalStore, *, token: str | None = None) -> FastAPI:
+    """The FastAPI app serving ``store``."""
+    auth = Auth(token)
+    app = FastAPI(title="yolodeck hub", docs_url=None, redoc_url=None, openapi_url=None)
+    for kind in (YolodeckError, HttpError, RequestValidationError):
+        app.add_exception_handler(kind, _on_error)
+    write = [Depends(auth.write)]  # the routes that change something
+
+    def base(request: Request) -> str:
+        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+    def info_dict(info: dict, repo_type: str) -> dict:
         out = {"id": info["id"], "sha": info.get("sha"), "private": info.get("private", False),
                "lastModified": info.get("lastModified"), "author": info["id"].split("/")[0],
                "siblings": [{"rfilename": f} for f in info.get("files", [])], "tags": [], "downloads": 0, "likes": 0}
@@ -158,147 +148,156 @@ class HubServer:
             out["sdk"] = info.get("sdk")
         return out
 
-    async def _info(self, request, repo_type, repo_id, rest):
-        info = self.store.repo_info(repo_id, repo_type=repo_type, revision=rest[0] if rest else None)
-        return JSONResponse(self._info_dict(info, repo_type))
-
-    async def _refs(self, request, repo_type, repo_id, rest):
-        return JSONResponse({**self.store.list_refs(repo_id, repo_type=repo_type), "converts": []})
-
-    async def _commits(self, request, repo_type, repo_id, rest):
-        commits = self.store.list_commits(repo_id, revision=rest[0] if rest else "main", repo_type=repo_type)
-        return JSONResponse(commits)
-
-    @staticmethod
-    def _entry_json(path: str, size: int, oid: str) -> dict:
+    def entry_json(path: str, size: int, oid: str) -> dict:
         return {"type": "file", "path": path, "size": size, "oid": oid}
 
-    async def _tree(self, request, repo_type, repo_id, rest):
-        revision, prefix = (rest[0] if rest else "main"), "/".join(rest[1:]).strip("/")
-        recursive = (parse_qs(request.url.query).get("recursive") or ["false"])[0] == "true"
-        tree = self.store.tree(repo_id, revision=revision, repo_type=repo_type)
-        base = f"{prefix}/" if prefix else ""
-        if prefix and not any(p.startswith(base) for p in tree):
+    @app.post("/api/repos/create", dependencies=write)
+    def create_repo(body: CreateRepo, request: Request) -> JSONResponse:
+        repo_type = body.type or "model"
+        url = f"{base(request)}/{PREFIX.get(repo_type, '')}{body.repo_id}"
+        if store.repo_exists(body.repo_id, repo_type=repo_type):
+            return JSONResponse({"error": "You already created this repo", "url": url}, status_code=409)
+        private = bool(body.private) or body.visibility == "private"
+        store.create_repo(body.repo_id, repo_type=repo_type, private=private, space_sdk=body.sdk)
+        return JSONResponse({"url": url, "name": body.repo_id, "id": body.repo_id})
+
+    @app.delete("/api/repos/delete", dependencies=write)
+    def delete_repo(body: CreateRepo) -> JSONResponse:
+        store.delete_repo(body.repo_id, repo_type=body.type or "model")
+        return JSONResponse({})
+
+    @app.post("/api/validate-yaml")
+    def validate_yaml() -> JSONResponse:
+        return JSONResponse({"errors": [], "warnings": []})
+
+    @app.get("/api/{kind}")
+    def list_repos(kind: str, request: Request) -> JSONResponse:
+        repo_type = _repo_type(kind)
+        author, search = request.query_params.get("author"), request.query_params.get("search") or ""
+        items = [info_dict(i, repo_type) for i in store.list_repos(repo_type=repo_type, author=author or None)]
+        return JSONResponse([i for i in items if search in i["id"]])
+
+    @app.get("/api/{kind}/{owner}/{name}")
+    @app.get("/api/{kind}/{owner}/{name}/revision/{revision}")
+    def repo_info(kind: str, owner: str, name: str, revision: str | None = None) -> JSONResponse:
+        repo_type = _repo_type(kind)
+        info = store.repo_info(_repo_id(owner, name), repo_type=repo_type, revision=revision and unquote(revision))
+        return JSONResponse(info_dict(info, repo_type))
+
+    @app.get("/api/{kind}/{owner}/{name}/refs")
+    def refs(kind: str, owner: str, name: str) -> JSONResponse:
+        return JSONResponse({**store.list_refs(_repo_id(owner, name), repo_type=_repo_type(kind)), "converts": []})
+
+    @app.get("/api/{kind}/{owner}/{name}/commits/{revision}")
+    def commits(kind: str, owner: str, name: str, revision: str) -> JSONResponse:
+        return JSONResponse(store.list_commits(_repo_id(owner, name), revision=unquote(revision),
+                                               repo_type=_repo_type(kind)))
+
+    @app.get("/api/{kind}/{owner}/{name}/tree/{revision}")
+    @app.get("/api/{kind}/{owner}/{name}/tree/{revision}/{prefix:path}")
+    def tree(kind: str, owner: str, name: str, revision: str, request: Request, prefix: str = "") -> JSONResponse:
+        repo_id, revision, prefix = _repo_id(owner, name), unquote(revision), unquote(prefix).strip("/")
+        files = store.tree(repo_id, revision=revision, repo_type=_repo_type(kind))
+        recursive = request.query_params.get("recursive") in ("1", "true", "True")
+        under = f"{prefix}/" if prefix else ""
+        if prefix and not any(p.startswith(under) for p in files):
             raise HttpError(404, f"{prefix} not found in {repo_id}@{revision}", "EntryNotFound")
         out, folders = [], set()
-        for path, e in tree.items():
-            if not path.startswith(base):
+        for path, e in files.items():
+            if not path.startswith(under):
                 continue
-            sub = path[len(base):]
-            if recursive:
-                parts = sub.split("/")
-                for i in range(1, len(parts)):
-                    folders.add(base + "/".join(parts[:i]))
-                out.append(self._entry_json(path, e.size, e.oid))
-            elif "/" in sub:
-                folders.add(base + sub.split("/")[0])
-            else:
-                out.append(self._entry_json(path, e.size, e.oid))
-        dirs = [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)]
-        return JSONResponse(dirs + out)
+            parts = path[len(under):].split("/")
+            if recursive or len(parts) == 1:
+                out.append(entry_json(path, e.size, e.oid))
+            depth = len(parts) - 1 if recursive else min(1, len(parts) - 1)  # the folders above the file shown
+            folders.update(under + "/".join(parts[:i]) for i in range(1, depth + 1))
+        return JSONResponse([{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)] + out)
 
-    async def _paths_info(self, request, repo_type, repo_id, rest):
-        form = parse_qs((await request.body()).decode())
-        tree = self.store.tree(repo_id, revision=rest[0] if rest else "main", repo_type=repo_type)
-        return JSONResponse([self._entry_json(p, tree[p].size, tree[p].oid) for p in form.get("paths", []) if p in tree])
+    @app.post("/api/{kind}/{owner}/{name}/paths-info/{revision}")
+    async def paths_info(kind: str, owner: str, name: str, revision: str, request: Request) -> JSONResponse:
+        wanted = (await request.form()).getlist("paths")
+        files = store.tree(_repo_id(owner, name), revision=unquote(revision), repo_type=_repo_type(kind))
+        return JSONResponse([entry_json(p, files[p].size, files[p].oid) for p in wanted if p in files])
 
-    async def _preupload(self, request, repo_type, repo_id, rest):
-        self.store.resolve(repo_id, rest[0] if rest else "main", repo_type=repo_type)
+    @app.post("/api/{kind}/{owner}/{name}/preupload/{revision}", dependencies=write)
+    async def preupload(kind: str, owner: str, name: str, revision: str, request: Request) -> JSONResponse:
+        store.resolve(_repo_id(owner, name), unquote(revision), repo_type=_repo_type(kind))
         body = await request.json()
-        return JSONResponse({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                       for f in body.get("files", [])]})
+        files = body.get("files", []) if isinstance(body, dict) else []
+        return JSONResponse({"files": [{"path": f.get("path"), "uploadMode": "regular", "shouldIgnore": False}
+                                       for f in files if isinstance(f, dict)]})
 
-    async def _commit(self, request, repo_type, repo_id, rest):
-        revision = rest[0] if rest else "main"
-        if parse_qs(request.url.query).get("create_pr") in (["1"], ["true"], ["True"]):
+    @app.post("/api/{kind}/{owner}/{name}/commit/{revision}", dependencies=write)
+    async def commit(kind: str, owner: str, name: str, revision: str, request: Request) -> JSONResponse:
+        repo_type, repo_id = _repo_type(kind), _repo_id(owner, name)
+        if request.query_params.get("create_pr") in ("1", "true", "True"):
             raise HttpError(400, "pull requests are not supported by this hub")
-        header: dict = {}
-        operations: list[AddFile | DeleteFile] = []
         with tempfile.TemporaryDirectory(prefix="yolodeck-upload-") as tmp:
-            buffer = b""
-            async for chunk in request.stream():
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    self._commit_line(line, header, operations, Path(tmp))
-            self._commit_line(buffer, header, operations, Path(tmp))
-            oid = self.store.commit(
-                repo_id, operations, message=header.get("summary") or "upload", description=header.get("description") or "",
-                revision=revision, parent_commit=header.get("parentCommit"), repo_type=repo_type,
-            )
-        return JSONResponse({"commitOid": oid, "commitUrl": f"{self._repo_url(request, repo_type, repo_id)}/commit/{oid}",
-                             "success": True})
+            header, operations = await read_commit(request.stream(), Path(tmp))
+            oid = store.commit(repo_id, operations, message=header.get("summary") or "upload",
+                               description=header.get("description") or "", revision=unquote(revision),
+                               parent_commit=header.get("parentCommit"), repo_type=repo_type)
+        url = f"{base(request)}/{PREFIX[repo_type]}{repo_id}/commit/{oid}"
+        return JSONResponse({"commitOid": oid, "commitUrl": url, "success": True})
 
-    @staticmethod
-    def _commit_line(line: bytes, header: dict, operations: list, tmp: Path) -> None:
-        if not line.strip():
-            return
-        try:
-            item = json.loads(line)
-            key, value = item["key"], item["value"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise HttpError(400, f"malformed commit payload line ({exc})") from exc
-        if key == "header":
-            header.update(value)
-        elif key == "file":
-            if value.get("encoding", "base64") != "base64":
-                raise HttpError(400, f"unsupported encoding {value.get('encoding')!r}")
-            target = tmp / f"{len(operations)}.bin"
-            try:
-                target.write_bytes(base64.b64decode(value["content"], validate=True))
-            except (binascii.Error, KeyError) as exc:
-                raise HttpError(400, f"bad base64 content for {value.get('path')}") from exc
-            operations.append(AddFile(value["path"], target))
-        elif key in ("deletedFile", "deletedFolder"):
-            operations.append(DeleteFile(value["path"]))
-        elif key == "lfsFile":
-            raise HttpError(400, "LFS uploads are not supported by this hub (it asks for regular uploads)")
-        else:
-            raise HttpError(400, f"unknown commit operation {key!r}")
-
-    async def _tag(self, request, repo_type, repo_id, rest):
-        body = await request.json()
-        try:
-            self.store.create_tag(repo_id, body["tag"], revision=rest[0] if rest else "main",
-                                  message=body.get("message"), repo_type=repo_type)
-        except RepoError as exc:
-            if isinstance(exc, RepositoryNotFoundError | RevisionNotFoundError):
-                raise
-            raise HttpError(409, str(exc)) from exc
+    @app.post("/api/{kind}/{owner}/{name}/tag/{revision}", dependencies=write)
+    def tag(kind: str, owner: str, name: str, revision: str, body: Tag) -> JSONResponse:
+        _conflict(store.create_tag, _repo_id(owner, name), body.tag, revision=unquote(revision),
+                  message=body.message, repo_type=_repo_type(kind))
         return JSONResponse({})
 
-    async def _branch(self, request, repo_type, repo_id, rest):
-        body = await request.json() if (await request.body()) else {}
-        try:
-            self.store.create_branch(repo_id, "/".join(rest), revision=body.get("startingPoint"), repo_type=repo_type)
-        except RepoError as exc:
-            if isinstance(exc, RepositoryNotFoundError | RevisionNotFoundError):
-                raise
-            raise HttpError(409, str(exc)) from exc
+    @app.post("/api/{kind}/{owner}/{name}/branch/{branch}", dependencies=write)
+    async def branch(kind: str, owner: str, name: str, branch: str, request: Request) -> JSONResponse:
+        raw = await request.body()
+        body = Branch.model_validate_json(raw) if raw else Branch()
+        _conflict(store.create_branch, _repo_id(owner, name), unquote(branch), revision=body.startingPoint,
+                  repo_type=_repo_type(kind))
         return JSONResponse({})
 
-    # --- /resolve ------------------------------------------------------------------------------
-
-    def _resolve(self, request: Request, seg: list[str]) -> Response:
-        repo_type = "model"
-        if seg and seg[0] in ("spaces", "datasets"):
-            repo_type, seg = TYPES[seg[0]], seg[1:]
-        if len(seg) < 5 or seg[2] != "resolve" or request.method not in ("GET", "HEAD"):
-            raise HttpError(404, "not found")
-        repo_id, revision, path = f"{seg[0]}/{seg[1]}", seg[3], "/".join(seg[4:])
-        commit = self.store.resolve(repo_id, revision, repo_type=repo_type)
+    def resolve_file(repo_type: str, owner: str, name: str, rest: str, request: Request) -> Response:
+        """``rest`` is ``<revision>/<path>``, each segment still quoted."""
+        revision, path = rest.split("/", 1)
+        repo_id, path = _repo_id(owner, name), unquote(path)
+        oid = store.resolve(repo_id, unquote(revision), repo_type=repo_type)
         try:
-            _, entry = self.store.file_entry(repo_id, path, revision=commit, repo_type=repo_type)
-        except EntryNotFoundError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=404,
-                                headers={"X-Error-Code": "EntryNotFound", "X-Repo-Commit": commit,
-                                         "X-Error-Message": str(exc)[:300]})
-        headers = {"ETag": f'"{entry.oid}"', "X-Repo-Commit": commit, "Content-Length": str(entry.size),
+            _, entry = store.file_entry(repo_id, path, revision=oid, repo_type=repo_type)
+        except EntryNotFoundError as exc:  # the client caches "absent at this commit" from X-Repo-Commit
+            return error_response(404, str(exc), "EntryNotFound", **{"X-Repo-Commit": oid})
+        headers = {"ETag": f'"{entry.oid}"', "X-Repo-Commit": oid, "Content-Length": str(entry.size),
                    "Accept-Ranges": "bytes", "Content-Disposition": f"inline; filename*=UTF-8''{quote(Path(path).name)}"}
         if request.method == "HEAD":
             return Response(status_code=200, headers=headers)
-        return FileResponse(self.store.blob_path(entry.sha256), headers=headers, media_type="application/octet-stream")
+        return FileResponse(store.blob_path(entry.sha256), headers=headers, media_type="application/octet-stream")
+
+    @app.api_route("/spaces/{owner}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+    def resolve_space(owner: str, name: str, revision: str, path: str, request: Request) -> Response:
+        return resolve_file("space", owner, name, f"{revision}/{path}", request)
+
+    @app.api_route("/datasets/{owner}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+    def resolve_dataset(owner: str, name: str, revision: str, path: str, request: Request) -> Response:
+        return resolve_file("dataset", owner, name, f"{revision}/{path}", request)
+
+    @app.api_route("/{owner}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+    def resolve_model(owner: str, name: str, revision: str, path: str, request: Request) -> Response:
+        return resolve_file("model", owner, name, f"{revision}/{path}", request)
+
+    @app.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
+    def not_found(rest: str, request: Request) -> Response:
+        raise HttpError(404, f"no such route: {request.method} /{unquote(rest)}")
+
+    return app
 
 
-def create_app(root: str | Path | None = None, *, token: str | None = None) -> Starlette:
-    return HubServer(LocalStore(root), token=token).app
+def _conflict(fn, *args, **kwargs) -> None:
+    """A ref that already exists is a 409; a missing repo or revision stays a 404."""
+    try:
+        fn(*args, **kwargs)
+    except RepoError as exc:
+        if isinstance(exc, RepositoryNotFoundError | RevisionNotFoundError):
+            raise
+        raise HttpError(409, str(exc)) from exc
+
+
+def create_app(root: str | Path | None = None, *, token: str | None = None) -> _KeepEncodedSlashes:
+    """The ASGI app for ``hub serve``: the embedded hub at ``root`` (default: the usual one)."""
+    return _KeepEncodedSlashes(build(LocalStore(root), token=token))
