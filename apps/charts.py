@@ -1,12 +1,25 @@
-"""Plotly charts of a deck's manifest, shared by the Gradio metrics tab and the dashboard."""
+"""Plotly charts of decks' manifests: the one set both the Gradio metrics tab and the dashboard draw.
+
+Each chart takes ``keep`` (which variants to show; default all) and colours by precision.
+The Pareto front is a few lines written here: the libraries that compute one (paretoset,
+pymoo) would be a dependency for a sort and a running maximum.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import plotly.graph_objects as go
 
-from hub.manifest import Manifest
+from hub import catalog
+from hub.manifest import Manifest, Variant
 
-COLORS = {"fp32": "#4c78a8", "fp16": "#f58518", "int8": "#54a24b"}
+COLORS = dict(zip(catalog.PRECISIONS, ("#4c78a8", "#f58518", "#54a24b"), strict=True))
+Keep = Callable[[Variant], bool]
+
+
+def _all(_: Variant) -> bool:
+    return True
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -20,30 +33,60 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
-def metric_charts(manifest: Manifest) -> tuple[go.Figure, go.Figure, go.Figure]:
-    """(latency vs mAP50-95 with the Pareto front, size per variant, latency per variant)."""
-    variants = [v for v in manifest.available if v.metrics and v.latency_ms]
-    scatter = go.Figure()
-    for precision in ("fp32", "fp16", "int8"):
-        vs = [v for v in variants if v.precision == precision]
-        if vs:
-            scatter.add_trace(go.Scatter(
-                x=[v.latency_ms.median for v in vs], y=[v.metrics.map50_95 for v in vs], mode="markers+text",
-                text=[v.id for v in vs], textposition="top center", name=precision,
-                marker={"size": 12, "color": COLORS[precision]},
-            ))
-    front = pareto_front([(v.latency_ms.median, v.metrics.map50_95) for v in variants])
-    if len(front) > 1:
-        pts = sorted((variants[i].latency_ms.median, variants[i].metrics.map50_95) for i in front)
-        scatter.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name="Pareto front",
-                                     line={"dash": "dot", "color": "#888"}))
-    scatter.update_layout(title="Latency vs mAP50-95 (up and left is better)", xaxis_title="median ms",
-                          yaxis_title="mAP50-95", height=380, margin={"t": 50, "b": 40})
-    ids = [v.id for v in manifest.available]
-    colors = [COLORS.get(v.precision, "#999") for v in manifest.available]
-    sizes = go.Figure(go.Bar(x=ids, y=[v.bytes / 1e6 for v in manifest.available], marker_color=colors))
-    sizes.update_layout(title="File size (MB)", height=380, margin={"t": 50, "b": 40})
-    latency = go.Figure(go.Bar(x=[v.id for v in variants], y=[v.latency_ms.median for v in variants],
-                               marker_color=[COLORS.get(v.precision, "#999") for v in variants]))
-    latency.update_layout(title="Median latency (ms)", height=380, margin={"t": 50, "b": 40})
-    return scatter, sizes, latency
+def _measured(manifest: Manifest, keep: Keep) -> list[Variant]:
+    return [v for v in manifest.available if keep(v) and v.metrics and v.latency_ms]
+
+
+def tradeoff(manifests: dict[str, Manifest], keep: Keep = _all) -> go.Figure:
+    """Latency against mAP50-95, one trace per manifest (a revision or a repo), each with its Pareto front."""
+    fig = go.Figure()
+    for name, m in manifests.items():
+        vs = _measured(m, keep)
+        fig.add_trace(go.Scatter(x=[v.latency_ms.median for v in vs], y=[v.metrics.map50_95 for v in vs],
+                                 mode="markers+text", text=[v.id for v in vs], textposition="top center",
+                                 name=name, marker={"size": 12, "color": [COLORS[v.precision] for v in vs]}))
+        front = sorted((vs[i].latency_ms.median, vs[i].metrics.map50_95)
+                       for i in pareto_front([(v.latency_ms.median, v.metrics.map50_95) for v in vs]))
+        if len(front) > 1:
+            fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
+                                     name=f"Pareto front ({name})", line={"dash": "dot", "color": "#888"}))
+    fig.update_layout(title="Latency vs mAP50-95 (up and left is better; colour = precision)",
+                      xaxis_title="median ms per image", yaxis_title="mAP50-95", height=400)
+    return fig
+
+
+def sizes(manifest: Manifest, keep: Keep = _all) -> go.Figure:
+    vs = [v for v in manifest.available if keep(v)]
+    fig = go.Figure(go.Bar(x=[v.id for v in vs], y=[v.bytes / 1e6 for v in vs],
+                           marker_color=[COLORS[v.precision] for v in vs]))
+    fig.update_layout(title="File size per variant (MB)", height=360)
+    return fig
+
+
+def latencies(manifest: Manifest, keep: Keep = _all) -> go.Figure:
+    vs = _measured(manifest, keep)
+    fig = go.Figure(go.Bar(x=[v.id for v in vs], y=[v.latency_ms.median for v in vs],
+                           marker_color=[COLORS[v.precision] for v in vs]))
+    fig.update_layout(title="Median latency per variant (ms)", height=360)
+    return fig
+
+
+def per_class(manifest: Manifest, keep: Keep = _all) -> go.Figure:
+    fig = go.Figure()
+    for v in manifest.available:
+        if keep(v) and v.metrics and v.metrics.per_class:
+            fig.add_trace(go.Bar(name=v.id, x=list(v.metrics.per_class), y=list(v.metrics.per_class.values())))
+    fig.update_layout(title="AP50-95 per class", barmode="group", height=360)
+    return fig
+
+
+def precision_recall(manifest: Manifest, keep: Keep = _all) -> go.Figure:
+    fig = go.Figure()
+    for v in manifest.available:
+        if keep(v) and v.metrics and v.metrics.pr_curve:
+            n = len(v.metrics.pr_curve)
+            fig.add_trace(go.Scatter(x=[i / (n - 1) for i in range(n)], y=v.metrics.pr_curve, mode="lines",
+                                     name=v.id))
+    fig.update_layout(title="Precision-recall at IoU 0.5 (class mean)", xaxis_title="recall",
+                      yaxis_title="precision", height=360)
+    return fig

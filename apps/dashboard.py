@@ -13,20 +13,16 @@ import io
 import os
 import sys
 
-import pandas as pd  # noqa: E402
-import plotly.graph_objects as go  # noqa: E402
-import streamlit as st  # noqa: E402
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
 
-import hub  # noqa: E402
-import hub.offline  # noqa: F401  (first)
-from apps.charts import COLORS, pareto_front  # noqa: E402
-from hub.errors import YolodeckError  # noqa: E402
-from hub.manifest import Manifest  # noqa: E402
-
-COLUMNS = {"variant": "variant", "backend": "backend", "precision": "precision", "size_mb": "size MB",
-           "precision_": "P", "recall": "R", "f1": "F1", "map50": "mAP50", "map50_95": "mAP50-95",
-           "latency_ms": "ms (median)", "latency_p90_ms": "ms (p90)", "d_map50": "d mAP50",
-           "d_map50_95": "d mAP50-95", "speedup": "x fp32"}
+import hub.api
+import hub.offline
+from apps import charts
+from hub import card, catalog
+from hub.errors import YolodeckError
+from hub.manifest import Manifest
 
 
 def _args() -> argparse.Namespace:
@@ -37,55 +33,9 @@ def _args() -> argparse.Namespace:
 
 
 def variant_table(manifest: Manifest, backends: list[str], precisions: list[str]) -> pd.DataFrame:
-    rows = [r for r in manifest.rows() if r["status"] == "ok" and r["backend"] in backends
+    rows = [r for r in card.rows(manifest) if r["status"] == "ok" and r["backend"] in backends
             and r["precision"] in precisions]
-    return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
-
-
-def tradeoff_chart(manifests: dict[str, Manifest], keep) -> go.Figure:
-    fig = go.Figure()
-    for rev, m in manifests.items():
-        vs = [v for v in m.available if keep(v) and v.metrics and v.latency_ms]
-        fig.add_trace(go.Scatter(x=[v.latency_ms.median for v in vs], y=[v.metrics.map50_95 for v in vs],
-                                 mode="markers+text", text=[v.id for v in vs], textposition="top center",
-                                 name=f"{rev}", marker={"size": 12, "color": [COLORS[v.precision] for v in vs]}))
-        front = sorted((vs[i].latency_ms.median, vs[i].metrics.map50_95)
-                       for i in pareto_front([(v.latency_ms.median, v.metrics.map50_95) for v in vs]))
-        if len(front) > 1:
-            fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
-                                     name=f"Pareto front ({rev})", line={"dash": "dot", "color": "#888"}))
-    fig.update_layout(title="Latency vs mAP50-95 (up and left is better; colour = precision)",
-                      xaxis_title="median ms per image", yaxis_title="mAP50-95", height=420)
-    return fig
-
-
-def size_chart(manifest: Manifest, keep) -> go.Figure:
-    vs = [v for v in manifest.available if keep(v)]
-    fig = go.Figure(go.Bar(x=[v.id for v in vs], y=[v.bytes / 1e6 for v in vs],
-                           marker_color=[COLORS[v.precision] for v in vs]))
-    fig.update_layout(title="File size per variant (MB)", height=360)
-    return fig
-
-
-def per_class_chart(manifest: Manifest, keep) -> go.Figure:
-    fig = go.Figure()
-    for v in manifest.available:
-        if keep(v) and v.metrics and v.metrics.per_class:
-            fig.add_trace(go.Bar(name=v.id, x=list(v.metrics.per_class), y=list(v.metrics.per_class.values())))
-    fig.update_layout(title="AP50-95 per class", barmode="group", height=360)
-    return fig
-
-
-def pr_chart(manifest: Manifest, keep) -> go.Figure:
-    fig = go.Figure()
-    for v in manifest.available:
-        if keep(v) and v.metrics and v.metrics.pr_curve:
-            n = len(v.metrics.pr_curve)
-            fig.add_trace(go.Scatter(x=[i / (n - 1) for i in range(n)], y=v.metrics.pr_curve, mode="lines",
-                                     name=v.id))
-    fig.update_layout(title="Precision-recall at IoU 0.5 (class mean)", xaxis_title="recall",
-                      yaxis_title="precision", height=360)
-    return fig
+    return pd.DataFrame(rows, columns=list(card.COLUMNS))
 
 
 def revision_diff(manifests: dict[str, Manifest], keep) -> pd.DataFrame:
@@ -125,13 +75,14 @@ def training_curves(repo: str, revision: str, manifest: Manifest, endpoint: str 
 
 
 def main() -> None:
+    hub.offline.configure()
     args = _args()
     st.set_page_config(page_title="yolodeck dashboard", layout="wide")
     st.title("yolodeck · variant dashboard")
     endpoint = st.sidebar.text_input("Hub", value=args.endpoint or "", key="endpoint",
                                      help="empty: the embedded hub; or a URL of huggingface.co / `hub serve`") or None
     try:
-        repos = [r["id"] for r in hub.open_store(endpoint).list_repos(repo_type="model")]
+        repos = [r["id"] for r in hub.api.open_store(endpoint).list_repos(repo_type="model")]
     except (YolodeckError, OSError) as exc:
         st.error(f"Cannot list the repos of {endpoint or 'the embedded hub'}: {exc}")
         return
@@ -139,13 +90,13 @@ def main() -> None:
         st.info("No model repos yet. Build a deck (`python -m training deck ...`) and `hub push` it.")
         return
     repo = st.sidebar.selectbox("Repo", repos, index=repos.index(args.repo) if args.repo in repos else 0, key="repo")
-    refs = hub.open_store(endpoint).list_refs(repo)
+    refs = hub.api.open_store(endpoint).list_refs(repo)
     names = [b["name"] for b in refs["branches"]] + [t["name"] for t in refs["tags"]]
     revisions = st.sidebar.multiselect("Revisions (first = reference)", names, default=names[:1], key="revisions")
     manifests: dict[str, Manifest] = {}
     for rev in revisions:
         try:
-            manifests[rev] = hub.manifest_of(repo, revision=rev, endpoint=endpoint)
+            manifests[rev] = hub.api.manifest_of(repo, revision=rev, endpoint=endpoint)
         except YolodeckError as exc:
             st.error(f"{repo}@{rev}: {exc}")
     if not manifests:
@@ -154,7 +105,7 @@ def main() -> None:
         return
     rev, m = next(iter(manifests.items()))
     all_backends = sorted({v.backend for mm in manifests.values() for v in mm.available})
-    all_precisions = [p for p in ("fp32", "fp16", "int8") if any(v.precision == p for mm in manifests.values()
+    all_precisions = [p for p in catalog.PRECISIONS if any(v.precision == p for mm in manifests.values()
                                                                  for v in mm.available)]
     backends = st.sidebar.multiselect("Backend", all_backends, default=all_backends, key="backends")
     precisions = st.sidebar.multiselect("Precision", all_precisions, default=all_precisions, key="precisions")
@@ -176,10 +127,10 @@ def main() -> None:
     st.download_button("Download the table (CSV)", buf.getvalue(), file_name=f"{m.model}-{rev}.csv",
                        mime="text/csv", key="csv")
     left, right = st.columns(2)
-    left.plotly_chart(tradeoff_chart(manifests, keep), key="tradeoff")
-    right.plotly_chart(size_chart(m, keep), key="size")
-    left.plotly_chart(per_class_chart(m, keep), key="per_class")
-    right.plotly_chart(pr_chart(m, keep), key="pr")
+    left.plotly_chart(charts.tradeoff(manifests, keep), key="tradeoff")
+    right.plotly_chart(charts.sizes(m, keep), key="size")
+    left.plotly_chart(charts.per_class(m, keep), key="per_class")
+    right.plotly_chart(charts.precision_recall(m, keep), key="pr")
     if len(manifests) > 1:
         st.subheader(f"Revision against revision: {list(manifests)[0]} -> {list(manifests)[-1]}")
         st.dataframe(revision_diff(manifests, keep), hide_index=True, width="stretch", key="diff")

@@ -54,7 +54,7 @@ def test_detect_follows_the_controls(client, shelf):
     n = len(table["data"])
     assert n > 5 and dict(map(tuple, counts["data"]))["total"] == n
     assert np.asarray(Image.open(image)).shape[2] == 3
-    assert {row[0] for row in latency["data"]} == {"decode", "preprocess", "inference", "postprocess", "total"}
+    assert {row[0] for row in latency["data"]} == {"read", "letterbox", "inference", "postprocess", "total"}
     payload = json.loads(Path(json_path).read_text())
     assert len(payload["detections"]) == n and Path(csv_path).read_text().count("\n") == n + 1
     fewer = run("onnxruntime", "fp32", 0.6)[1]["data"]

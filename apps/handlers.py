@@ -1,0 +1,181 @@
+"""The app's event handlers: pure functions of their inputs plus the shared model cache."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from apps import charts
+from apps.models import Models
+from hub import card, catalog
+from hub.api import RepoDeck
+from hub.errors import YolodeckError
+from hub.runtime import BoxAnnotator, Detections, LabelAnnotator, load_image
+
+DEFAULT_REPO = "yolodeck/shelves-demo"
+TABLE_HEADERS = ["class", "score", "x1", "y1", "x2", "y2"]
+STAGES = ["read", "letterbox", "inference", "postprocess", "total"]
+METRIC_COLUMNS = ["variant", "backend", "precision", "size MB", "P", "R", "F1", "mAP50", "mAP50-95", "ms (median)",
+                  "d mAP50", "x fp32"]
+BOXES, LABELS = BoxAnnotator(), LabelAnnotator()
+
+
+class FrameClock:
+    """Frames processed in one webcam stream, and the rate over the last 30."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._times: deque[float] = deque(maxlen=30)
+        self._shown = 0.0
+
+    def tick(self) -> float:
+        now = time.perf_counter()
+        if self._times and now - self._times[-1] > 2.0:  # a new stream in the same session
+            self._times.clear()
+        self.frames += 1
+        self._times.append(now)
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def due(self, every: float = 0.5) -> bool:
+        """Whether the status line is due again (at most once per ``every`` seconds)."""
+        if self._times[-1] - self._shown < every:
+            return False
+        self._shown = self._times[-1]
+        return True
+
+
+def _fail(exc: Exception) -> gr.Error:
+    return gr.Error(str(exc), print_exception=False)
+
+
+class App:
+    """Event handlers, one method per event."""
+
+    def __init__(self, models: Models, *, downloads: Path | None = None) -> None:
+        self.models = models
+        self.downloads = downloads or Path(tempfile.mkdtemp(prefix="yolodeck-downloads-"))
+
+    # --- pickers -------------------------------------------------------------------------------
+
+    def _deck(self, repo: str, revision: str) -> RepoDeck:
+        try:
+            return self.models.deck((repo or DEFAULT_REPO).strip(), (revision or "main").strip())
+        except (YolodeckError, OSError) as exc:
+            raise _fail(exc) from exc
+
+    def pickers(self, repo: str, revision: str):
+        deck = self._deck(repo, revision)
+        best = deck.default_variant()
+        backends = [(catalog.label(b), b) for b in deck.backends()]
+        return (
+            gr.update(choices=self.models.revisions(deck.repo), value=deck.revision),
+            gr.update(choices=backends, value=best.backend),
+            gr.update(choices=deck.precisions(best.backend), value=best.precision),
+            gr.update(choices=self._sizes(deck, best.backend), value=deck.manifest.imgsz),
+            gr.update(choices=deck.manifest.classes, value=[]),
+            f"**{deck.manifest.model}** · {deck.repo}@{deck.revision} ({deck.commit[:8]}) · "
+            f"{len(deck.manifest.classes)} classes · {deck.manifest.imgsz} px · "
+            f"default {best.id} (fastest within 0.01 mAP50 of fp32)",
+        )
+
+    @staticmethod
+    def _sizes(deck: RepoDeck, backend: str) -> list[int]:
+        size = deck.manifest.imgsz
+        return sorted({size, 320, 416, 512, 640}) if backend == "torch" else [size]
+
+    def precisions(self, repo: str, revision: str, backend: str):
+        deck = self._deck(repo, revision)
+        choices = deck.precisions(backend)
+        return (gr.update(choices=choices, value=choices[0] if choices else None),
+                gr.update(choices=self._sizes(deck, backend), value=deck.manifest.imgsz))
+
+    # --- detection -----------------------------------------------------------------------------
+
+    def _run(self, deck: RepoDeck, backend: str, precision: str, image: Any, **kw) -> tuple[np.ndarray, Detections]:
+        try:
+            variant = deck.manifest.find(backend=backend, precision=precision)
+            detector = self.models.detector(deck, variant)
+            rgb = load_image(image)
+            return rgb, detector.detect(rgb, **kw)
+        except (YolodeckError, ValueError) as exc:
+            raise _fail(exc) from exc
+
+    @staticmethod
+    def _annotate(rgb: np.ndarray, detections: Detections) -> np.ndarray:
+        return LABELS.annotate(BOXES.annotate(rgb, detections), detections)
+
+    def detect(self, image, repo, revision, backend, precision, conf, iou, imgsz, classes):
+        if image is None:
+            raise gr.Error("upload an image first (or pick an example)", print_exception=False)
+        deck = self._deck(repo, revision)
+        class_ids = [deck.manifest.classes.index(c) for c in classes or [] if c in deck.manifest.classes] or None
+        rgb, det = self._run(deck, backend, precision, image, conf=float(conf), iou=float(iou), classes=class_ids,
+                             imgsz=int(imgsz) if imgsz else None)
+        rows = [[r["class_name"], r["score"], r["x1"], r["y1"], r["x2"], r["y2"]] for r in det.to_rows()]
+        counts = [[name, n] for name, n in det.counts().items()] + [["total", len(det)]]
+        latency = [[stage, round(det.timing_ms.get(stage, 0.0), 2)] for stage in STAGES]
+        stem = f"detections-{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6}"
+        json_path, csv_path = self.downloads / f"{stem}.json", self.downloads / f"{stem}.csv"
+        json_path.write_text(det.to_json())
+        csv_path.write_text(det.to_csv())
+        return self._annotate(rgb, det), rows, counts, latency, str(json_path), str(csv_path)
+
+    def detect_if_image(self, image, *args):
+        """Re-run detection when a picker moves, if there is an image."""
+        if image is None:
+            return (gr.skip(),) * 6
+        return self.detect(image, *args)
+
+    def compare(self, image, repo, revision, conf, iou):
+        if image is None:
+            raise gr.Error("upload an image first (or pick an example)", print_exception=False)
+        deck = self._deck(repo, revision)
+        try:
+            rgb = load_image(image)
+        except YolodeckError as exc:
+            raise _fail(exc) from exc
+        gallery, table = [], []
+        for v in deck.runnable:
+            self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))  # load and warm up
+            det = self.models.detector(deck, v).detect(rgb, conf=float(conf), iou=float(iou))  # then time it
+            caption = f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"
+            gallery.append((self._annotate(rgb, det), caption))
+            m = v.metrics
+            table.append([v.id, len(det), round(det.timing_ms["inference"], 2), round(det.timing_ms["total"], 2),
+                          round(v.bytes / 1e6, 2), m and round(m.map50, 4), m and round(m.map50_95, 4)])
+        return gallery, table
+
+    def webcam(self, frame, repo, revision, backend, precision, conf, iou, state=None):
+        if frame is None:
+            return None, "waiting for the camera...", state
+        deck = self._deck(repo, revision)
+        rgb, det = self._run(deck, backend, precision, frame, conf=float(conf), iou=float(iou))
+        clock = state if isinstance(state, FrameClock) else FrameClock()
+        fps = clock.tick()
+        annotated = self._annotate(rgb, det)
+        if clock is state and not clock.due():  # the status line twice a second: every update costs the browser
+            return annotated, gr.skip(), gr.skip()
+        counts = ", ".join(f"{n} {name}" for name, n in det.counts().items())
+        line = (f"**{fps:.1f} fps** · frame {clock.frames} · {det.timing_ms['total']:.1f} ms per frame "
+                f"({backend} {precision}) · {counts}")
+        return annotated, line, clock
+
+    def frame(self, frame, repo, revision, backend, precision, conf, iou):
+        """One webcam frame, for API users (the stream keeps an fps state per browser session)."""
+        annotated, line, _ = self.webcam(frame, repo, revision, backend, precision, conf, iou)
+        return annotated, line
+
+    # --- metrics -------------------------------------------------------------------------------
+
+    def metrics(self, repo, revision):
+        deck = self._deck(repo, revision)
+        table = [[r[c] for c in METRIC_COLUMNS] for r in card.rows(deck.manifest)]
+        m = deck.manifest
+        return table, charts.tradeoff({deck.revision: m}), charts.sizes(m), charts.latencies(m)
