@@ -5,6 +5,9 @@ Two kinds: ``gradio`` (the detection app; SDK gradio, lean requirements, no torc
 in a Dockerfile). The folder holds only what the app needs: ``app.py``, ``hub/`` without
 its server and CLI, the app modules, ``requirements.txt``, ``README.md`` with the front
 matter the Hub reads, and ``space_config.json`` pinning the model repo and revision.
+
+Every file comes from the installed packages (``hub``, ``apps`` and ``space``, whose template files
+are package data), so ``pip install .`` then ``hub space build`` works outside a checkout.
 """
 
 from __future__ import annotations
@@ -16,17 +19,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hub.errors import YolodeckError
 from hub.store import validate_repo_id
 
-ROOT = Path(__file__).resolve().parents[1]
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SDKS = ("gradio", "docker", "static")
-APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "models.py", "charts.py"],
-             "docker": ["__init__.py", "dashboard.py", "charts.py", "models.py"]}
-HUB_EXCLUDE = ("cli", "server.py", "__pycache__")
+APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handlers.py", "models.py", "charts.py"],
+             "docker": ["__init__.py", "dashboard.py", "charts.py"]}
+HUB_EXCLUDE = ("cli", "server.py", "payload.py", "space.py", "__pycache__")
 DOCKER_PORT = 7860
 
 
@@ -89,11 +89,15 @@ def check_front_matter(meta: dict[str, Any]) -> None:
 
 
 def _readme(meta: dict[str, Any], *, model: str, revision: str) -> str:
+    """The Space's README: ``SpaceCardData`` front matter (checked first) and a line on what it serves."""
+    from huggingface_hub import SpaceCard, SpaceCardData
+
     check_front_matter(meta)
     what = "detection app" if meta["sdk"] == "gradio" else "metrics dashboard"
-    return (f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n\n# {meta['title']}\n\n"
+    data = SpaceCardData(**meta)
+    return str(SpaceCard(f"---\n{data.to_yaml()}\n---\n\n# {meta['title']}\n\n"
             f"The yolodeck {what} for [{model}](https://huggingface.co/{model}) at revision `{revision}`. "
-            f"Change the model with the Space variables `YOLODECK_MODEL` and `YOLODECK_REVISION`.\n")
+            f"Change the model with the Space variables `YOLODECK_MODEL` and `YOLODECK_REVISION`.\n"))
 
 
 DOCKERFILE = """FROM python:3.11-slim
@@ -116,15 +120,20 @@ def assemble(out: str | Path, *, model: str, revision: str = "main", endpoint: s
     validate_repo_id(model)
     if sdk not in ("gradio", "docker"):
         raise SpaceConfigError(f"sdk {sdk!r}: use gradio (the detection app) or docker (the dashboard)")
+    import apps
+    import hub
+    import space
+
+    hub_dir, apps_dir, template = (Path(m.__file__).parent for m in (hub, apps, space))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "hub", out / "hub", ignore=shutil.ignore_patterns(*HUB_EXCLUDE), dirs_exist_ok=True)
+    shutil.copytree(hub_dir, out / "hub", ignore=shutil.ignore_patterns(*HUB_EXCLUDE), dirs_exist_ok=True)
     (out / "apps").mkdir(exist_ok=True)
     for name in APP_FILES[sdk]:
-        shutil.copyfile(ROOT / "apps" / name, out / "apps" / name)
-    requirements = (ROOT / "space" / "requirements.txt").read_text()
+        shutil.copyfile(apps_dir / name, out / "apps" / name)
+    requirements = (template / "requirements.txt").read_text()
     if sdk == "gradio":
-        shutil.copyfile(ROOT / "space" / "app.py", out / "app.py")
+        shutil.copyfile(template / "app.py", out / "app.py")
     else:
         streamlit = importlib.metadata.version("streamlit")
         requirements += f"streamlit=={streamlit}\n"
@@ -142,11 +151,11 @@ def push_space(*, repo: str, model: str, revision: str | None = None, endpoint: 
 
     ``revision`` defaults to the commit the model's main branch points to now (a pin).
     """
-    import hub
+    from hub.api import open_store, resolve
 
     validate_repo_id(repo)
-    pin = revision or hub.resolve(model, endpoint=model_endpoint or endpoint)
-    store = hub.open_store(endpoint)
+    pin = revision or resolve(model, endpoint=model_endpoint or endpoint)
+    store = open_store(endpoint)
     with tempfile.TemporaryDirectory(prefix="yolodeck-space-") as tmp:
         folder = assemble(Path(tmp) / "space", model=model, revision=pin, endpoint=model_endpoint or endpoint,
                           sdk=sdk)

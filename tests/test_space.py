@@ -69,26 +69,41 @@ def test_the_space_folder_holds_only_what_it_needs(tmp_path):
 
 @pytest.mark.skipif(not WHEELS.is_dir(), reason="needs build/wheels-space (made by `make install`)")
 @pytest.mark.timeout(900)
-def test_a_fresh_venv_from_the_space_requirements_serves_a_model(served, tiny_deck, tmp_path):  # noqa: F811
+def test_a_wheel_in_a_fresh_venv_builds_a_space_that_serves_a_model(served, tiny_deck, tmp_path):  # noqa: F811
+    """`pip install` yolodeck's wheel with the Space's lean set (offline, local wheels), then `hub space build`
+    away from the checkout: the Space's files come from the installed package, and the Space serves."""
     from gradio_client import Client, handle_file
 
     import hub
 
     url, _, _ = served
     hub.push(tiny_deck, repo="acme/tiny", tag="v1", endpoint=url)
-    folder = assemble(tmp_path / "space", model="acme/tiny", revision="v1", endpoint=url)
+    wheels = tmp_path / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--no-build-isolation", "-w", str(wheels), str(REPO)], check=True, timeout=300,
+                   capture_output=True)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = str(venv / "bin" / "python")
-    subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links",
-                    str(WHEELS), "-r", str(folder / "requirements.txt")], check=True, timeout=600)
-    probe = subprocess.run([py, "-c", "import importlib.util as u; print(u.find_spec('torch') is None, "
-                            "u.find_spec('ultralytics') is None)"], capture_output=True, text=True, check=True)
-    assert probe.stdout.split() == ["True", "True"]
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests" / "netguard"), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_SERVER_PORT": str(port), "YOLODECK_CACHE": str(tmp_path / "space-cache"),
+    # only the network guard on the path: not the checkout (pip would take its egg-info for an install)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests" / "netguard"), "YOLODECK_CACHE": str(tmp_path / "space-cache"),
            "HF_HOME": str(tmp_path / "space-hf")}
+    pip = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links", str(WHEELS)]
+    subprocess.run([*pip, "-r", str(REPO / "space" / "requirements.txt")], check=True, timeout=600, env=env)
+    subprocess.run([*pip, "--no-deps", *map(str, wheels.glob("yolodeck-*.whl"))], check=True, timeout=120, env=env)
+    probe = subprocess.run([py, "-c", "import importlib.util as u, hub; print(u.find_spec('torch') is None, "
+                            "u.find_spec('ultralytics') is None, 'site-packages' in hub.__file__)"],
+                           capture_output=True, text=True, check=True, env=env, cwd=tmp_path)
+    assert probe.stdout.split() == ["True", "True", "True"]
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    subprocess.run([str(venv / "bin" / "hub"), "space", "build", "--model", "acme/tiny", "--revision", "v1",
+                    "--endpoint", url, "--out", "space"], cwd=away, env=env, check=True, timeout=120)
+    folder = away / "space"
+    assert (folder / "app.py").read_bytes() == (REPO / "space" / "app.py").read_bytes()
+    assert (folder / "apps" / "gradio_app.py").is_file() and not (folder / "hub" / "cli").exists()
+    port = free_port()
+    env |= {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
     proc = subprocess.Popen([py, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
