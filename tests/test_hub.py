@@ -259,14 +259,14 @@ def test_an_interrupted_push_leaves_the_previous_revision_intact(tiny_deck, tmp_
 
         monkeypatch.setattr(LocalStore, "_store_blob", flaky)
     else:
-        real_write = local._write_atomic
+        real_write = local.write_atomic
 
         def flaky_write(path, data):
             if path.parent.name == "heads":
                 raise KeyboardInterrupt
             real_write(path, data)
 
-        monkeypatch.setattr(local, "_write_atomic", flaky_write)
+        monkeypatch.setattr(local, "write_atomic", flaky_write)
     second = make_deck(tiny_deck, tmp_path / "b", ["onnx-fp32", "onnx-int8", "tflite-int8"])
     with pytest.raises(KeyboardInterrupt):
         hub.push(second, repo="acme/r", endpoint=str(store.root))
