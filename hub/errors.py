@@ -64,3 +64,7 @@ class HubUnreachableError(RepoError):
 
 class ConcurrentPushError(RepoError):
     """Another push to the same repo holds the lock, or moved the branch under this one."""
+
+
+class StorageFullError(RepoError):
+    """The hub's disk filled while writing: the commit did not land and left nothing behind."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -37,10 +38,16 @@ def now_iso() -> str:
 
 
 def is_safe_relpath(value: str) -> bool:
-    """A relative POSIX path inside a folder: not absolute, no '..', no backslashes, no '~' start."""
-    p = PurePosixPath(value)
-    return bool(value) and "\\" not in value and not p.is_absolute() and ".." not in p.parts \
-        and not value.startswith("~")
+    """A relative POSIX path inside a folder: not absolute, no '..', no backslashes, no '~' start, no
+    control or invisible format characters (NUL, right-to-left override, zero-width), and still so once
+    Unicode-normalized (a fullwidth '\uff0e\uff0e' is '..' to some file systems and tools)."""
+    if not isinstance(value, str) or not value or any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        return False
+    for form in {value, unicodedata.normalize("NFKC", value)}:
+        p = PurePosixPath(form)
+        if "\\" in form or p.is_absolute() or ".." in p.parts or form.startswith("~"):
+            return False
+    return True
 
 
 def safe_relpath(value: str, what: str) -> str:

@@ -27,6 +27,7 @@ ENV_DEFAULTS: dict[str, str] = {
     "STREAMLIT_SERVER_SHOW_EMAIL_PROMPT": "false",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_DISABLE_XET": "1",  # plain HTTP uploads/downloads; also what `hub serve` speaks
+    "HF_HUB_DISABLE_UPDATE_CHECK": "1",  # the `hf` CLI asks pypi.org for a newer version otherwise
     "DO_NOT_TRACK": "1",
 }
 

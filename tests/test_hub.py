@@ -242,7 +242,7 @@ def test_missing_repo_revision_variant_and_manifest_are_clear_errors(served, tin
 
 @pytest.mark.parametrize("where", ["while storing files", "just before the branch moves"])
 def test_an_interrupted_push_leaves_the_previous_revision_intact(tiny_deck, tmp_path, monkeypatch, where):
-    import hub.store.local as local
+    import hub.store.commits as commits
 
     store = LocalStore(tmp_path / "hub")
     first = hub.push(make_deck(tiny_deck, tmp_path / "a", ["onnx-fp32"]), repo="acme/r", endpoint=str(store.root))
@@ -251,22 +251,22 @@ def test_an_interrupted_push_leaves_the_previous_revision_intact(tiny_deck, tmp_
     if where == "while storing files":
         real = LocalStore._store_blob
 
-        def flaky(self, source):
+        def flaky(self, *args):
             calls["n"] += 1
             if calls["n"] == 2:
                 raise KeyboardInterrupt
-            return real(self, source)
+            return real(self, *args)
 
         monkeypatch.setattr(LocalStore, "_store_blob", flaky)
     else:
-        real_write = local.write_atomic
+        real_write = commits.write_atomic
 
         def flaky_write(path, data):
             if path.parent.name == "heads":
                 raise KeyboardInterrupt
             real_write(path, data)
 
-        monkeypatch.setattr(local, "write_atomic", flaky_write)
+        monkeypatch.setattr(commits, "write_atomic", flaky_write)
     second = make_deck(tiny_deck, tmp_path / "b", ["onnx-fp32", "onnx-int8", "tflite-int8"])
     with pytest.raises(KeyboardInterrupt):
         hub.push(second, repo="acme/r", endpoint=str(store.root))

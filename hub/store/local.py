@@ -10,9 +10,9 @@ Layout under the root::
         refs/tags/<tag>
         lock                        held (filelock) while a ref moves
 
-A commit writes its blobs and its commit record first and moves the branch last, with an
-atomic rename under the repo's lock and a check that the branch still points where the
-commit started from. A crash or Ctrl-C before that rename leaves the repo at its previous
+A commit stages its files first, then moves them into objects/, writes its commit record and
+moves the branch last, with an atomic rename under the repo's lock and a check that the branch
+still points where the commit started from; a failure (a full disk too) removes what it added. A crash or Ctrl-C before that rename leaves the repo at its previous
 revision. Two pushes at once serialize on the lock and both land, one after the other; a push
 that names its parent commit fails cleanly with :class:`ConcurrentPushError` if another landed
 first, instead of silently building on a tree it did not see.
@@ -35,7 +35,6 @@ from urllib.parse import quote, unquote
 from filelock import FileLock
 
 from hub.errors import (
-    ConcurrentPushError,
     EntryNotFoundError,
     RepoError,
     RepositoryNotFoundError,
@@ -43,13 +42,14 @@ from hub.errors import (
 )
 from hub.offline import cache_dir
 from hub.store import default_root, validate_path, validate_repo_id, validate_repo_type, validate_revision
-from hub.store.files import AddFile, DeleteFile, Entry, git_blob_oid, now, write_atomic
+from hub.store.commits import Commits
+from hub.store.files import AddFile, DeleteFile, Entry, now, write_atomic
 
 DEFAULT_BRANCH = "main"
 _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 
 
-class LocalStore:
+class LocalStore(Commits):
     """Model repos on local disk. Thread- and process-safe for concurrent pushes to one repo."""
 
     def __init__(self, root: str | Path | None = None) -> None:
@@ -120,6 +120,10 @@ class LocalStore:
                 out.append(info)
         return out
 
+    def repo_meta(self, repo_id: str, *, repo_type: str = "model") -> dict:
+        """What ``repo.json`` says (id, type, private, created), without resolving anything."""
+        return json.loads((self._existing(repo_id, repo_type) / "repo.json").read_text())
+
     # --- refs ----------------------------------------------------------------------------------
 
     @staticmethod
@@ -177,88 +181,6 @@ class LocalStore:
                 raise RepoError(f"branch or tag '{branch}' already exists in {repo_id}")
             write_atomic(path, oid.encode())
         return oid
-
-    # --- commits -------------------------------------------------------------------------------
-
-    def _read_commit(self, d: Path, oid: str) -> dict:
-        return json.loads((d / "commits" / f"{oid}.json").read_text())
-
-    def _write_commit(self, d: Path, *, parent: str | None, tree: dict, title: str, description: str) -> str:
-        record = {"parent": parent, "title": title, "message": description, "date": now(), "author": "yolodeck",
-                  "tree": tree}
-        data = json.dumps(record, sort_keys=True).encode()
-        oid = hashlib.sha1(data).hexdigest()
-        write_atomic(d / "commits" / f"{oid}.json", data)
-        return oid
-
-    def _store_blob(self, source: Path | bytes) -> Entry:
-        oid, sha256, size = git_blob_oid(source)
-        target = self.root / "objects" / sha256[:2] / sha256
-        if not target.exists():
-            write_atomic(target, source)
-        return Entry("", size, sha256, oid)
-
-    def commit(
-        self,
-        repo_id: str,
-        operations: list[AddFile | DeleteFile],
-        *,
-        message: str,
-        description: str = "",
-        revision: str = DEFAULT_BRANCH,
-        parent_commit: str | None = None,
-        replace_all: bool = False,
-        repo_type: str = "model",
-    ) -> str:
-        """Apply ``operations`` to ``revision`` (a branch) as one commit; return its id.
-
-        Args:
-            parent_commit: fail with ConcurrentPushError unless the branch still points there.
-            replace_all: the commit's tree is exactly the added files (a whole deck replaces the last one).
-        """
-        d = self._existing(repo_id, repo_type)
-        if self._read_ref(d, "heads", revision) is None:
-            raise RevisionNotFoundError(f"branch '{revision}' not found in {repo_id} (commits go to branches)")
-        staged: list[tuple[str, dict | None]] = []
-        for op in operations:  # blobs first, outside the lock: content-addressed, harmless if orphaned
-            path = validate_path(op.path)
-            if isinstance(op, DeleteFile):
-                staged.append((path, None))
-            else:
-                e = self._store_blob(op.source)
-                staged.append((path, {"sha256": e.sha256, "size": e.size, "oid": e.oid}))
-        with self._lock(d):  # concurrent commits to one branch serialize here
-            head = self._read_ref(d, "heads", revision)
-            if parent_commit is not None and head != parent_commit:
-                raise ConcurrentPushError(
-                    f"{repo_id}@{revision} is at {head[:8] if head else None}, not at the expected parent "
-                    f"{parent_commit[:8]}: someone pushed in between; pull and push again"
-                )
-            tree = {} if replace_all else dict(self._read_commit(d, head)["tree"])
-            for path, entry in staged:
-                if entry is not None:
-                    tree[path] = entry
-                    continue
-                doomed = [p for p in tree if p == path or p.startswith(path.rstrip("/") + "/")]
-                if not doomed:
-                    raise EntryNotFoundError(f"cannot delete {path}: not in {repo_id}@{revision}")
-                for p in doomed:
-                    del tree[p]
-            oid = self._write_commit(d, parent=head, tree=tree, title=message, description=description)
-            write_atomic(self._ref_path(d, "heads", revision), oid.encode())  # the commit point
-        return oid
-
-    def list_commits(self, repo_id: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> list[dict]:
-        """Newest first: id, title, message, date, authors."""
-        d = self._existing(repo_id, repo_type)
-        oid: str | None = self.resolve(repo_id, revision, repo_type=repo_type)
-        out = []
-        while oid:
-            c = self._read_commit(d, oid)
-            out.append({"id": oid, "title": c["title"], "message": c["message"], "date": c["date"],
-                        "authors": [{"user": c["author"]}]})
-            oid = c["parent"]
-        return out
 
     # --- files ---------------------------------------------------------------------------------
 

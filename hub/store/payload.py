@@ -10,9 +10,51 @@ import base64
 import binascii
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from hub.store.files import AddFile, DeleteFile
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CreateRepo(_Body):
+    name: str
+    organization: str | None = None
+    type: str | None = None
+    private: bool | None = None
+    visibility: str | None = None
+    sdk: str | None = None
+
+    @property
+    def repo_id(self) -> str:
+        return "/".join(x for x in (self.organization, self.name) if x)
+
+
+class Tag(_Body):
+    tag: str
+    message: str | None = None
+
+
+class Branch(_Body):
+    startingPoint: str | None = None  # noqa: N815 - the Hub's field name
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one request may send (``hub serve --max-*``); past them, 413 and nothing written."""
+
+    max_commit_bytes: int = 2 << 30  # a commit's body as sent (base64: about 4/3 of its files)
+    max_file_bytes: int = 512 << 20  # one file, decoded
+    max_files: int = 10_000  # operations in one commit
+    max_json_bytes: int = 1 << 20  # any other body
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class HttpError(Exception):
@@ -23,21 +65,28 @@ class HttpError(Exception):
         self.status, self.message, self.code = status, message, code
 
 
-async def read_commit(chunks: AsyncIterator[bytes], tmp: Path) -> tuple[dict, list[AddFile | DeleteFile]]:
-    """(header, operations) of an NDJSON commit body; HttpError(400) naming the first bad line."""
+async def read_commit(chunks: AsyncIterator[bytes], tmp: Path,
+                      limits: Limits = DEFAULT_LIMITS) -> tuple[dict, list[AddFile | DeleteFile]]:
+    """(header, operations) of an NDJSON commit body; HttpError 400 naming the first bad line, 413 past
+    ``limits``."""
     header: dict = {}
     operations: list[AddFile | DeleteFile] = []
-    buffer = b""
+    buffer = bytearray()
     async for chunk in chunks:
         buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            _line(line, header, operations, tmp)
-    _line(buffer, header, operations, tmp)
+        while (end := buffer.find(b"\n")) >= 0:
+            _line(bytes(buffer[:end]), header, operations, tmp, limits)
+            del buffer[:end + 1]
+        if len(buffer) > limits.max_file_bytes * 4 // 3 + 4096:  # one line holds one file's base64
+            raise HttpError(413, f"a file in this commit is over this hub's limit of {limits.max_file_bytes} bytes")
+    _line(bytes(buffer), header, operations, tmp, limits)
+    for key in ("summary", "description", "parentCommit"):
+        if not isinstance(header.get(key) or "", str):
+            raise HttpError(400, f"the commit header's {key!r} must be a string")
     return header, operations
 
 
-def _line(line: bytes, header: dict, operations: list, tmp: Path) -> None:
+def _line(line: bytes, header: dict, operations: list, tmp: Path, limits: Limits) -> None:
     if not line.strip():
         return
     try:
@@ -49,12 +98,18 @@ def _line(line: bytes, header: dict, operations: list, tmp: Path) -> None:
         raise HttpError(400, f"malformed commit payload line ({exc})") from exc
     if key == "header":
         header.update(value)
+    elif key in ("file", "deletedFile", "deletedFolder") and len(operations) >= limits.max_files:
+        raise HttpError(413, f"a commit may hold at most {limits.max_files} files on this hub")
     elif key == "file":
         if value.get("encoding", "base64") != "base64":
             raise HttpError(400, f"unsupported encoding {value.get('encoding')!r}")
         target = tmp / f"{len(operations)}.bin"
         try:
-            target.write_bytes(base64.b64decode(value["content"], validate=True))
+            data = base64.b64decode(value["content"], validate=True)
+            if len(data) > limits.max_file_bytes:
+                raise HttpError(413, f"{value.get('path')!r} is {len(data)} bytes, over this hub's limit of "
+                                     f"{limits.max_file_bytes} bytes per file")
+            target.write_bytes(data)
             operations.append(AddFile(str(value["path"]), target))
         except (binascii.Error, KeyError, TypeError, ValueError) as exc:
             raise HttpError(400, f"bad file operation for {value.get('path')!r}: {exc}") from exc

@@ -8,20 +8,22 @@ need. The contract is the client's own source (see shared/notes/hf-hub-contract.
 Every file is uploaded inline ("regular"); there is no LFS or Xet.
 
 One exception handler maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and
-``{"error": ...}`` bodies; one dependency (:class:`Auth`) says who may write.
+``{"error": ...}`` bodies; one dependency (:class:`~hub.store.access.Access`) says who may read and
+write what; request sizes are bounded by :class:`~hub.store.payload.Limits` (413 past them).
 """
 
-from __future__ import annotations
 
-import hmac
+import errno
+import json
 import tempfile
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, unquote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError
 
 from hub.errors import (
     ConcurrentPushError,
@@ -30,10 +32,13 @@ from hub.errors import (
     RepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    StorageFullError,
     YolodeckError,
 )
+from hub.store.access import Access
 from hub.store.local import LocalStore
-from hub.store.payload import HttpError, read_commit
+from hub.store.payload import DEFAULT_LIMITS, Branch, CreateRepo, HttpError, Limits, Tag, read_commit
+from hub.store.tokens import Token
 
 TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}
@@ -41,7 +46,7 @@ PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}
 _STATUS: list[tuple[type[Exception], int, str | None]] = [
     (RepositoryNotFoundError, 404, "RepoNotFound"), (RevisionNotFoundError, 404, "RevisionNotFound"),
     (EntryNotFoundError, 404, "EntryNotFound"), (InvalidRepoIdError, 400, None), (ConcurrentPushError, 412, None),
-    (RepoError, 409, None), (YolodeckError, 400, None),
+    (StorageFullError, 507, None), (RepoError, 409, None), (YolodeckError, 400, None),
 ]
 
 
@@ -56,7 +61,7 @@ def error_response(status: int, message: str, code: str | None = None, **headers
 async def _on_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, HttpError):
         return error_response(exc.status, exc.message, exc.code)
-    if isinstance(exc, RequestValidationError):
+    if isinstance(exc, RequestValidationError | ValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
         return error_response(400, f"bad request: {where}: {first.get('msg', 'invalid')}")
@@ -64,59 +69,36 @@ async def _on_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc), code)
 
 
-class Auth:
-    """Who may write: with a token set, a request must carry ``Authorization: Bearer <token>``."""
+class _Gate:
+    """Before routing: route on the raw path, one segment per ``/`` the client sent (a revision
+    ``feature%2Fx`` stays one segment; Starlette would decode it into two; handlers unquote the
+    parameters), and bound the body (413 past :class:`Limits`, announced or streamed)."""
 
-    def __init__(self, token: str | None) -> None:
-        self.token = token
-
-    def write(self, request: Request) -> None:
-        if not self.token:
-            return
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
-            raise HttpError(401, "this hub needs a token to write: pass token= / set HF_TOKEN", "RepoNotFound")
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class CreateRepo(_Body):
-    name: str
-    organization: str | None = None
-    type: str | None = None
-    private: bool | None = None
-    visibility: str | None = None
-    sdk: str | None = None
-
-    @property
-    def repo_id(self) -> str:
-        return "/".join(x for x in (self.organization, self.name) if x)
-
-
-class Tag(_Body):
-    tag: str
-    message: str | None = None
-
-
-class Branch(_Body):
-    startingPoint: str | None = None  # noqa: N815 - the Hub's field name
-
-
-class _KeepEncodedSlashes:
-    """Route on the raw path, one segment per ``/`` the client sent: a revision ``feature%2Fx`` stays one
-    segment (Starlette would decode it into two). Segment parameters are unquoted by the handlers."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
+    def __init__(self, app: FastAPI, limits: Limits) -> None:
+        self.app, self.limits = app, limits
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope.get("raw_path"):
-            raw = scope["raw_path"].decode("latin-1").split("?")[0]
-            path = "/".join(quote(unquote(s), safe="") for s in raw.split("/"))
-            scope = {**scope, "path": path, "raw_path": path.encode()}
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?")[0]
+        path = "/".join(quote(unquote(s), safe="") for s in raw.split("/"))
+        scope = {**scope, "path": path, "raw_path": path.encode()}
+        limit = self.limits.max_commit_bytes if "/commit/" in path else self.limits.max_json_bytes
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > limit:
+            return await error_response(413, f"request body of {int(length)} bytes is over this hub's limit of "
+                                             f"{limit} bytes")(scope, receive, send)
+        seen = 0
+
+        async def bounded():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HttpError(413, f"request body is over this hub's limit of {limit} bytes")
+            return message
+
+        await self.app(scope, bounded, send)
 
 
 def _repo_type(kind: str) -> str:
@@ -129,13 +111,15 @@ def _repo_id(owner: str, name: str) -> str:
     return f"{unquote(owner)}/{unquote(name)}"
 
 
-def build(store: LocalStore, *, token: str | None = None) -> FastAPI:
-    """The FastAPI app serving ``store``."""
-    auth = Auth(token)
+def build(store: LocalStore, *, token: str | None = None, private: bool = False,
+          limits: Limits = DEFAULT_LIMITS) -> FastAPI:
+    """The FastAPI app serving ``store``: ``token`` is a write token for every namespace; ``private``, every
+    read needs a token too."""
+    access = Access(store, env_token=token, private=private)
     app = FastAPI(title="yolodeck hub", docs_url=None, redoc_url=None, openapi_url=None)
-    for kind in (YolodeckError, HttpError, RequestValidationError):
+    for kind in (YolodeckError, HttpError, RequestValidationError, ValidationError):
         app.add_exception_handler(kind, _on_error)
-    write = [Depends(auth.write)]  # the routes that change something
+    Caller = Annotated[Token | None, Depends(access.caller)]  # noqa: N806 - a type, read as one
 
     def base(request: Request) -> str:
         return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
@@ -151,18 +135,31 @@ def build(store: LocalStore, *, token: str | None = None) -> FastAPI:
     def entry_json(path: str, size: int, oid: str) -> dict:
         return {"type": "file", "path": path, "size": size, "oid": oid}
 
-    @app.post("/api/repos/create", dependencies=write)
-    def create_repo(body: CreateRepo, request: Request) -> JSONResponse:
+    def readable(caller: Token | None, kind: str, owner: str, name: str) -> tuple[str, str]:
+        repo_type, repo_id = _repo_type(kind), _repo_id(owner, name)
+        access.read(caller, repo_id, repo_type)
+        return repo_type, repo_id
+
+    def writable(caller: Token | None, kind: str, owner: str, name: str) -> tuple[str, str]:
+        repo_type, repo_id = _repo_type(kind), _repo_id(owner, name)
+        access.write(caller, repo_id, repo_type)
+        return repo_type, repo_id
+
+    @app.post("/api/repos/create")
+    def create_repo(body: CreateRepo, request: Request, caller: Caller) -> JSONResponse:
         repo_type = body.type or "model"
         url = f"{base(request)}/{PREFIX.get(repo_type, '')}{body.repo_id}"
-        if store.repo_exists(body.repo_id, repo_type=repo_type):
+        exists = store.repo_exists(body.repo_id, repo_type=repo_type)
+        access.write(caller, body.repo_id, repo_type, exists=exists)
+        if exists:
             return JSONResponse({"error": "You already created this repo", "url": url}, status_code=409)
-        private = bool(body.private) or body.visibility == "private"
-        store.create_repo(body.repo_id, repo_type=repo_type, private=private, space_sdk=body.sdk)
+        is_private = bool(body.private) or body.visibility == "private"
+        store.create_repo(body.repo_id, repo_type=repo_type, private=is_private, space_sdk=body.sdk)
         return JSONResponse({"url": url, "name": body.repo_id, "id": body.repo_id})
 
-    @app.delete("/api/repos/delete", dependencies=write)
-    def delete_repo(body: CreateRepo) -> JSONResponse:
+    @app.delete("/api/repos/delete")
+    def delete_repo(body: CreateRepo, caller: Caller) -> JSONResponse:
+        access.write(caller, body.repo_id, body.type or "model")
         store.delete_repo(body.repo_id, repo_type=body.type or "model")
         return JSONResponse({})
 
@@ -171,33 +168,37 @@ def build(store: LocalStore, *, token: str | None = None) -> FastAPI:
         return JSONResponse({"errors": [], "warnings": []})
 
     @app.get("/api/{kind}")
-    def list_repos(kind: str, request: Request) -> JSONResponse:
+    def list_repos(kind: str, request: Request, caller: Caller) -> JSONResponse:
         repo_type = _repo_type(kind)
         author, search = request.query_params.get("author"), request.query_params.get("search") or ""
-        items = [info_dict(i, repo_type) for i in store.list_repos(repo_type=repo_type, author=author or None)]
+        items = [info_dict(i, repo_type) for i in store.list_repos(repo_type=repo_type, author=author or None)
+                 if access.may_read(caller, i["id"], private=bool(i.get("private")))]
         return JSONResponse([i for i in items if search in i["id"]])
 
     @app.get("/api/{kind}/{owner}/{name}")
     @app.get("/api/{kind}/{owner}/{name}/revision/{revision}")
-    def repo_info(kind: str, owner: str, name: str, revision: str | None = None) -> JSONResponse:
-        repo_type = _repo_type(kind)
-        info = store.repo_info(_repo_id(owner, name), repo_type=repo_type, revision=revision and unquote(revision))
+    def repo_info(kind: str, owner: str, name: str, caller: Caller, revision: str | None = None) -> JSONResponse:
+        repo_type, repo_id = readable(caller, kind, owner, name)
+        info = store.repo_info(repo_id, repo_type=repo_type, revision=revision and unquote(revision))
         return JSONResponse(info_dict(info, repo_type))
 
     @app.get("/api/{kind}/{owner}/{name}/refs")
-    def refs(kind: str, owner: str, name: str) -> JSONResponse:
-        return JSONResponse({**store.list_refs(_repo_id(owner, name), repo_type=_repo_type(kind)), "converts": []})
+    def refs(kind: str, owner: str, name: str, caller: Caller) -> JSONResponse:
+        repo_type, repo_id = readable(caller, kind, owner, name)
+        return JSONResponse({**store.list_refs(repo_id, repo_type=repo_type), "converts": []})
 
     @app.get("/api/{kind}/{owner}/{name}/commits/{revision}")
-    def commits(kind: str, owner: str, name: str, revision: str) -> JSONResponse:
-        return JSONResponse(store.list_commits(_repo_id(owner, name), revision=unquote(revision),
-                                               repo_type=_repo_type(kind)))
+    def commits(kind: str, owner: str, name: str, revision: str, caller: Caller) -> JSONResponse:
+        repo_type, repo_id = readable(caller, kind, owner, name)
+        return JSONResponse(store.list_commits(repo_id, revision=unquote(revision), repo_type=repo_type))
 
     @app.get("/api/{kind}/{owner}/{name}/tree/{revision}")
     @app.get("/api/{kind}/{owner}/{name}/tree/{revision}/{prefix:path}")
-    def tree(kind: str, owner: str, name: str, revision: str, request: Request, prefix: str = "") -> JSONResponse:
-        repo_id, revision, prefix = _repo_id(owner, name), unquote(revision), unquote(prefix).strip("/")
-        files = store.tree(repo_id, revision=revision, repo_type=_repo_type(kind))
+    def tree(kind: str, owner: str, name: str, revision: str, request: Request, caller: Caller,
+             prefix: str = "") -> JSONResponse:
+        repo_type, repo_id = readable(caller, kind, owner, name)
+        revision, prefix = unquote(revision), unquote(prefix).strip("/")
+        files = store.tree(repo_id, revision=revision, repo_type=repo_type)
         recursive = request.query_params.get("recursive") in ("1", "true", "True")
         under = f"{prefix}/" if prefix else ""
         if prefix and not any(p.startswith(under) for p in files):
@@ -214,50 +215,66 @@ def build(store: LocalStore, *, token: str | None = None) -> FastAPI:
         return JSONResponse([{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)] + out)
 
     @app.post("/api/{kind}/{owner}/{name}/paths-info/{revision}")
-    async def paths_info(kind: str, owner: str, name: str, revision: str, request: Request) -> JSONResponse:
+    async def paths_info(kind: str, owner: str, name: str, revision: str, request: Request,
+                         caller: Caller) -> JSONResponse:
+        repo_type, repo_id = readable(caller, kind, owner, name)
         wanted = (await request.form()).getlist("paths")
-        files = store.tree(_repo_id(owner, name), revision=unquote(revision), repo_type=_repo_type(kind))
+        files = store.tree(repo_id, revision=unquote(revision), repo_type=repo_type)
         return JSONResponse([entry_json(p, files[p].size, files[p].oid) for p in wanted if p in files])
 
-    @app.post("/api/{kind}/{owner}/{name}/preupload/{revision}", dependencies=write)
-    async def preupload(kind: str, owner: str, name: str, revision: str, request: Request) -> JSONResponse:
-        store.resolve(_repo_id(owner, name), unquote(revision), repo_type=_repo_type(kind))
-        body = await request.json()
+    @app.post("/api/{kind}/{owner}/{name}/preupload/{revision}")
+    async def preupload(kind: str, owner: str, name: str, revision: str, request: Request,
+                        caller: Caller) -> JSONResponse:
+        repo_type, repo_id = writable(caller, kind, owner, name)
+        store.resolve(repo_id, unquote(revision), repo_type=repo_type)
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            raise HttpError(400, f"the preupload body is not JSON: {exc}") from exc
         files = body.get("files", []) if isinstance(body, dict) else []
         return JSONResponse({"files": [{"path": f.get("path"), "uploadMode": "regular", "shouldIgnore": False}
                                        for f in files if isinstance(f, dict)]})
 
-    @app.post("/api/{kind}/{owner}/{name}/commit/{revision}", dependencies=write)
-    async def commit(kind: str, owner: str, name: str, revision: str, request: Request) -> JSONResponse:
-        repo_type, repo_id = _repo_type(kind), _repo_id(owner, name)
+    @app.post("/api/{kind}/{owner}/{name}/commit/{revision}")
+    async def commit(kind: str, owner: str, name: str, revision: str, request: Request,
+                     caller: Caller) -> JSONResponse:
+        repo_type, repo_id = writable(caller, kind, owner, name)
         if request.query_params.get("create_pr") in ("1", "true", "True"):
             raise HttpError(400, "pull requests are not supported by this hub")
-        with tempfile.TemporaryDirectory(prefix="yolodeck-upload-") as tmp:
-            header, operations = await read_commit(request.stream(), Path(tmp))
-            oid = store.commit(repo_id, operations, message=header.get("summary") or "upload",
-                               description=header.get("description") or "", revision=unquote(revision),
-                               parent_commit=header.get("parentCommit"), repo_type=repo_type)
+        try:
+            with tempfile.TemporaryDirectory(prefix="yolodeck-upload-", dir=store.root / "staging") as tmp:
+                header, operations = await read_commit(request.stream(), Path(tmp), limits)
+                oid = store.commit(repo_id, operations, message=header.get("summary") or "upload",
+                                   description=header.get("description") or "", revision=unquote(revision),
+                                   parent_commit=header.get("parentCommit"), repo_type=repo_type)
+        except OSError as exc:  # the upload itself filled the disk
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise StorageFullError(f"the hub's disk is full: the commit to {repo_id} was not made") from exc
         url = f"{base(request)}/{PREFIX[repo_type]}{repo_id}/commit/{oid}"
         return JSONResponse({"commitOid": oid, "commitUrl": url, "success": True})
 
-    @app.post("/api/{kind}/{owner}/{name}/tag/{revision}", dependencies=write)
-    def tag(kind: str, owner: str, name: str, revision: str, body: Tag) -> JSONResponse:
-        _conflict(store.create_tag, _repo_id(owner, name), body.tag, revision=unquote(revision),
-                  message=body.message, repo_type=_repo_type(kind))
+    @app.post("/api/{kind}/{owner}/{name}/tag/{revision}")
+    def tag(kind: str, owner: str, name: str, revision: str, body: Tag, caller: Caller) -> JSONResponse:
+        repo_type, repo_id = writable(caller, kind, owner, name)
+        _conflict(store.create_tag, repo_id, body.tag, revision=unquote(revision), message=body.message,
+                  repo_type=repo_type)
         return JSONResponse({})
 
-    @app.post("/api/{kind}/{owner}/{name}/branch/{branch}", dependencies=write)
-    async def branch(kind: str, owner: str, name: str, branch: str, request: Request) -> JSONResponse:
+    @app.post("/api/{kind}/{owner}/{name}/branch/{branch}")
+    async def branch(kind: str, owner: str, name: str, branch: str, request: Request, caller: Caller) -> JSONResponse:
+        repo_type, repo_id = writable(caller, kind, owner, name)
         raw = await request.body()
         body = Branch.model_validate_json(raw) if raw else Branch()
-        _conflict(store.create_branch, _repo_id(owner, name), unquote(branch), revision=body.startingPoint,
-                  repo_type=_repo_type(kind))
+        _conflict(store.create_branch, repo_id, unquote(branch), revision=body.startingPoint, repo_type=repo_type)
         return JSONResponse({})
 
-    def resolve_file(repo_type: str, owner: str, name: str, rest: str, request: Request) -> Response:
+    def resolve_file(repo_type: str, owner: str, name: str, rest: str, request: Request,
+                     caller: Token | None) -> Response:
         """``rest`` is ``<revision>/<path>``, each segment still quoted."""
         revision, path = rest.split("/", 1)
         repo_id, path = _repo_id(owner, name), unquote(path)
+        access.read(caller, repo_id, repo_type)
         oid = store.resolve(repo_id, unquote(revision), repo_type=repo_type)
         try:
             _, entry = store.file_entry(repo_id, path, revision=oid, repo_type=repo_type)
@@ -270,16 +287,16 @@ def build(store: LocalStore, *, token: str | None = None) -> FastAPI:
         return FileResponse(store.blob_path(entry.sha256), headers=headers, media_type="application/octet-stream")
 
     @app.api_route("/spaces/{owner}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
-    def resolve_space(owner: str, name: str, revision: str, path: str, request: Request) -> Response:
-        return resolve_file("space", owner, name, f"{revision}/{path}", request)
+    def resolve_space(owner: str, name: str, revision: str, path: str, request: Request, caller: Caller) -> Response:
+        return resolve_file("space", owner, name, f"{revision}/{path}", request, caller)
 
     @app.api_route("/datasets/{owner}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
-    def resolve_dataset(owner: str, name: str, revision: str, path: str, request: Request) -> Response:
-        return resolve_file("dataset", owner, name, f"{revision}/{path}", request)
+    def resolve_dataset(owner: str, name: str, revision: str, path: str, request: Request, caller: Caller) -> Response:
+        return resolve_file("dataset", owner, name, f"{revision}/{path}", request, caller)
 
     @app.api_route("/{owner}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
-    def resolve_model(owner: str, name: str, revision: str, path: str, request: Request) -> Response:
-        return resolve_file("model", owner, name, f"{revision}/{path}", request)
+    def resolve_model(owner: str, name: str, revision: str, path: str, request: Request, caller: Caller) -> Response:
+        return resolve_file("model", owner, name, f"{revision}/{path}", request, caller)
 
     @app.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
     def not_found(rest: str, request: Request) -> Response:
@@ -298,6 +315,9 @@ def _conflict(fn, *args, **kwargs) -> None:
         raise HttpError(409, str(exc)) from exc
 
 
-def create_app(root: str | Path | None = None, *, token: str | None = None) -> _KeepEncodedSlashes:
+def create_app(root: str | Path | None = None, *, token: str | None = None, private: bool = False,
+               limits: Limits = DEFAULT_LIMITS) -> _Gate:
     """The ASGI app for ``hub serve``: the embedded hub at ``root`` (default: the usual one)."""
-    return _KeepEncodedSlashes(build(LocalStore(root), token=token))
+    store = LocalStore(root)
+    (store.root / "staging").mkdir(exist_ok=True)
+    return _Gate(build(store, token=token, private=private, limits=limits), limits)
