@@ -8,7 +8,7 @@ from hub.runtime.annotate import BoxAnnotator, LabelAnnotator
 from hub.runtime.backends import available
 from hub.runtime.detections import Detections
 from hub.runtime.detector import DEFAULT_MAX_DET, Detector
-from hub.runtime.images import MAX_BYTES, MAX_PIXELS, load_image
+from hub.runtime.images import MAX_BYTES, MAX_PIXELS, load_image, read_image
 
 __all__ = [
     "BoxAnnotator",
@@ -20,4 +20,5 @@ __all__ = [
     "MAX_PIXELS",
     "available",
     "load_image",
+    "read_image",
 ]

@@ -6,11 +6,13 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from hub.errors import UnsupportedModelError
 from hub.runtime import ops
 from hub.runtime.backends import open_session
 from hub.runtime.detections import Detections
-from hub.runtime.images import ImageLike, load_image
+from hub.runtime.images import ImageLike, read_image
 from hub.runtime.nms import nms
 
 DEFAULT_MAX_DET = 1000  # dense shelves: ~150 objects per image, up to ~200 boxes at conf 0.25
@@ -28,6 +30,8 @@ class Detector:
         threads: intra-op threads for the backend (default: the backend's choice).
         busy_wait: let idle worker threads spin between calls: lowest latency for one stream of calls,
             but it takes CPU from everything else; turn it off in servers and next to a browser.
+        warmup: run one blank image through it before returning (the backend's first call and the NMS
+            session's start are slow), so the first real request is not.
 
     Example:
         >>> det = Detector("deck/model-int8.tflite")
@@ -45,6 +49,7 @@ class Detector:
         backend: str | None = None,
         threads: int | None = None,
         busy_wait: bool = True,
+        warmup: bool = True,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -56,6 +61,21 @@ class Detector:
             raise UnsupportedModelError(f"{self.path.name}: input size unknown; pass imgsz=")
         self.names = list(names or meta.get("names") or [])
         self._buffers = threading.local()  # one input blob per calling thread, reused
+        if warmup:
+            self._warm()
+
+    def _warm(self) -> None:
+        """One call through every stage: a small JPEG (the decoder), non-square (the resize path), the backend,
+        and NMS on two overlapping boxes of two classes (a blank image has no candidates: NMS would stay cold)."""
+        import io
+
+        from PIL import Image
+
+        jpeg = io.BytesIO()
+        Image.new("RGB", (self.imgsz + 32, self.imgsz // 2), (114, 114, 114)).save(jpeg, "JPEG")
+        self.detect(jpeg.getvalue())
+        boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11]], np.float32)
+        nms(boxes, np.array([0.9, 0.8], np.float32), np.array([0, 1], np.int64), iou=0.5, max_det=10)
 
     @property
     def dynamic(self) -> bool:
@@ -106,7 +126,7 @@ class Detector:
         if size % 32:
             raise ValueError(f"image size must be a multiple of 32, not {size}")
         t0 = time.perf_counter()
-        rgb = load_image(image, bgr=bgr)
+        rgb, (w, h) = read_image(image, bgr=bgr, fit=size)  # a large JPEG is decoded reduced, to >= size
         t1 = time.perf_counter()
         blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None))
         self._buffers.blob = blob
@@ -115,8 +135,10 @@ class Detector:
         t3 = time.perf_counter()
         xyxy, scores, class_ids = ops.decode_head(out, conf=conf, classes=classes)
         keep = nms(xyxy, scores, class_ids, iou=iou, max_det=max_det)
-        h, w = rgb.shape[:2]
-        xyxy = ops.rescale(xyxy[keep], box, w, h)
+        rh, rw = rgb.shape[:2]
+        xyxy = ops.rescale(xyxy[keep], box, rw, rh)
+        if (rw, rh) != (w, h):  # back from the reduced decode to the image's own pixels
+            xyxy *= np.array([w / rw, h / rh, w / rw, h / rh], np.float32)
         t4 = time.perf_counter()
         names = self.names or [str(i) for i in range(max(out.shape[1] - 4, 0))]
         timing = {

