@@ -115,7 +115,9 @@ def main() -> None:
 
     st.caption(f"**{m.model}** · {repo}@{rev} · {len(m.classes)} classes · {m.imgsz} px · dataset "
                f"{m.dataset.get('name', '?')} ({m.dataset.get('split', 'test')}: {m.dataset.get('images', '?')} images, "
-               f"{m.dataset.get('instances', '?')} objects) · built {m.created}")
+               f"{m.dataset.get('instances', '?')} objects) · built {m.created}"
+               + next((f" · latency on {v.latency_ms.cpu}, {v.latency_ms.threads} threads" for v in m.available
+                       if v.latency_ms and v.latency_ms.cpu), ""))
     unavailable = [v for v in m.variants if not v.ok]
     for v in unavailable:
         st.warning(f"{v.id} is unavailable: {v.reason}")

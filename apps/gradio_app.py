@@ -65,7 +65,7 @@ class Controls:
 
 
 def _controls(models: Models, deck: RepoDeck) -> Controls:
-    best = deck.default_variant()
+    best = deck.default_variant(threads=models.threads)
     with gr.Row():
         repo = gr.Textbox(value=deck.repo, label="Model repo", elem_id="repo", scale=2)
         revision = gr.Dropdown(choices=models.revisions(deck.repo), value=deck.revision, label="Revision",

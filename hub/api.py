@@ -52,7 +52,8 @@ class VariantQuery:
         return manifest.available
 
     def one(self, manifest: Manifest) -> Variant:
-        """The variant to run: the one asked for, else the fastest accurate one among installed backends."""
+        """The variant to run: the one asked for, else the fastest accurate one among installed backends, by
+        the deck's own latencies (:meth:`RepoDeck.default_variant` probes this machine instead)."""
         return self.select(manifest)[0] if self else manifest.fastest_accurate(backends=catalog.installed())
 
 
@@ -78,8 +79,17 @@ class RepoDeck:
     def precisions(self, backend: str) -> list[str]:
         return [p for p in catalog.PRECISIONS if any(v.backend == backend and v.precision == p for v in self.runnable)]
 
-    def default_variant(self) -> Variant:
-        return VariantQuery().one(self.manifest)
+    def default_variant(self, *, probe: bool | None = None, threads: int | None = None) -> Variant:
+        """The fastest accurate variant on this machine: probed here (a second or so, once per commit and
+        CPU; see :mod:`hub.probe`), or by the deck's own figures with ``probe=False`` or
+        ``$YOLODECK_PROBE=0``."""
+        if probe is None:
+            probe = os.environ.get("YOLODECK_PROBE", "1") != "0"
+        if not probe:
+            return VariantQuery().one(self.manifest)
+        from hub.probe import fastest_here
+
+        return fastest_here(self, threads=threads)
 
     def file(self, variant: Variant, *, local_dir: Path | None = None) -> Path:
         """The variant's file, checked against the manifest every time (a cached copy too).
@@ -122,9 +132,9 @@ class RepoDeck:
         return manifest.parent
 
     def load(self, query: VariantQuery = VariantQuery(), *, threads: int | None = None,
-             busy_wait: bool = True) -> Detector:
-        """A Detector for the queried variant (default: fastest accurate on this machine's backends)."""
-        chosen = query.one(self.manifest)
+             busy_wait: bool = True, probe: bool | None = None) -> Detector:
+        """A Detector for the queried variant (default: :meth:`default_variant`)."""
+        chosen = query.one(self.manifest) if query else self.default_variant(probe=probe, threads=threads)
         return Detector(self.file(chosen), backend=chosen.backend, names=self.manifest.classes,
                         imgsz=self.manifest.imgsz, threads=threads, busy_wait=busy_wait)
 
@@ -276,11 +286,13 @@ def load(
     endpoint: str | None = None,
     threads: int | None = None,
     token: str | None = None,
+    probe: bool | None = None,
 ) -> Detector:
     """Pull one variant and return a :class:`Detector` for it.
 
     With no variant, backend or precision: the fastest variant within 0.01 mAP50 of fp32 among the
-    backends installed here.
+    backends installed here, measured here (``probe``: a short probe cached per commit and CPU; False,
+    or ``$YOLODECK_PROBE=0``: the deck's own latencies).
 
     Example:
         >>> detector = hub.load("acme/shelves", backend="tflite", precision="int8")
@@ -288,4 +300,4 @@ def load(
     """
     offline.configure()
     deck = open_deck(repo, revision=revision, endpoint=endpoint, token=token)
-    return deck.load(VariantQuery(variant, backend, precision), threads=threads)
+    return deck.load(VariantQuery(variant, backend, precision), threads=threads, probe=probe)

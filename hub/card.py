@@ -111,8 +111,9 @@ def _body(manifest: Manifest, *, repo: str) -> str:
     ]
     timed = next((v.latency_ms for v in manifest.available if v.latency_ms), None)
     if timed:
-        lines += [f"Latency measured with {timed.threads} threads at {timed.imgsz} px on the machine that built the "
-                  "deck.", ""]
+        on = f"a {timed.cpu}" if timed.cpu else "the machine that built the deck"
+        lines += [f"Latency measured with {timed.threads} threads at {timed.imgsz} px on {on}; `hub.load` without a "
+                  "variant measures the fastest candidates again on the machine it runs on.", ""]
     plots = {k: v for k, v in manifest.files.items() if v.endswith((".png", ".jpg"))}
     if plots:
         lines += ["## Training", "", *(f"![{k}]({v})" for k, v in plots.items()), ""]

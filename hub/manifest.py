@@ -92,6 +92,7 @@ class Latency(_Model):
     p90: Annotated[float, Field(ge=0.0)]
     threads: int
     imgsz: int
+    cpu: str | None = Field(None, description="the CPU it was measured on: model name and instruction sets")
 
 
 class Variant(_Model):
@@ -245,15 +246,19 @@ class Manifest(_Model):
         out["bytes"] = variant.bytes - ref.bytes
         return out
 
-    def fastest_accurate(self, *, tolerance: float = 0.01, backends: list[str] | None = None) -> Variant:
-        """The fastest variant whose mAP50 is within ``tolerance`` of the fp32 reference."""
+    def accurate(self, *, tolerance: float = 0.01, backends: list[str] | None = None) -> list[Variant]:
+        """The variants within ``tolerance`` mAP50 of the fp32 reference (all, if none is), fastest first by
+        the deck's own latencies (untimed ones last)."""
         ref = self.reference()
         pool = [v for v in self.available if backends is None or v.backend in backends]
         if not pool:
             raise VariantNotFoundError(f"no variant of {self.model} runs on {', '.join(backends or []) or 'nothing'}")
         good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - tolerance)]
-        timed = [v for v in (good or pool) if v.latency_ms]
-        return min(timed, key=lambda v: v.latency_ms.median) if timed else (good or pool)[0]
+        return sorted(good or pool, key=lambda v: v.latency_ms.median if v.latency_ms else float("inf"))
+
+    def fastest_accurate(self, *, tolerance: float = 0.01, backends: list[str] | None = None) -> Variant:
+        """The fastest variant whose mAP50 is within ``tolerance`` of the fp32 reference, by the deck's figures."""
+        return self.accurate(tolerance=tolerance, backends=backends)[0]
 
     # --- integrity -----------------------------------------------------------------------------
 

@@ -136,9 +136,38 @@ def test_load_picks_the_fastest_variant_within_tolerance(tiny_deck, tmp_path):
     manifest.write(deck)
     root = str(tmp_path / "hub")
     hub.push(deck, repo="acme/pick", endpoint=root)
-    assert hub.load("acme/pick", endpoint=root).path.name == "model-int8.onnx"  # tflite-int8 is faster, but lost 0.2
+    # by the deck's figures: tflite-int8 is faster, but lost 0.2 mAP50
+    assert hub.load("acme/pick", endpoint=root, probe=False).path.name == "model-int8.onnx"
     opened = hub.open_deck("acme/pick", endpoint=root)
-    assert opened.default_variant().id == "onnx-int8" and opened.commit == hub.resolve("acme/pick", endpoint=root)
+    assert opened.default_variant(probe=False).id == "onnx-int8"
+    assert opened.commit == hub.resolve("acme/pick", endpoint=root)
+    assert opened.default_variant(probe=True).id in ("onnx-fp32", "onnx-int8")  # never the inaccurate one
+
+
+def test_the_probe_picks_what_it_measured_fastest_here_and_caches_it(tiny_deck, tmp_path):
+    from hub.offline import cache_dir
+
+    ids = ["onnx-fp32", "onnx-int8", "tflite-int8"]
+    deck = make_deck(tiny_deck, tmp_path / "d", ids)
+    manifest = Manifest.read(deck)
+    for v in manifest.available:  # all equally accurate; the deck claims onnx-fp32 is fastest
+        v.metrics = v.metrics.model_copy(update={"map50": 0.5})
+        v.latency_ms = v.latency_ms.model_copy(update={"median": 1.0 if v.id == "onnx-fp32" else 50.0})
+    manifest.write(deck)
+    root = str(tmp_path / "hub")
+    hub.push(deck, repo="acme/probe", endpoint=root)
+    opened = hub.open_deck("acme/probe", endpoint=root)
+    chosen = opened.default_variant(probe=True)
+    [record] = (cache_dir() / "probes").glob(f"{opened.commit}-*.json")
+    measured = json.loads(record.read_text())
+    assert set(measured["ms"]) == set(ids) and all(ms > 0 for ms in measured["ms"].values())
+    assert chosen.id == measured["fastest"] == min(measured["ms"], key=measured["ms"].get)
+    assert "(" in measured["cpu"] or measured["cpu"]  # model name and instruction sets
+    other = next(i for i in ids if i != chosen.id)
+    record.write_text(json.dumps({**measured, "fastest": other}))  # the cache answers, not a new probe
+    assert opened.default_variant().id == other
+    assert hub.load("acme/probe", endpoint=root).path.name == catalog.VARIANTS[other].file
+    assert opened.default_variant(probe=False).id == "onnx-fp32"  # the deck's own figures
 
 
 def test_a_cached_file_is_checked_again_and_fetched_anew_if_it_changed(tiny_deck, tmp_path):

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hub.manifest import Latency, Metrics
+from hub.probe import cpu
 from hub.runtime import Detector, load_image
 from training.data.layout import read_labels
 
@@ -145,7 +146,7 @@ def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarra
             quietest[vid] = min(quietest[vid], float(np.median(block)))
             times[vid] += block
     return {vid: Latency(median=float(quietest[vid]), p90=float(np.percentile(times[vid], 90)), threads=threads,
-                         imgsz=imgsz) for vid in detectors}
+                         imgsz=imgsz, cpu=cpu()) for vid in detectors}
 
 
 def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,

@@ -1,0 +1,89 @@
+"""Which variant is fastest on the machine that runs it: a short probe, cached per deck commit and CPU.
+
+A deck's latencies were measured on the machine that built it; on another CPU the order changes
+(int8 kernels differ most: AVX2 against AVX-512 VNNI). So ``hub.load`` with no variant times the
+few accurate candidates the manifest ranks best, here, in blocks taken in turn (well under a
+second each), and remembers the winner in ``<cache>/probes/<commit>-<cpu>.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hub.offline import cache_dir
+
+if TYPE_CHECKING:
+    from hub.api import RepoDeck
+    from hub.manifest import Variant
+
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "avx_vnni", "neon", "asimd")
+
+
+def cpu() -> str:
+    """The CPU's model name and the instruction sets that decide which kernels are fastest."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
+                model = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags |= set(value.split())
+    except OSError:
+        pass
+    have = [f for f in FLAGS if f in flags]
+    return f"{model} ({' '.join(have)})" if have else model
+
+
+def _key(threads: int | None) -> str:
+    return hashlib.sha1(f"{cpu()}|{threads}".encode()).hexdigest()[:12]
+
+
+def measure(deck: RepoDeck, candidates: list[Variant], *, threads: int | None = None,
+            seconds: float = 0.4, block: int = 5) -> dict[str, float]:
+    """Median ms of ``detect()`` per candidate: blocks of ``block`` calls taken in turn for about ``seconds``
+    each; the quietest block counts (a noisy moment on a shared machine does not decide)."""
+    from hub.api import VariantQuery
+
+    frame = np.random.default_rng(0).integers(0, 255, (deck.manifest.imgsz, deck.manifest.imgsz, 3), np.uint8)
+    detectors = {v.id: deck.load(VariantQuery(v.id), threads=threads) for v in candidates}
+    best = dict.fromkeys(detectors, float("inf"))
+    spent = dict.fromkeys(detectors, 0.0)
+    while min(spent.values()) < seconds:
+        for vid, det in detectors.items():
+            times = []
+            for _ in range(block):
+                t = time.perf_counter()
+                det.detect(frame)
+                times.append(time.perf_counter() - t)
+            spent[vid] += sum(times)
+            best[vid] = min(best[vid], float(np.median(times)) * 1e3)
+    return best
+
+
+def fastest_here(deck: RepoDeck, *, candidates: int = 3, threads: int | None = None,
+                 tolerance: float = 0.01) -> Variant:
+    """The fastest of the accurate variants on this machine (probed once per deck commit and CPU)."""
+    from hub import catalog
+
+    pool = deck.manifest.accurate(tolerance=tolerance, backends=catalog.installed())[:candidates]
+    if len(pool) == 1:
+        return pool[0]
+    path = cache_dir() / "probes" / f"{deck.commit}-{_key(threads)}.json"
+    try:
+        cached = json.loads(path.read_text())
+        return next(v for v in pool if v.id == cached["fastest"])
+    except (OSError, ValueError, KeyError, StopIteration):
+        pass
+    ms = measure(deck, pool, threads=threads)
+    fastest = min(pool, key=lambda v: ms[v.id])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cpu": cpu(), "threads": threads, "ms": ms, "fastest": fastest.id}, indent=2))
+    return fastest
