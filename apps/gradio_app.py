@@ -5,7 +5,8 @@ API (``gradio_client``), each an ``api_name``:
 - ``/deck``: (repo, revision) -> pickers for that repo (revisions, backends, precisions, sizes, classes).
 - ``/precisions``: (repo, revision, backend) -> the precisions that backend has.
 - ``/detect``: (image, repo, revision, backend, precision, conf, iou, imgsz, classes)
-  -> annotated image, detections table, counts, latency per stage, JSON file, CSV file.
+  -> annotated image, detections table, counts, latency per stage, JSON file, CSV file, and a line naming
+  the variant and commit that ran, with the controls it ran with.
 - ``/compare``: (image, repo, revision, conf, iou) -> one annotated image per variant, and a table.
 - ``/frame``: (frame, repo, revision, backend, precision, conf, iou) -> annotated frame, status line: what
   the webcam stream runs on every frame (the stream itself is browser-only: gradio_client cannot send one).
@@ -76,7 +77,7 @@ def _controls(models: Models, deck: RepoDeck) -> Controls:
         precision = gr.Dropdown(choices=list(catalog.PRECISIONS), value=best.precision, label="Precision",
                                 elem_id="precision", allow_custom_value=True)
         load = gr.Button("Load repo", elem_id="load", scale=0)
-    info = gr.Markdown(elem_id="info")
+    info = gr.Markdown(label="Deck", elem_id="info")
     with gr.Row():
         conf = gr.Slider(0.01, 1.0, value=0.25, step=0.01, label="Confidence", elem_id="conf")
         iou = gr.Slider(0.1, 1.0, value=0.7, step=0.05, label="IoU (NMS)", elem_id="iou")
@@ -103,8 +104,9 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
     with gr.Row():
         json_file = gr.File(label="JSON", elem_id="json")
         csv_file = gr.File(label="CSV", elem_id="csv")
+    ran = gr.Markdown(label="Ran", elem_id="ran")  # which variant at which commit made this result
     inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes]
-    outputs = [annotated, table, counts, latency, json_file, csv_file]
+    outputs = [annotated, table, counts, latency, json_file, csv_file, ran]
     run.click(app.detect, inputs, outputs, api_name="detect")
     image.upload(app.detect, inputs, outputs, api_name=False)
     for control in (c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes):  # a person moved it: detect again
@@ -133,10 +135,10 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
         cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="cam",
                        webcam_options=gr.WebcamOptions(mirror=False, constraints=constraints))
         cam_out = InlineImage(label="Detections", elem_id="cam-out", format="jpeg", interactive=False)
-    fps = gr.Markdown(elem_id="fps")
+    fps = gr.Markdown(label="Stream", elem_id="fps")
     fps_state = gr.State()
     frame_in = SafeImage(type="filepath", visible=False)  # one frame through the API: /frame
-    frame_out = gr.Image(format="jpeg", visible=False)  # a file for API users, not a data URL
+    frame_out = gr.Image(label="Frame", format="jpeg", visible=False)  # a file for API users, not a data URL
     frame_btn = gr.Button(visible=False)
     controls = [*c.deck, c.backend, c.precision, c.conf, c.iou]
     cam.stream(app.webcam, [cam, *controls, fps_state], [cam_out, fps, fps_state], stream_every=WEBCAM_STREAM_EVERY,
@@ -145,9 +147,10 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
 
 
 def _metrics_tab() -> list:
-    table = gr.Dataframe(headers=METRIC_COLUMNS, elem_id="metrics-table", interactive=False)
+    table = gr.Dataframe(headers=METRIC_COLUMNS, label="Variants", elem_id="metrics-table", interactive=False)
     with gr.Row():
-        charts = [gr.Plot(elem_id="chart-tradeoff"), gr.Plot(elem_id="chart-size"), gr.Plot(elem_id="chart-latency")]
+        charts = [gr.Plot(label="Latency vs mAP50-95", elem_id="chart-tradeoff"),
+                  gr.Plot(label="File size", elem_id="chart-size"), gr.Plot(label="Latency", elem_id="chart-latency")]
     return [table, *charts]
 
 

@@ -98,14 +98,20 @@ class App:
 
     # --- detection -----------------------------------------------------------------------------
 
-    def _run(self, deck: RepoDeck, backend: str, precision: str, image: Any, **kw) -> tuple[np.ndarray, Detections]:
+    def _run(self, deck: RepoDeck, backend: str, precision: str, image: Any,
+             **kw) -> tuple[np.ndarray, Detections, str]:
+        """(the image, its detections, the id of the variant whose Detector ran: read off the Detector itself,
+        so a mix-up in the model cache shows instead of hiding behind the picker's value)."""
         try:
             variant = deck.manifest.find(backend=backend, precision=precision)
             detector = self.models.detector(deck, variant)
             rgb = load_image(image)
-            return rgb, detector.detect(rgb, **kw)
+            det = detector.detect(rgb, **kw)
         except (YolodeckError, ValueError) as exc:
             raise _fail(exc) from exc
+        ran = next((v.id for v in deck.manifest.available
+                    if v.file == detector.path.name and v.backend == detector.backend), detector.path.name)
+        return rgb, det, ran
 
     @staticmethod
     def _annotate(rgb: np.ndarray, detections: Detections) -> np.ndarray:
@@ -116,8 +122,11 @@ class App:
             raise gr.Error("upload an image first (or pick an example)", print_exception=False)
         deck = self._deck(repo, revision)
         class_ids = [deck.manifest.classes.index(c) for c in classes or [] if c in deck.manifest.classes] or None
-        rgb, det = self._run(deck, backend, precision, image, conf=float(conf), iou=float(iou), classes=class_ids,
-                             imgsz=int(imgsz) if imgsz else None)
+        rgb, det, ran = self._run(deck, backend, precision, image, conf=float(conf), iou=float(iou),
+                                  classes=class_ids, imgsz=int(imgsz) if imgsz else None)
+        ran = (f"**{ran}** · {deck.repo}@{deck.commit[:8]} · {len(det)} objects · conf {float(conf):.2f} · "
+               f"IoU {float(iou):.2f} · {int(imgsz) if imgsz else deck.manifest.imgsz} px · "
+               + (f"only {', '.join(classes)} · " if class_ids else "") + f"{det.timing_ms['total']:.1f} ms")
         rows = [[r["class_name"], r["score"], r["x1"], r["y1"], r["x2"], r["y2"]] for r in det.to_rows()]
         counts = [[name, n] for name, n in det.counts().items()] + [["total", len(det)]]
         latency = [[stage, round(det.timing_ms.get(stage, 0.0), 2)] for stage in STAGES]
@@ -125,12 +134,12 @@ class App:
         json_path, csv_path = self.downloads / f"{stem}.json", self.downloads / f"{stem}.csv"
         json_path.write_text(det.to_json())
         csv_path.write_text(det.to_csv())
-        return self._annotate(rgb, det), rows, counts, latency, str(json_path), str(csv_path)
+        return self._annotate(rgb, det), rows, counts, latency, str(json_path), str(csv_path), ran
 
     def detect_if_image(self, image, *args):
         """Re-run detection when a picker moves, if there is an image."""
         if image is None:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         return self.detect(image, *args)
 
     def compare(self, image, repo, revision, conf, iou):
@@ -143,7 +152,7 @@ class App:
             raise _fail(exc) from exc
         gallery, table = [], []
         for v in deck.runnable:
-            self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))  # load and warm up
+            self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))  # load it
             det = self.models.detector(deck, v).detect(rgb, conf=float(conf), iou=float(iou))  # then time it
             caption = f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"
             gallery.append((self._annotate(rgb, det), caption))
@@ -156,7 +165,7 @@ class App:
         if frame is None:
             return None, "waiting for the camera...", state
         deck = self._deck(repo, revision)
-        rgb, det = self._run(deck, backend, precision, frame, conf=float(conf), iou=float(iou))
+        rgb, det, _ = self._run(deck, backend, precision, frame, conf=float(conf), iou=float(iou))
         clock = state if isinstance(state, FrameClock) else FrameClock()
         fps = clock.tick()
         annotated = self._annotate(rgb, det)

@@ -52,20 +52,20 @@ def test_upload_and_every_picker(app_url, shelf):
         page.locator("#image input[type=file]").set_input_files(str(shelf))
         expect(page.locator("#table")).to_contain_text("product", timeout=60_000)
         expect(page.locator("#annotated img")).to_be_visible()
-        page.wait_for_timeout(500)
+        expect(page.locator("#ran")).to_contain_text("objects", timeout=30_000)  # the result is complete
         base = _rows(page)
         assert base > 5
         expect(page.locator("#latency")).to_contain_text("inference")
         page.screenshot(path=str(ARTIFACTS / "gradio_detect.png"))
 
-        for backend, label, precision in (("tflite", "TFLite", "int8"), ("onnxruntime", "ONNX Runtime", "fp16"),
-                                          ("torch", "PyTorch", "fp32")):
+        for variant, label, precision in (("tflite-int8", "TFLite", "int8"), ("onnx-fp16", "ONNX Runtime", "fp16"),
+                                          ("pt", "PyTorch", "fp32")):
             _pick(page, "backend", label)
             _pick(page, "precision", precision)
             page.locator("#run").click()
-            page.wait_for_timeout(1500)
+            expect(page.locator("#ran")).to_contain_text(f"{variant} ·", timeout=60_000)  # that variant's result
             expect(page.locator("#table")).to_contain_text("product", timeout=60_000)
-            assert abs(_rows(page) - base) <= max(4, base // 4), (backend, _rows(page), base)
+            assert abs(_rows(page) - base) <= max(4, base // 4), (variant, _rows(page), base)
 
         current = _rows(page)
         page.locator("#conf input[type=range]").focus()
@@ -73,21 +73,22 @@ def test_upload_and_every_picker(app_url, shelf):
             page.keyboard.press("ArrowRight")
         expect(page.locator("#conf input[type=number]")).to_have_value("0.7")
         page.locator("#run").click()
+        expect(page.locator("#ran")).to_contain_text("conf 0.70", timeout=30_000)
         expect(page.locator("#table [role=grid]")).not_to_have_attribute("aria-rowcount", str(current), timeout=30_000)
         assert 0 < _rows(page) < current
         page.locator("#iou input[type=range]").focus()
         for _ in range(8):
             page.keyboard.press("ArrowLeft")
         page.locator("#run").click()
-        page.wait_for_timeout(1500)
+        expect(page.locator("#ran")).to_contain_text("IoU 0.30", timeout=30_000)
         assert _rows(page) > 0
         _pick(page, "imgsz", "320")  # PyTorch runs at any size
         page.locator("#run").click()
-        page.wait_for_timeout(1500)
+        expect(page.locator("#ran")).to_contain_text("320 px", timeout=30_000)
         expect(page.locator("#table")).to_contain_text("product")
         page.locator("#classes label").first.click()  # only 'product'
         page.locator("#run").click()
-        page.wait_for_timeout(1500)
+        expect(page.locator("#ran")).to_contain_text("only product", timeout=30_000)
         assert _rows(page) > 0
         _pick(page, "revision", "v1")
         expect(page.locator("#info")).to_contain_text("acme/tiny@v1", timeout=30_000)

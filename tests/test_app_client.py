@@ -46,21 +46,33 @@ def test_deck_and_precisions(client):
 def test_detect_follows_the_controls(client, shelf):
     from gradio_client import handle_file
 
-    def run(backend, precision, conf, classes=()):
-        return client.predict(handle_file(shelf), "acme/tiny", "main", backend, precision, conf, 0.7, 256,
+    from hub import catalog
+
+    def run(backend, precision, conf, iou=0.7, classes=()):
+        return client.predict(handle_file(shelf), "acme/tiny", "main", backend, precision, conf, iou, 256,
                               list(classes), api_name="/detect")
 
-    image, table, counts, latency, json_path, csv_path = run("onnxruntime", "fp32", 0.25)
+    image, table, counts, latency, json_path, csv_path, ran = run("onnxruntime", "fp32", 0.25)
     n = len(table["data"])
     assert n > 5 and dict(map(tuple, counts["data"]))["total"] == n
     assert np.asarray(Image.open(image)).shape[2] == 3
     assert {row[0] for row in latency["data"]} == {"read", "letterbox", "inference", "postprocess", "total"}
     payload = json.loads(Path(json_path).read_text())
     assert len(payload["detections"]) == n and Path(csv_path).read_text().count("\n") == n + 1
+    assert ran.startswith("**onnx-fp32**") and "acme/tiny@" in ran
     fewer = run("onnxruntime", "fp32", 0.6)[1]["data"]
     assert len(fewer) < n and all(row[1] >= 0.6 for row in fewer)
-    for backend, precision in (("tflite", "int8"), ("onnxruntime", "int8"), ("torch", "fp32")):
-        assert abs(len(run(backend, precision, 0.25)[1]["data"]) - n) <= max(3, n // 5)
+    # the IoU slider reaches NMS: at 0.99 it suppresses almost nothing, so each object's near-duplicates stay
+    assert len(run("onnxruntime", "fp32", 0.25, iou=0.99)[1]["data"]) > n
+    for kind in catalog.VARIANTS.values():  # every picker pair runs the variant it names, no other
+        if kind.id in ("openvino-fp32", "openvino-int8", "onnx-fp32"):
+            continue
+        out = run(kind.backend, kind.precision, 0.25)
+        assert out[6].startswith(f"**{kind.id}**"), (kind.id, out[6])
+        assert abs(len(out[1]["data"]) - n) <= max(3, n // 5)
+    for vid in ("openvino-int8", "onnx-int8"):  # one file, two backends: the picker decides which ran
+        kind = catalog.VARIANTS[vid]
+        assert run(kind.backend, kind.precision, 0.25)[6].startswith(f"**{vid}**")
 
 
 def test_compare_runs_every_variant(client, shelf):
