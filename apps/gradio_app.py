@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import os
+import sys
 from dataclasses import dataclass
 
 import gradio as gr
@@ -30,6 +31,7 @@ from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, App, Fram
 from apps.models import Models
 from hub import catalog
 from hub.api import RepoDeck
+from hub.errors import YolodeckError
 
 __all__ = ["QUEUE_POLL_S", "App", "FrameClock", "InlineImage", "build_app", "default_threads", "launch", "main"]
 
@@ -200,7 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--threads", type=int, help="threads per model call (default: cores / 2)")
     args = parser.parse_args(argv)
-    demo = build_app(repo=args.repo, endpoint=args.endpoint, threads=args.threads)
+    try:
+        demo = build_app(repo=args.repo, endpoint=args.endpoint, threads=args.threads)
+    except YolodeckError as exc:  # a missing repo, revision or deck: say what to do, not a traceback
+        hint = ("python -m training.demo" if args.repo == DEFAULT_REPO
+                else f"hub push DECK --repo {args.repo}" + (f" --endpoint {args.endpoint}" if args.endpoint else ""))
+        print(f"yolodeck app: cannot open {args.repo}: {exc}\n  make it with: {hint}  (or pass --repo OWNER/NAME; "
+              "`hub ls` lists the repos)", file=sys.stderr)
+        return 2
     print(f"yolodeck app: http://{args.host}:{args.port}  (model {args.repo})", flush=True)
     launch(demo, host=args.host, port=args.port)
     return 0

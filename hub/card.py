@@ -14,6 +14,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub.manifest import Manifest
 
+NOISY_SPREAD = 2.0  # a variant whose slowest timing block took this many times its quietest was timed on a busy machine
 LICENSE = "agpl-3.0"  # Ultralytics models and their exports are AGPL-3.0
 # (row key, how it is printed); the keys are what people read, the same in every view
 COLUMNS: dict[str, str] = {
@@ -114,6 +115,10 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         on = f"a {timed.cpu}" if timed.cpu else "the machine that built the deck"
         lines += [f"Latency measured with {timed.threads} threads at {timed.imgsz} px on {on}; `hub.load` without a "
                   "variant measures the fastest candidates again on the machine it runs on.", ""]
+        noisy = [v.id for v in manifest.available if v.latency_ms and (v.latency_ms.spread or 1) > NOISY_SPREAD]
+        if noisy:
+            lines += [f"**Noisy timing:** the machine was busy while {', '.join(noisy)} were timed (their slowest "
+                      f"blocks took over {NOISY_SPREAD:g}x their quietest); trust their ratios less.", ""]
     plots = {k: v for k, v in manifest.files.items() if v.endswith((".png", ".jpg"))}
     if plots:
         lines += ["## Training", "", *(f"![{k}]({v})" for k, v in plots.items()), ""]

@@ -93,6 +93,7 @@ class Latency(_Model):
     threads: int
     imgsz: int
     cpu: str | None = Field(None, description="the CPU it was measured on: model name and instruction sets")
+    spread: float | None = Field(None, description="slowest block median / quietest: over 2, the machine was busy")
 
 
 class Variant(_Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,14 @@ def test_the_queue_is_not_polled_every_millisecond():
     assert demo._queue.sleep_when_free < QUEUE_POLL_S  # Gradio's own default, on Linux
     quiet_queue(demo)
     assert demo._queue.sleep_when_free == demo._queue.progress_update_sleep_when_free == QUEUE_POLL_S
+
+
+def test_the_app_started_on_a_missing_repo_says_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "YOLODECK_HUB": str(tmp_path / "empty-hub")}
+    run = subprocess.run([sys.executable, "-m", "apps.gradio_app", "--repo", "acme/missing"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "cannot open acme/missing" in run.stderr and "hub push DECK --repo acme/missing" in run.stderr

@@ -202,3 +202,14 @@ def test_hub_serve_with_a_token_refuses_anonymous_writes(tiny_deck, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_card_flags_timing_taken_on_a_busy_machine(tiny_deck):
+    manifest = Manifest.read(tiny_deck)
+    for v in manifest.available:
+        v.latency_ms = v.latency_ms.model_copy(update={"spread": 1.2, "cpu": "Test CPU (avx2)"})
+    quiet = card.render(manifest)
+    assert "Noisy timing" not in quiet and "on a Test CPU (avx2)" in quiet
+    noisy = manifest.variant("onnx-int8")
+    noisy.latency_ms = noisy.latency_ms.model_copy(update={"spread": 3.5})
+    assert "**Noisy timing:** the machine was busy while onnx-int8 were timed" in card.render(manifest)

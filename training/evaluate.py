@@ -127,15 +127,16 @@ def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarra
     Blocks of ``per_block`` calls, one variant after another, ``rounds`` times: a shared machine's slow
     spells then fall on every variant alike, so the ratios between variants hold (measured one after
     another, in separate processes, the same two files came out 1.2x and 1.7x apart). ``median`` is the
-    median of a variant's quietest block; ``p90`` is over all its calls.
+    median of a variant's quietest block; ``p90`` is over the calls of its quieter half of blocks (one
+    noisy moment on a shared machine put 1.7 s in a card whose median was 45 ms); ``spread`` says how far
+    its block medians ranged (largest / smallest), so a reader can tell when the machine was not quiet.
     """
     detectors = {vid: Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
                  for vid, (path, backend) in files.items()}
     for det in detectors.values():
         for i in range(warmup):
             det.detect(arrays[i % len(arrays)], conf=0.25)
-    times = {vid: [] for vid in detectors}
-    quietest = {vid: float("inf") for vid in detectors}
+    blocks: dict[str, list[list[float]]] = {vid: [] for vid in detectors}
     for r in tqdm(range(rounds), desc="latency: blocks in turn", unit="round", leave=False):
         for vid, det in detectors.items():
             block = []
@@ -143,10 +144,14 @@ def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarra
                 t = time.perf_counter()
                 det.detect(arrays[(r * per_block + i) % len(arrays)], conf=0.25)
                 block.append((time.perf_counter() - t) * 1e3)
-            quietest[vid] = min(quietest[vid], float(np.median(block)))
-            times[vid] += block
-    return {vid: Latency(median=float(quietest[vid]), p90=float(np.percentile(times[vid], 90)), threads=threads,
-                         imgsz=imgsz, cpu=cpu()) for vid in detectors}
+            blocks[vid].append(block)
+    out = {}
+    for vid, runs in blocks.items():
+        runs = sorted(runs, key=np.median)  # quietest first
+        quiet = [t for run in runs[: max(1, len(runs) // 2)] for t in run]
+        out[vid] = Latency(median=float(np.median(runs[0])), p90=float(np.percentile(quiet, 90)), threads=threads,
+                           imgsz=imgsz, cpu=cpu(), spread=float(np.median(runs[-1]) / max(np.median(runs[0]), 1e-9)))
+    return out
 
 
 def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, threads: int = 2,
