@@ -62,17 +62,17 @@ def decode_head(output: np.ndarray, *, conf: float, classes: list[int] | None = 
     if pred.shape[0] > pred.shape[1]:  # (N, 4 + nc) layout
         pred = pred.T
     cls_scores = pred[4:]
-    if classes is not None:
-        keep_cls = np.zeros(cls_scores.shape[0], bool)
-        keep_cls[[c for c in classes if 0 <= c < cls_scores.shape[0]]] = True
-        cls_scores = np.where(keep_cls[:, None], cls_scores, 0)
     one_class = len(cls_scores) == 1
     best = cls_scores[0] if one_class else cls_scores.max(axis=0)
     keep = np.flatnonzero(best > conf)
-    if keep.size > MAX_CANDIDATES:
-        keep = keep[np.argsort(-best[keep])[:MAX_CANDIDATES]]
-    scores = best[keep]
     class_ids = np.zeros(keep.size, np.int64) if one_class else cls_scores[:, keep].argmax(axis=0)
+    if classes is not None:  # after each box took its best class, as Ultralytics filters: not a second-best label
+        wanted = np.isin(class_ids, np.asarray(list(classes), np.int64))
+        keep, class_ids = keep[wanted], class_ids[wanted]
+    if keep.size > MAX_CANDIDATES:
+        top = np.argsort(-best[keep])[:MAX_CANDIDATES]
+        keep, class_ids = keep[top], class_ids[top]
+    scores = best[keep]
     xyxy = pred[:4, keep].T @ CXCYWH_TO_XYXY
     return xyxy.astype(np.float32, copy=False), scores.astype(np.float32, copy=False), class_ids.astype(np.int64)
 

@@ -1,0 +1,103 @@
+"""A user's path through the CLIs, on a ten-class dataset: `python -m training data|train|deck|weights`,
+`hub push|pull`, then what only many classes can test: the class filter, per-class AP, counts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hub.manifest import Manifest
+from hub.runtime import Detector
+
+DIGITS = [str(i) for i in range(10)]
+
+
+def _cli(*args: str, env: dict | None = None) -> str:
+    run = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=900)
+    assert run.returncode == 0, f"{' '.join(args)}\n{run.stderr[-2000:]}"
+    return run.stdout
+
+
+@pytest.fixture(scope="module")
+def digits_deck(state_dir) -> Path:
+    """Made as a user would: every step a CLI call (one short training run: ten classes, 128 px, ~1 min)."""
+    root = state_dir / "digits"
+    deck = root / "deck"
+    if (deck / "manifest.json").is_file() and os.environ.get("YOLODECK_TEST_STATE"):
+        return deck
+    _cli("-m", "training", "data", "synth-digits", "--out", str(root / "data"), "--train", "96", "--val", "16",
+         "--test", "24")
+    _cli("-m", "training", "train", "--data", str(root / "data" / "data.yaml"), "--epochs", "20", "--imgsz", "128",
+         "--batch", "8", "--out", str(root / "run"), *(x for kv in ("warmup_epochs=0", "mosaic=0.0", "close_mosaic=0",
+                                                                    "optimizer=AdamW", "lr0=0.004", "workers=0")
+                                                       for x in ("--set", kv)))
+    _cli("-m", "training", "deck", str(root / "run"), "--data", str(root / "data" / "data.yaml"), "--out", str(deck),
+         "--variants", "onnx-fp32", "tflite-int8", "--calibration", "16", "--examples", "2", "--name", "digits")
+    return deck
+
+
+def test_the_deck_cli_made_the_variants_asked_for(digits_deck):
+    manifest = Manifest.read(digits_deck)
+    assert [v.id for v in manifest.variants] == ["onnx-fp32", "tflite-int8"] and manifest.classes == DIGITS
+    manifest.verify(digits_deck)
+    for v in manifest.available:  # per-class AP for the classes the test split holds, keyed by name
+        assert set(v.metrics.per_class) <= set(DIGITS) and len(v.metrics.per_class) >= 5
+
+
+def test_weights_cli_writes_a_checkpoint_the_runtime_loads(digits_deck, tmp_path):
+    run = digits_deck.parent / "run"
+    out = tmp_path / "digits.pt"
+    _cli("-m", "training", "weights", str(run), "--out", str(out), "--half")
+    det = Detector(out, threads=2)
+    assert det.backend == "torch" and det.names == DIGITS and det.imgsz == 128
+
+
+def test_hub_cli_push_and_pull_the_digits_deck(digits_deck, tmp_path):
+    env = {**os.environ, "YOLODECK_HUB": str(tmp_path / "hub"), "YOLODECK_CACHE": str(tmp_path / "cache")}
+    assert "pushed acme/digits@" in _cli("-m", "hub.cli", "push", str(digits_deck), "--repo", "acme/digits", env=env)
+    path = Path(_cli("-m", "hub.cli", "pull", "acme/digits", "--variant", "tflite-int8", env=env).strip())
+    assert path.name == "model-int8.tflite" and path.is_file()
+
+
+@pytest.mark.parametrize("variant", ["onnx-fp32", "tflite-int8"])
+def test_the_class_filter_keeps_exactly_those_classes(digits_deck, variant):
+    manifest = Manifest.read(digits_deck)
+    det = Detector(digits_deck / manifest.variant(variant).file, names=manifest.classes, threads=2)
+    images = sorted((digits_deck.parent / "data" / "images" / "test").iterdir())[:12]
+    seen = set()
+    for image in images:
+        everything = det.detect(image, conf=0.02)
+        seen |= set(everything.class_id.tolist())
+        counts = everything.counts()
+        assert sum(counts.values()) == len(everything)
+        for cls in sorted(set(everything.class_id.tolist()))[:3]:
+            only = det.detect(image, conf=0.02, classes=[int(cls)])
+            assert set(only.class_id.tolist()) == {cls}
+            # NMS is class-aware: filtering is the unfiltered result restricted to that class, box for box
+            mine = everything.xyxy[everything.class_id == cls]
+            np.testing.assert_allclose(np.sort(only.xyxy, axis=0), np.sort(mine, axis=0), atol=1e-3)
+            assert {k: n for k, n in only.counts().items() if n} == {DIGITS[cls]: counts[DIGITS[cls]]}
+    assert len(seen) >= 3  # several classes were there to filter
+
+
+def test_the_class_filter_agrees_with_ultralytics(digits_deck):
+    from ultralytics import YOLO
+
+    from hub.runtime import Detections
+
+    path = digits_deck / "model-fp32.onnx"
+    ours, theirs = Detector(path, threads=2), YOLO(str(path), task="detect")
+    compared = 0
+    for image in sorted((digits_deck.parent / "data" / "images" / "test").iterdir())[:12]:
+        for cls in (3, 7):
+            a = ours.detect(image, conf=0.02, iou=0.7, classes=[cls])
+            b = Detections.from_ultralytics(theirs.predict(str(image), imgsz=128, conf=0.02, iou=0.7, classes=[cls],
+                                                           verbose=False, device="cpu")[0])
+            assert len(a) == len(b) and set(a.class_id.tolist()) <= {cls}, (image.name, cls, len(a), len(b))
+            compared += len(b)
+    assert compared > 0
