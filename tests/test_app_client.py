@@ -156,3 +156,18 @@ def test_the_app_started_on_a_missing_repo_says_what_to_do(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "cannot open acme/missing" in run.stderr and "hub push DECK --repo acme/missing" in run.stderr
+
+
+@pytest.mark.parametrize("backend, precision, conf, iou, imgsz, message", [
+    ("onnxruntime", "fp32", 0.25, 0.7, 320, "exported at 256 px"),
+    ("torch", "fp32", 0.25, 0.7, 300, "multiple of 32"),
+    ("onnxruntime", "fp32", 1.5, 0.7, 256, "1.5"),
+    ("onnxruntime", "fp32", 0.25, -0.2, 256, "-0.2"),
+])
+def test_bad_controls_are_clear_errors(client, shelf, backend, precision, conf, iou, imgsz, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(shelf), "acme/tiny", "main", backend, precision, conf, iou, imgsz, [],
+                       api_name="/detect")

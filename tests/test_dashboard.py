@@ -129,3 +129,29 @@ def test_make_dashboard_target_keeps_streamlit_private():
     out = subprocess.run([sys.executable, "-c", "import hub, os; print(os.environ['STREAMLIT_SERVER_SHOW_EMAIL_PROMPT'])"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "false"
+
+
+def test_revisions_that_differ_show_what_changed(dashboard, demo_hub, tiny_deck, tmp_path):
+    import hub
+    from tests.test_hub import make_deck
+
+    root, _ = demo_hub
+    store = LocalStore(root)
+    if not store.repo_exists("acme/evolving"):
+        ids = ["onnx-fp32", "onnx-int8", "tflite-int8"]
+        hub.push(make_deck(tiny_deck, tmp_path / "a", ids), repo="acme/evolving", tag="v1", endpoint=str(root))
+        later = make_deck(tiny_deck, tmp_path / "b", ids)
+        manifest = Manifest.read(later)
+        for vid, change in (("onnx-int8", -0.05), ("tflite-int8", +0.03)):
+            m = manifest.variant(vid).metrics
+            manifest.variant(vid).metrics = m.model_copy(update={"map50_95": m.map50_95 + change})
+        manifest.write(later)
+        hub.push(later, repo="acme/evolving", endpoint=str(root), message="retrained")
+    at = dashboard.run()
+    at.sidebar.selectbox(key="repo").select("acme/evolving").run()
+    at.sidebar.multiselect(key="revisions").unselect("main").select("v1").select("main").run()
+    assert not at.exception
+    diff = at.dataframe[1].value.set_index("variant")
+    assert diff.loc["onnx-int8", "change"] == "regressed" and diff.loc["tflite-int8", "change"] == "improved"
+    assert diff.loc["onnx-fp32", "change"] == "same accuracy"
+    assert diff.loc["onnx-int8", "d mAP50-95"] == pytest.approx(-0.05, abs=1e-3)
