@@ -4,7 +4,7 @@ API (``gradio_client``), each an ``api_name``:
 
 - ``/deck``: (repo, revision) -> pickers for that repo (revisions, backends, precisions, sizes, classes).
 - ``/precisions``: (repo, revision, backend) -> the precisions that backend has.
-- ``/detect``: (image, repo, revision, backend, precision, conf, iou, imgsz, classes)
+- ``/detect``: (image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off")
   -> annotated image, detections table, counts, latency per stage, JSON file, CSV file, and a line naming
   the variant and commit that ran, with the controls it ran with.
 - ``/compare``: (image, repo, revision, conf, iou) -> one annotated image per variant, and a table.
@@ -27,7 +27,7 @@ import gradio as gr
 
 import hub.offline
 from apps.components import QUEUE_POLL_S, InlineImage, SafeImage, quiet_queue
-from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, App, FrameClock
+from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
 from apps.models import Models
 from hub import catalog
 from hub.api import RepoDeck
@@ -61,6 +61,7 @@ class Controls:
     iou: gr.Slider
     imgsz: gr.Dropdown
     classes: gr.CheckboxGroup
+    tiles: gr.Dropdown
 
     @property
     def deck(self) -> list:
@@ -87,7 +88,9 @@ def _controls(models: Models, deck: RepoDeck) -> Controls:
                             label="Image size", elem_id="imgsz", info="exported variants run at their own size")
         classes = gr.CheckboxGroup(choices=deck.manifest.classes, value=[], label="Only these classes",
                                    elem_id="classes")
-    return Controls(repo, revision, backend, precision, load, info, conf, iou, imgsz, classes)
+        tiles = gr.Dropdown(choices=list(TILES), value="off", label="Tiles", elem_id="tiles",
+                            info="large photos: run overlapping tiles at the network's size")
+    return Controls(repo, revision, backend, precision, load, info, conf, iou, imgsz, classes, tiles)
 
 
 def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
@@ -107,11 +110,11 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
         json_file = gr.File(label="JSON", elem_id="json")
         csv_file = gr.File(label="CSV", elem_id="csv")
     ran = gr.Markdown(label="Ran", elem_id="ran")  # which variant at which commit made this result
-    inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes]
+    inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles]
     outputs = [annotated, table, counts, latency, json_file, csv_file, ran]
     run.click(app.detect, inputs, outputs, api_name="detect")
     image.upload(app.detect, inputs, outputs, api_name=False)
-    for control in (c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes):  # a person moved it: detect again
+    for control in (c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles):  # moved: detect again
         control.input(app.detect_if_image, inputs, outputs, api_name=False, trigger_mode="always_last")
 
 

@@ -24,6 +24,7 @@ STAGES = ["read", "letterbox", "inference", "postprocess", "total"]
 METRIC_COLUMNS = ["variant", "backend", "precision", "size MB", "P", "R", "F1", "mAP50", "mAP50-95", "ms (median)",
                   "d mAP50", "x fp32"]
 BOXES, LABELS = BoxAnnotator(), LabelAnnotator()
+TILES = {"off": None, "auto": "auto", "2x2": (2, 2), "3x3": (3, 3), "4x4": (4, 4)}
 
 
 class FrameClock:
@@ -117,16 +118,19 @@ class App:
     def _annotate(rgb: np.ndarray, detections: Detections) -> np.ndarray:
         return LABELS.annotate(BOXES.annotate(rgb, detections), detections)
 
-    def detect(self, image, repo, revision, backend, precision, conf, iou, imgsz, classes):
+    def detect(self, image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off"):
         if image is None:
             raise gr.Error("upload an image first (or pick an example)", print_exception=False)
         deck = self._deck(repo, revision)
         class_ids = [deck.manifest.classes.index(c) for c in classes or [] if c in deck.manifest.classes] or None
+        if (tiles or "off") not in TILES:
+            raise gr.Error(f"tiles {tiles!r}: choose one of {', '.join(TILES)}", print_exception=False)
         rgb, det, ran = self._run(deck, backend, precision, image, conf=float(conf), iou=float(iou),
-                                  classes=class_ids, imgsz=int(imgsz) if imgsz else None)
+                                  classes=class_ids, imgsz=int(imgsz) if imgsz else None, tiles=TILES[tiles or "off"])
         ran = (f"**{ran}** · {deck.repo}@{deck.commit[:8]} · {len(det)} objects · conf {float(conf):.2f} · "
                f"IoU {float(iou):.2f} · {int(imgsz) if imgsz else deck.manifest.imgsz} px · "
-               + (f"only {', '.join(classes)} · " if class_ids else "") + f"{det.timing_ms['total']:.1f} ms")
+               + (f"only {', '.join(classes)} · " if class_ids else "")
+               + (f"tiles {tiles} · " if TILES.get(tiles or "off") else "") + f"{det.timing_ms['total']:.1f} ms")
         rows = [[r["class_name"], r["score"], r["x1"], r["y1"], r["x2"], r["y2"]] for r in det.to_rows()]
         counts = [[name, n] for name, n in det.counts().items()] + [["total", len(det)]]
         latency = [[stage, round(det.timing_ms.get(stage, 0.0), 2)] for stage in STAGES]

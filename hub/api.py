@@ -135,8 +135,10 @@ class RepoDeck:
              busy_wait: bool = True, probe: bool | None = None) -> Detector:
         """A Detector for the queried variant (default: :meth:`default_variant`)."""
         chosen = query.one(self.manifest) if query else self.default_variant(probe=probe, threads=threads)
+        trained_on = self.manifest.dataset.get("image_size") or []  # what detect(tiles="auto") tiles to
         return Detector(self.file(chosen), backend=chosen.backend, names=self.manifest.classes,
-                        imgsz=self.manifest.imgsz, threads=threads, busy_wait=busy_wait)
+                        imgsz=self.manifest.imgsz, threads=threads, busy_wait=busy_wait,
+                        tile_px=int(max(trained_on)) if trained_on else None)
 
 
 def _evict(path: Path) -> None:

@@ -71,6 +71,9 @@ def test_detect_follows_the_controls(client, shelf):
         out = run(kind.backend, kind.precision, 0.25)
         assert out[6].startswith(f"**{kind.id}**"), (kind.id, out[6])
         assert abs(len(out[1]["data"]) - n) <= max(3, n // 5)
+    tiled = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7, 256, [], "2x2",
+                           api_name="/detect")
+    assert "tiles 2x2" in tiled[6] and len(tiled[1]["data"]) > 0  # the Tiles control reaches detect()
     for vid in ("openvino-int8", "onnx-int8"):  # one file, two backends: the picker decides which ran
         kind = catalog.VARIANTS[vid]
         assert run(kind.backend, kind.precision, 0.25)[6].startswith(f"**{vid}**")

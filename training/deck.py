@@ -9,6 +9,7 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from hub import card, catalog
@@ -137,7 +138,7 @@ def build_deck(
         imgsz=imgsz,
         variants=entries,
         dataset={"name": (data_cfg.get("yolodeck") or {}).get("generator") or Path(data_cfg["root"]).name,
-                 "split": split, "images": len(test), "instances": instances},
+                 "split": split, "images": len(test), "instances": instances, "image_size": _median_size(test)},
         tools=tools,
         training={k: train_args[k] for k in ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "seed")
                   if k in train_args},
@@ -158,3 +159,14 @@ def _exporter_of(vid: str, tools: dict[str, str]) -> str:
 def _runtime_of(backend: str, tools: dict[str, str]) -> str:
     pkg = catalog.BACKENDS[backend].runtime
     return f"{pkg} {tools.get(pkg, '?')}"
+
+
+def _median_size(images: list[Path]) -> list[int]:
+    """The median (width, height) of the test images: what ``detect(tiles="auto")`` sizes its tiles by."""
+    from PIL import Image
+
+    sizes = []
+    for p in images:
+        with Image.open(p) as im:
+            sizes.append(im.size)
+    return [int(v) for v in np.median(np.array(sizes), axis=0)] if sizes else []

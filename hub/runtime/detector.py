@@ -10,11 +10,13 @@ import numpy as np
 
 from hub.errors import UnsupportedModelError
 from hub.runtime import ops
+from hub.runtime import tiles as tiles_mod
 from hub.runtime.backends import open_session
 from hub.runtime.detections import Detections
 from hub.runtime.images import ImageLike, read_image
 from hub.runtime.nms import nms
 
+Tiles = tuple[int, int] | str | None
 DEFAULT_MAX_DET = 1000  # dense shelves: ~150 objects per image, up to ~200 boxes at conf 0.25
 
 
@@ -30,6 +32,8 @@ class Detector:
         threads: intra-op threads for the backend (default: the backend's choice).
         busy_wait: let idle worker threads spin between calls: lowest latency for one stream of calls,
             but it takes CPU from everything else; turn it off in servers and next to a browser.
+        tile_px: the size of the images the model learned on, for ``detect(tiles="auto")`` (default: twice
+            the input size).
         warmup: run one blank image through it before returning (the backend's first call and the NMS
             session's start are slow), so the first real request is not.
 
@@ -50,6 +54,7 @@ class Detector:
         threads: int | None = None,
         busy_wait: bool = True,
         warmup: bool = True,
+        tile_px: int | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -61,6 +66,8 @@ class Detector:
             raise UnsupportedModelError(f"{self.path.name}: input size unknown; pass imgsz=")
         self.names = list(names or meta.get("names") or [])
         self._buffers = threading.local()  # one input blob per calling thread, reused
+        self._classes = len(self.names)
+        self.tile_px = tile_px or 2 * self.imgsz
         if warmup:
             self._warm()
 
@@ -99,6 +106,9 @@ class Detector:
         max_det: int = DEFAULT_MAX_DET,
         bgr: bool = False,
         imgsz: int | None = None,
+        tiles: Tiles = None,
+        overlap: float = 0.2,
+        whole: bool = False,
     ) -> Detections:
         """Detect objects in one image.
 
@@ -109,10 +119,15 @@ class Detector:
             classes: keep only these class ids.
             max_det: most boxes returned.
             imgsz: network input size, for backends that take any size (PyTorch); others run at their own.
+            tiles: run on a grid of overlapping tiles, each at the network's size, merged across borders
+                (:mod:`hub.runtime.tiles`): ``(rows, cols)``, or ``"auto"`` (tiles about the size of the
+                images the model learned on, ``tile_px``; none for an image no larger); None: the whole image.
+            overlap: how much neighbouring tiles share (a fraction of a tile).
+            whole: with tiles, also run the whole image once (large objects no tile holds whole).
 
         Returns:
             Detections in original-image pixels, with per-stage timing in ``timing_ms`` (read, letterbox,
-            inference, postprocess, total).
+            inference, postprocess, total; summed over tiles).
 
         Raises:
             InvalidImageError: the image is corrupt, empty, of an unsupported type, or too large.
@@ -125,27 +140,49 @@ class Detector:
                              f"(asked for {size}); only PyTorch variants take any size")
         if size % 32:
             raise ValueError(f"image size must be a multiple of 32, not {size}")
+        if not (tiles is None or tiles == "auto" or (len(tiles) == 2 and all(int(n) >= 1 for n in tiles))):
+            raise ValueError(f"tiles must be None, 'auto' or (rows, cols) of positive numbers, not {tiles!r}")
+        timing = dict.fromkeys(("read", "letterbox", "inference", "postprocess"), 0.0)
         t0 = time.perf_counter()
-        rgb, (w, h) = read_image(image, bgr=bgr, fit=size)  # a large JPEG is decoded reduced, to >= size
+        fit = size * max(tiles) if isinstance(tiles, tuple | list) else None if tiles else size
+        rgb, (w, h) = read_image(image, bgr=bgr, fit=fit)  # a large JPEG is decoded reduced, to >= fit
+        timing["read"] = (time.perf_counter() - t0) * 1e3
+        rh, rw = rgb.shape[:2]
+        grid = tiles_mod.auto_grid(rw, rh, self.tile_px) if tiles == "auto" else tuple(tiles or (1, 1))
+        regions = tiles_mod.grid(rw, rh, int(grid[0]), int(grid[1]), overlap) if grid != (1, 1) else [(0, 0, rw, rh)]
+        if whole and len(regions) > 1:
+            regions.append((0, 0, rw, rh))
+        found = [(r, *self._region(rgb[r[1]:r[3], r[0]:r[2]], r, size, conf, iou, classes, max_det, timing))
+                 for r in regions]
+        t4 = time.perf_counter()
+        if len(found) == 1:
+            xyxy, scores, class_ids = found[0][1:]
+        else:
+            xyxy, scores, class_ids = tiles_mod.stitch(found, rw, rh)
+            xyxy, scores, class_ids = xyxy[:max_det], scores[:max_det], class_ids[:max_det]
+        if (rw, rh) != (w, h):  # back from the reduced decode to the image's own pixels
+            xyxy = xyxy * np.array([w / rw, h / rh, w / rw, h / rh], np.float32)
+        timing["postprocess"] += (time.perf_counter() - t4) * 1e3
+        timing["total"] = (time.perf_counter() - t0) * 1e3
+        names = self.names or [str(i) for i in range(self._classes)]
+        return Detections(xyxy.astype(np.float32, copy=False), scores, class_ids, names, timing, (w, h))
+
+    def _region(self, rgb: np.ndarray, region, size: int, conf: float, iou: float, classes, max_det: int,
+                timing: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Letterbox, run, decode and NMS one region of the image; boxes in image pixels."""
         t1 = time.perf_counter()
         blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None))
         self._buffers.blob = blob
         t2 = time.perf_counter()
         out = self._session.run(blob)
         t3 = time.perf_counter()
+        self._classes = max(min(out.shape[-2:]) - 4, 0) if out.ndim >= 2 else self._classes
         xyxy, scores, class_ids = ops.decode_head(out, conf=conf, classes=classes)
         keep = nms(xyxy, scores, class_ids, iou=iou, max_det=max_det)
-        rh, rw = rgb.shape[:2]
-        xyxy = ops.rescale(xyxy[keep], box, rw, rh)
-        if (rw, rh) != (w, h):  # back from the reduced decode to the image's own pixels
-            xyxy *= np.array([w / rw, h / rh, w / rw, h / rh], np.float32)
-        t4 = time.perf_counter()
-        names = self.names or [str(i) for i in range(max(out.shape[1] - 4, 0))]
-        timing = {
-            "read": (t1 - t0) * 1e3,
-            "letterbox": (t2 - t1) * 1e3,
-            "inference": (t3 - t2) * 1e3,
-            "postprocess": (t4 - t3) * 1e3,
-            "total": (t4 - t0) * 1e3,
-        }
-        return Detections(xyxy, scores[keep], class_ids[keep], names, timing, (w, h))
+        xyxy = ops.rescale(xyxy[keep], box, rgb.shape[1], rgb.shape[0])
+        if region[0] or region[1]:
+            xyxy += np.array([region[0], region[1], region[0], region[1]], np.float32)
+        timing["letterbox"] += (t2 - t1) * 1e3
+        timing["inference"] += (t3 - t2) * 1e3
+        timing["postprocess"] += (time.perf_counter() - t3) * 1e3
+        return xyxy, scores[keep], class_ids[keep]

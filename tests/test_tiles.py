@@ -1,0 +1,85 @@
+"""Tiled inference: the grid covers the image, an object cut by a border comes back once, and a large
+dense image tiled finds what its parts find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hub.runtime import Detector, load_image
+from hub.runtime.tiles import auto_grid, grid, stitch
+from tests.test_runtime import _box_iou
+
+A, B = (0, 0, 120, 100), (80, 0, 200, 100)  # two tiles of a 200 x 100 image, sharing x 80..120
+
+
+def _tile(region, boxes, cls=0, score=0.9):
+    b = np.array(boxes, np.float32).reshape(-1, 4)
+    return region, b, np.full(len(b), score, np.float32), np.full(len(b), cls, np.int64)
+
+
+@pytest.mark.parametrize("shape, tiles", [((100, 200), (1, 2)), ((1000, 700), (3, 2)), ((64, 64), (2, 2))])
+def test_the_grid_covers_the_image_with_overlap(shape, tiles):
+    h, w = shape
+    regions = grid(w, h, *tiles, overlap=0.2)
+    assert len(regions) == tiles[0] * tiles[1]
+    covered = np.zeros((h, w), int)
+    for x0, y0, x1, y1 in regions:
+        covered[y0:y1, x0:x1] += 1
+    assert covered.min() >= 1 and covered.max() >= (2 if max(tiles) > 1 else 1)
+
+
+def test_an_object_cut_by_a_border_comes_back_once_as_its_union():
+    """80 px wide, the overlap 40: no tile holds it whole; each holds a piece that touches its inner border."""
+    xyxy, _, _ = stitch([_tile(A, [60, 10, 120, 60]), _tile(B, [80, 10, 140, 60], score=0.8)], 200, 100)
+    np.testing.assert_allclose(xyxy, [[60, 10, 140, 60]])
+
+
+def test_an_object_in_the_overlap_seen_whole_by_both_tiles_comes_back_once():
+    xyxy, scores, _ = stitch([_tile(A, [85, 10, 115, 60], score=0.9), _tile(B, [86, 11, 115, 60], score=0.7)],
+                             200, 100)
+    assert len(xyxy) == 1 and scores[0] == pytest.approx(0.9)
+    np.testing.assert_allclose(xyxy[0], [85, 10, 115, 60])  # whole boxes are not widened, only cut ones
+
+
+def test_neighbours_and_other_classes_are_not_merged():
+    two = stitch([_tile(A, [20, 10, 70, 60]), _tile(B, [130, 10, 180, 60])], 200, 100)[0]
+    assert len(two) == 2
+    classes = stitch([_tile(A, [60, 10, 120, 60], cls=0), _tile(B, [80, 10, 140, 60], cls=1)], 200, 100)[2]
+    assert sorted(classes.tolist()) == [0, 1]
+
+
+def test_auto_tiles_only_images_larger_than_what_the_model_learned_on():
+    assert auto_grid(512, 512, 512) == (1, 1)
+    assert auto_grid(4032, 3024, 640) == (4, 6)
+
+
+@pytest.fixture(scope="module")
+def mosaic(tiny_data) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Four test shelves side by side (2 x 2): a large dense image whose parts the model knows."""
+    paths = sorted((Path(tiny_data).parent / "images" / "test").iterdir())[:4]
+    parts = [load_image(p) for p in paths]
+    side = min(p.shape[0] for p in parts)
+    parts = [p[:side, :side] for p in parts]
+    return np.vstack([np.hstack(parts[:2]), np.hstack(parts[2:])]), parts
+
+
+def test_a_tiled_large_image_finds_what_its_parts_find(tiny_deck, mosaic):
+    image, parts = mosaic
+    det = Detector(tiny_deck / "model-fp32.onnx", threads=2)
+    separately = sum(len(det.detect(p)) for p in parts)
+    whole = det.detect(image)
+    tiled = det.detect(image, tiles=(2, 2), overlap=0.2)
+    assert separately > 40
+    assert len(tiled) >= 0.9 * separately and len(tiled) > len(whole), (len(tiled), separately, len(whole))
+    iou = _box_iou(tiled.xyxy, tiled.xyxy)
+    np.fill_diagonal(iou, 0)
+    assert iou.max() < 0.7  # no object twice
+    assert tiled.image_size == (image.shape[1], image.shape[0])
+    assert len(det.detect(image, tiles="auto")) == len(whole)  # by default tiles are 2 x 256 px: no tiling
+    auto = Detector(tiny_deck / "model-fp32.onnx", threads=2, tile_px=256).detect(image, tiles="auto")  # trained on 256
+    assert abs(len(auto) - len(tiled)) <= max(3, len(tiled) // 10)
+    with pytest.raises(ValueError, match="tiles must be"):
+        det.detect(image, tiles=(0, 2))
