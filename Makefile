@@ -8,7 +8,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install test test-all bench bench-photos bench-webcam demo dashboard demo-checkpoint lint
+.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam demo dashboard demo-checkpoint lint
 
 install: $(STAMP) $(APT_STAMP)
 
@@ -38,6 +38,9 @@ bench: install
 
 bench-photos: install
 	$(NETNS) $(BIN)/python -m tests.bench_photos
+
+bench-tiles: install
+	$(NETNS) $(BIN)/python -m tests.bench_tiles
 
 bench-webcam: install
 	$(NETNS) $(BIN)/python -m tests.bench_webcam
