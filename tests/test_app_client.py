@@ -74,6 +74,12 @@ def test_detect_follows_the_controls(client, shelf):
     tiled = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7, 256, [], "2x2",
                            api_name="/detect")
     assert "tiles 2x2" in tiled[6] and len(tiled[1]["data"]) > 0  # the Tiles control reaches detect()
+    plain = run("onnxruntime", "fp32", 0.25)[1]["data"]
+    assert tiled[1]["data"] != plain  # and changes the result (tiles see the shelf at twice the scale)
+    at_320 = client.predict(handle_file(shelf), "acme/tiny", "main", "torch", "fp32", 0.25, 0.7, 320, [],
+                            api_name="/detect")
+    at_256 = run("torch", "fp32", 0.25)
+    assert "320 px" in at_320[6] and at_320[1]["data"] != at_256[1]["data"]  # the size reaches PyTorch
     for vid in ("openvino-int8", "onnx-int8"):  # one file, two backends: the picker decides which ran
         kind = catalog.VARIANTS[vid]
         assert run(kind.backend, kind.precision, 0.25)[6].startswith(f"**{vid}**")
