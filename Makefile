@@ -15,9 +15,12 @@ install: $(STAMP) $(APT_STAMP)
 $(STAMP): requirements.txt space/requirements.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	@echo "==> install 1/3: the pinned Python packages into $(VENV) (about 8 GB: PyPI's torch brings CUDA libraries)"
+	set -o pipefail; $(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt \
+	  | { grep -v "^Requirement already" || true; }
+	@echo "==> install 2/3: yolodeck itself (editable)"
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
-	# the Space's lean set as local wheels: its test builds a fresh venv from them, offline
+	@echo "==> install 3/3: the Space's lean set as local wheels (its test builds a fresh venv from them, offline)"
 	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
 	touch $(STAMP)
 
