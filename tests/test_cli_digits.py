@@ -101,3 +101,25 @@ def test_the_class_filter_agrees_with_ultralytics(digits_deck):
             assert len(a) == len(b) and set(a.class_id.tolist()) <= {cls}, (image.name, cls, len(a), len(b))
             compared += len(b)
     assert compared > 0
+
+
+def test_the_two_head_model_trains_exports_and_runs(digits_deck, tmp_path):
+    """training/models/yolov8n-2head.yaml (heads at strides 8 and 16 only): one epoch, its ONNX and TFLite
+    int8 variants, and the runtime runs both (decode and NMS assume no number of strides)."""
+    from hub.runtime import load_image
+    from hub.runtime.ops import letterbox
+
+    data = digits_deck.parent / "data" / "data.yaml"
+    model = Path(__file__).resolve().parents[1] / "training" / "models" / "yolov8n-2head.yaml"
+    _cli("-m", "training", "train", "--data", str(data), "--model", str(model), "--epochs", "1", "--imgsz", "128",
+         "--batch", "16", "--out", str(tmp_path / "run"), "--set", "workers=0", "--set", "mosaic=0.0")
+    _cli("-m", "training", "deck", str(tmp_path / "run"), "--data", str(data), "--out", str(tmp_path / "deck"),
+         "--variants", "onnx-fp32", "tflite-int8", "--calibration", "8", "--examples", "0")
+    manifest = Manifest.read(tmp_path / "deck")
+    assert [v.id for v in manifest.available] == ["onnx-fp32", "tflite-int8"], [v.reason for v in manifest.variants]
+    image = sorted((digits_deck.parent / "data" / "images" / "test").iterdir())[0]
+    for v in manifest.available:
+        det = Detector(tmp_path / "deck" / v.file, threads=2)
+        head = det.infer(letterbox(load_image(image), 128)[0])
+        assert head.shape == (1, 4 + 10, (128 // 8) ** 2 + (128 // 16) ** 2)  # two heads, no stride-32 cells
+        assert det.detect(image, conf=0.001).image_size == load_image(image).shape[1::-1]
