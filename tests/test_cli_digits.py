@@ -123,3 +123,21 @@ def test_the_two_head_model_trains_exports_and_runs(digits_deck, tmp_path):
         head = det.infer(letterbox(load_image(image), 128)[0])
         assert head.shape == (1, 4 + 10, (128 // 8) ** 2 + (128 // 16) ** 2)  # two heads, no stride-32 cells
         assert det.detect(image, conf=0.001).image_size == load_image(image).shape[1::-1]
+
+
+def test_a_sweep_of_two_widths_writes_its_table_and_chart_and_resumes(digits_deck, tmp_path):
+    import csv
+
+    data = digits_deck.parent / "data" / "data.yaml"
+    args = ["-m", "training", "sweep", "--data", str(data), "--width", "0.25,0.125", "--epochs", "1", "--imgsz",
+            "128", "--batch", "16", "--variants", "onnx-fp32", "--out", str(tmp_path / "sweep"), "--set", "workers=0"]
+    summary = Path(_cli(*args).strip().splitlines()[-1])
+    rows = list(csv.DictReader(summary.open()))
+    assert [(r["width"], r["variant"]) for r in rows] == [("0.25", "onnx-fp32"), ("0.125", "onnx-fp32")]
+    assert int(rows[1]["params"]) < int(rows[0]["params"]) and float(rows[1]["gflops"]) < float(rows[0]["gflops"])
+    assert all(float(r["ms_median"]) > 0 for r in rows)
+    chart = (tmp_path / "sweep" / "summary.html").read_text()
+    assert "depth sweep: latency vs mAP50-95" in chart and '<script src="http' not in chart  # opens offline
+    decks = {p: p.stat().st_mtime_ns for p in (tmp_path / "sweep").glob("*/deck/manifest.json")}
+    _cli(*args)  # again: both points are reused, not retrained or exported
+    assert {p: p.stat().st_mtime_ns for p in decks} == decks

@@ -1,4 +1,4 @@
-"""``python -m training``: data, train, deck. Thin: parse, call the library, print."""
+"""``python -m training``: data, train, deck, weights, sweep. Thin: parse, call the library, print."""
 
 from __future__ import annotations
 
@@ -44,6 +44,20 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed, patience=args.patience, nbs=args.nbs, **dict(_parse_set(kv) for kv in args.set),
     )
     print(run)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from training.sweep import sweep
+
+    def floats(text: str | None) -> list[float | None]:
+        return [float(x) for x in text.split(",")] if text else [None]
+
+    summary = sweep(data=args.data, out=args.out, model=args.model, widths=floats(args.width), depths=floats(args.depth),
+                    epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, variants=args.variants,
+                    repo_prefix=args.repo_prefix, endpoint=args.endpoint, threads=args.threads,
+                    **dict(_parse_set(kv) for kv in args.set))
+    print(summary)
     return 0
 
 
@@ -136,6 +150,22 @@ def build_parser() -> argparse.ArgumentParser:
     wt.add_argument("--out", required=True, help="file to write")
     wt.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
     wt.set_defaults(func=_weights)
+
+    sw = sub.add_parser("sweep", help="train and deck a model at several width/depth multiples; table and chart")
+    sw.add_argument("--data", required=True, help="data.yaml")
+    sw.add_argument("--model", default="yolov8n.yaml", help="Ultralytics model YAML")
+    sw.add_argument("--width", help="comma-separated width multiples, e.g. 0.25,0.125,0.0625")
+    sw.add_argument("--depth", help="comma-separated depth multiples (default: the YAML's)")
+    sw.add_argument("--epochs", type=int, default=30)
+    sw.add_argument("--imgsz", type=int, default=416)
+    sw.add_argument("--batch", type=int, default=16)
+    sw.add_argument("--variants", nargs="*", help="variant ids per point (default: all)")
+    sw.add_argument("--threads", type=int, default=2, help="threads for the latency of every point")
+    sw.add_argument("--repo-prefix", help="push each point's deck as PREFIX<width>, e.g. acme/shelves-w")
+    sw.add_argument("--endpoint", help="where to push (default: the embedded hub)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more YOLO.train settings")
+    sw.add_argument("--out", required=True, help="sweep folder (resumable: built points are reused)")
+    sw.set_defaults(func=_sweep)
     return parser
 
 
