@@ -37,19 +37,28 @@ def _measured(manifest: Manifest, keep: Keep) -> list[Variant]:
     return [v for v in manifest.available if keep(v) and v.metrics and v.latency_ms]
 
 
-def tradeoff(manifests: dict[str, Manifest], keep: Keep = _all) -> go.Figure:
-    """Latency against mAP50-95, one trace per manifest (a revision or a repo), each with its Pareto front."""
+def tradeoff(manifests: dict[str, Manifest], keep: Keep = _all, *, across: bool = False) -> go.Figure:
+    """Latency against mAP50-95, one trace per manifest (a revision or a repo), each with its Pareto front;
+    ``across``: one front over every point instead (models side by side)."""
     fig = go.Figure()
+    if across:
+        every = [(v.latency_ms.median, v.metrics.map50_95) for m in manifests.values() for v in _measured(m, keep)]
     for name, m in manifests.items():
         vs = _measured(m, keep)
         fig.add_trace(go.Scatter(x=[v.latency_ms.median for v in vs], y=[v.metrics.map50_95 for v in vs],
                                  mode="markers+text", text=[v.id for v in vs], textposition="top center",
                                  name=name, marker={"size": 12, "color": [COLORS[v.precision] for v in vs]}))
+        if across:
+            continue
         front = sorted((vs[i].latency_ms.median, vs[i].metrics.map50_95)
                        for i in pareto_front([(v.latency_ms.median, v.metrics.map50_95) for v in vs]))
         if len(front) > 1:
             fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
                                      name=f"Pareto front ({name})", line={"dash": "dot", "color": "#888"}))
+    if across:
+        front = sorted(every[i] for i in pareto_front(every))
+        fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
+                                 name="Pareto front (all)", line={"dash": "dot", "color": "#888"}))
     fig.update_layout(title="Latency vs mAP50-95 (up and left is better; colour = precision)",
                       xaxis_title="median ms per image", yaxis_title="mAP50-95", height=400)
     return fig

@@ -74,6 +74,22 @@ def training_curves(repo: str, revision: str, manifest: Manifest, endpoint: str 
     return fig
 
 
+def across_repos(repo: str, m: Manifest, others: list[str], endpoint: str | None, keep) -> None:
+    """Several models side by side (a sweep, or any decks): one table, one tradeoff with one Pareto front."""
+    decks = {repo: m}
+    for other in others:
+        try:
+            decks[other] = hub.api.manifest_of(other, endpoint=endpoint)
+        except YolodeckError as exc:
+            st.error(f"{other}: {exc}")
+    st.subheader(f"Across {len(decks)} repos")
+    rows = [{"repo": name, **r} for name, mm in decks.items() for r in card.rows(mm)
+            if r["status"] == "ok" and keep(mm.variant(r["variant"]))]
+    st.dataframe(pd.DataFrame(rows, columns=["repo", *card.COLUMNS]), hide_index=True, width="stretch",
+                 key="across")
+    st.plotly_chart(charts.tradeoff(decks, keep, across=True), key="across-tradeoff")
+
+
 def main() -> None:
     hub.offline.configure()
     args = _args()
@@ -136,6 +152,10 @@ def main() -> None:
     if len(manifests) > 1:
         st.subheader(f"Revision against revision: {list(manifests)[0]} -> {list(manifests)[-1]}")
         st.dataframe(revision_diff(manifests, keep), hide_index=True, width="stretch", key="diff")
+    others = st.sidebar.multiselect("Compare with repos (main of each)", [r for r in repos if r != repo],
+                                    key="compare")
+    if others:
+        across_repos(repo, m, others, endpoint, keep)
     st.subheader("Training")
     curves = training_curves(repo, rev, m, endpoint)
     if curves is not None:

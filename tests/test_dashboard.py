@@ -155,3 +155,22 @@ def test_revisions_that_differ_show_what_changed(dashboard, demo_hub, tiny_deck,
     assert diff.loc["onnx-int8", "change"] == "regressed" and diff.loc["tflite-int8", "change"] == "improved"
     assert diff.loc["onnx-fp32", "change"] == "same accuracy"
     assert diff.loc["onnx-int8", "d mAP50-95"] == pytest.approx(-0.05, abs=1e-3)
+
+
+def test_several_repos_side_by_side(dashboard, demo_hub, tiny_deck, tmp_path):
+    import hub
+    from tests.test_hub import make_deck
+
+    root, _ = demo_hub
+    if not LocalStore(root).repo_exists("acme/thin"):
+        hub.push(make_deck(tiny_deck, tmp_path / "thin", ["onnx-fp32", "tflite-int8"], model="thin"),
+                 repo="acme/thin", endpoint=str(root))
+    at = dashboard.run()
+    at.sidebar.multiselect(key="compare").select("acme/thin").run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "repo" in d.value.columns)
+    assert set(table["repo"]) == {"acme/tiny", "acme/thin"}
+    assert len(table) == len(Manifest.read(tiny_deck).variants) + 2
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    across = next(c for c in charts if any(t.get("name") == "Pareto front (all)" for t in c["data"]))
+    assert {t["name"] for t in across["data"]} == {"acme/tiny", "acme/thin", "Pareto front (all)"}
