@@ -58,9 +58,9 @@ def revision_diff(manifests: dict[str, Manifest], keep) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def training_curves(repo: str, revision: str, manifest: Manifest, endpoint: str | None) -> go.Figure | None:
-    rel = manifest.files.get("results")
-    path = rel and hub.api.fetch_extra(repo, rel, revision=revision, endpoint=endpoint)
+def training_curves(deck: hub.api.RepoDeck) -> go.Figure | None:
+    rel = deck.manifest.files.get("results")
+    path = rel and deck.extra(rel)
     if not path:
         return None
     df = pd.read_csv(path)
@@ -109,12 +109,13 @@ def main() -> None:
     refs = hub.api.open_store(endpoint).list_refs(repo)
     names = [b["name"] for b in refs["branches"]] + [t["name"] for t in refs["tags"]]
     revisions = st.sidebar.multiselect("Revisions (first = reference)", names, default=names[:1], key="revisions")
-    manifests: dict[str, Manifest] = {}
+    opened: dict[str, hub.api.RepoDeck] = {}
     for rev in revisions:
         try:
-            manifests[rev] = hub.api.manifest_of(repo, revision=rev, endpoint=endpoint)
+            opened[rev] = hub.api.open_deck(repo, revision=rev, endpoint=endpoint)
         except YolodeckError as exc:
             st.error(f"{repo}@{rev}: {exc}")
+    manifests: dict[str, Manifest] = {rev: d.manifest for rev, d in opened.items()}
     if not manifests:
         if revisions:
             st.warning("Nothing to show: no readable deck among the chosen revisions.")
@@ -157,14 +158,14 @@ def main() -> None:
     if others:
         across_repos(repo, m, others, endpoint, keep)
     st.subheader("Training")
-    curves = training_curves(repo, rev, m, endpoint)
+    curves = training_curves(opened[rev])
     if curves is not None:
         st.plotly_chart(curves, key="training")
     else:
         st.info("This deck carries no training curves (results.csv).")
     for key in ("confusion_matrix", "BoxPR_curve"):
         rel = m.files.get(key)
-        path = rel and hub.api.fetch_extra(repo, rel, revision=rev, endpoint=endpoint)
+        path = rel and opened[rev].extra(rel)
         if path:
             st.image(str(path), caption=key.replace("_", " "), width=640)
 

@@ -156,8 +156,7 @@ class App:
             raise _fail(exc) from exc
         gallery, table = [], []
         for v in deck.runnable:
-            self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))  # load it
-            det = self.models.detector(deck, v).detect(rgb, conf=float(conf), iou=float(iou))  # then time it
+            _, det, _ = self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))
             caption = f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"
             gallery.append((self._annotate(rgb, det), caption))
             m = v.metrics

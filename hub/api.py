@@ -102,16 +102,18 @@ class RepoDeck:
         except EntryNotFoundError:
             raise IntegrityError(f"variant '{variant.id}': {variant.file} is listed in the manifest but missing "
                                  f"from {self.repo}@{self.revision}") from None
-        for attempt in (1, 2):
-            try:
-                variant.verify_file(path)
-                return path
-            except IntegrityError as exc:
-                _evict(path)
-                if attempt == 2:
-                    raise IntegrityError(f"{self.repo}@{self.revision}: {exc}") from exc
-            path = self.store.download(self.repo, variant.file, revision=self.commit, local_dir=local_dir)
-        raise AssertionError("unreachable")
+        try:
+            variant.verify_file(path)
+            return path
+        except IntegrityError:
+            _evict(path)  # a stale or damaged copy: fetch it once more
+        path = self.store.download(self.repo, variant.file, revision=self.commit, local_dir=local_dir)
+        try:
+            variant.verify_file(path)
+        except IntegrityError as exc:
+            _evict(path)
+            raise IntegrityError(f"{self.repo}@{self.revision}: {exc}") from exc
+        return path
 
     def extra(self, path: str, *, local_dir: Path | None = None) -> Path | None:
         """One of the deck's other files (the card, example images, plots); None if absent."""

@@ -50,16 +50,18 @@ def is_safe_relpath(value: str) -> bool:
     return True
 
 
-def safe_relpath(value: str, what: str) -> str:
-    if not is_safe_relpath(value):
-        raise ManifestError(f"{what} {value!r} is not a safe relative path inside the deck")
-    return str(PurePosixPath(value))
-
-
 def _relpath(value: str) -> str:
+    """``value`` as a normal relative path; ValueError (what pydantic reports by field) if it is not safe."""
     if not is_safe_relpath(value):
         raise ValueError(f"{value!r} is not a safe relative path inside the deck")
     return str(PurePosixPath(value))
+
+
+def safe_relpath(value: str, what: str) -> str:
+    try:
+        return _relpath(value)
+    except ValueError:
+        raise ManifestError(f"{what} {value!r} is not a safe relative path inside the deck") from None
 
 
 RelPath = Annotated[str, AfterValidator(_relpath)]

@@ -8,6 +8,7 @@ second each), and remembers the winner in ``<cache>/probes/<commit>-<cpu>.json``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "avx_vnni", "neon", "asimd")
 
 
+@functools.cache
 def cpu() -> str:
     """The CPU's model name and the instruction sets that decide which kernels are fastest."""
     model, flags = platform.processor() or platform.machine(), set()
