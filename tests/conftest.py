@@ -22,6 +22,9 @@ GUARD_DIR = Path(__file__).parent / "netguard"
 _REUSE = os.environ.get("YOLODECK_TEST_STATE")
 _STATE = Path(_REUSE) if _REUSE else Path(tempfile.mkdtemp(prefix="yolodeck-tests-"))
 _STATE.mkdir(parents=True, exist_ok=True)
+# YOLODECK_TEST_SEED trains the test models with another seed: a stand-in for another machine, whose
+# floating point gives other weights (tests on trained models must hold for any reasonable model).
+SEED = int(os.environ.get("YOLODECK_TEST_SEED", "0"))
 
 os.environ["NETGUARD_LOG"] = str(_STATE / "netguard.log")
 os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -39,6 +42,12 @@ Path(os.environ["NETGUARD_LOG"]).touch()
 import hub.offline  # noqa: E402  (after the env above, before anything else imports a library)
 
 hub.offline.configure()
+
+
+def pytest_report_header(config) -> list[str]:
+    from hub.probe import cpu
+
+    return [f"yolodeck: cpu {cpu()}, {os.cpu_count()} cores; test models trained with seed {SEED}; state {_STATE}"]
 
 
 class NetGuard:
@@ -76,7 +85,7 @@ def python() -> str:
 # --- shared, real artefacts: a tiny dataset, a tiny trained model, and its deck -------------------
 
 TINY_TRAIN = dict(epochs=16, imgsz=256, batch=4, warmup_epochs=0, mosaic=0.0, close_mosaic=0, optimizer="AdamW",
-                  lr0=0.004, workers=0)
+                  lr0=0.004, workers=0, seed=SEED)
 
 
 @pytest.fixture(scope="session")

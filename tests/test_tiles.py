@@ -57,26 +57,44 @@ def test_auto_tiles_only_images_larger_than_what_the_model_learned_on():
 
 
 @pytest.fixture(scope="module")
-def mosaic(tiny_data) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Four test shelves side by side (2 x 2): a large dense image whose parts the model knows."""
-    paths = sorted((Path(tiny_data).parent / "images" / "test").iterdir())[:4]
+def mosaic(tiny_data) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Four test shelves side by side (2 x 2): a large dense image whose parts the model knows, its parts,
+    and its labelled boxes in mosaic pixels."""
+    root = Path(tiny_data).parent
+    paths = sorted((root / "images" / "test").iterdir())[:4]
     parts = [load_image(p) for p in paths]
-    side = min(p.shape[0] for p in parts)
-    parts = [p[:side, :side] for p in parts]
-    return np.vstack([np.hstack(parts[:2]), np.hstack(parts[2:])]), parts
+    side = min(min(p.shape[:2]) for p in parts)
+    assert all(p.shape[:2] == (side, side) for p in parts)  # synth-shelves test images are square
+    truth = []
+    for k, path in enumerate(paths):
+        rows = np.loadtxt(root / "labels" / "test" / f"{path.stem}.txt", ndmin=2)[:, 1:] * side
+        dx, dy = (k % 2) * side, (k // 2) * side
+        truth.append(np.c_[rows[:, :2] - rows[:, 2:] / 2, rows[:, :2] + rows[:, 2:] / 2] + [dx, dy, dx, dy])
+    return np.vstack([np.hstack(parts[:2]), np.hstack(parts[2:])]), parts, np.vstack(truth)
+
+
+def _found(xyxy: np.ndarray, truth: np.ndarray) -> int:
+    """Labelled objects matched (IoU >= 0.5) by at least one box."""
+    return int((_box_iou(truth, xyxy) >= 0.5).any(axis=1).sum()) if len(xyxy) else 0
 
 
 def test_a_tiled_large_image_finds_what_its_parts_find(tiny_deck, mosaic):
-    image, parts = mosaic
+    """Scored against the labels, not against raw box counts (which move with how well a model trained)."""
+    image, parts, truth = mosaic
     det = Detector(tiny_deck / "model-fp32.onnx", threads=2)
-    separately = sum(len(det.detect(p)) for p in parts)
+    side = parts[0].shape[0]
+    offsets = [np.array([(k % 2) * side, (k // 2) * side] * 2, np.float32) for k in range(4)]
+    separately = np.vstack([det.detect(p).xyxy + o for p, o in zip(parts, offsets, strict=True)])
     whole = det.detect(image)
     tiled = det.detect(image, tiles=(2, 2), overlap=0.2)
-    assert separately > 40
-    assert len(tiled) >= 0.9 * separately and len(tiled) > len(whole), (len(tiled), separately, len(whole))
-    iou = _box_iou(tiled.xyxy, tiled.xyxy)
-    np.fill_diagonal(iou, 0)
-    assert iou.max() < 0.7  # no object twice
+    found_parts, found_tiled, found_whole = (_found(b, truth) for b in (separately, tiled.xyxy, whole.xyxy))
+    counts = dict(objects=len(truth), parts=found_parts, tiled=found_tiled, whole=found_whole)
+    assert found_parts > len(truth) // 2, counts  # a model that sees the objects at their own scale
+    assert found_tiled >= 0.9 * found_parts and found_tiled > found_whole, counts
+    # No object twice: within a tile NMS leaves no pair above IoU 0.7, so a pair above 0.75 is one object seen
+    # by two tiles (measured: 0 such pairs with the merge on both seeds' models, 5 and 7 with it switched off).
+    iou = np.triu(_box_iou(tiled.xyxy, tiled.xyxy), k=1)
+    assert (iou > 0.75).sum() <= 1, np.sort(iou[iou > 0.6])
     assert tiled.image_size == (image.shape[1], image.shape[0])
     assert len(det.detect(image, tiles="auto")) == len(whole)  # by default tiles are 2 x 256 px: no tiling
     auto = Detector(tiny_deck / "model-fp32.onnx", threads=2, tile_px=256).detect(image, tiles="auto")  # trained on 256

@@ -6,6 +6,7 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 
 from hub import catalog
@@ -86,11 +87,13 @@ def test_model_card_is_valid_hub_metadata(tiny_deck):
 def test_metrics_agree_with_ultralytics_val(tiny_deck, tiny_data, variant):
     """An independent cross-check of every figure in the manifest, on an fp32 and two int8 variants.
 
-    mAP50 must agree to 0.01 (both 101-point, IoU 0.5). mAP50-95 to 0.02: pycocotools and Ultralytics
-    interpolate the curve differently at high IoU (measured here: ours 0.017-0.018 above theirs on all
-    three). P and R to 0.03 and F1 to 0.02: both are read where F1 peaks, but Ultralytics smooths the
-    F1 curve and matches by its IoU matrix, pycocotools greedily by score (measured: within 0.016).
-    A recall over the wrong denominator (detections instead of objects) moves R by ~0.09 here.
+    pycocotools (ours) and Ultralytics match and interpolate differently, and the test split is 8 images,
+    so one detection matched differently moves mAP by ~0.01. Measured on fp32/int8 here: mAP50 within
+    0.010 (seed 0) and 0.014 (another machine's model); mAP50-95 ours 0.017-0.018 above theirs. Bounds:
+    mAP50 0.02, mAP50-95 0.03 (AP at IoU 0.75 instead of 0.5 would move mAP50 by ~0.3 here).
+    P and R are compared at the same confidence, ours (where our F1 peaks), read off Ultralytics' P and R
+    curves: each side's own argmax lands anywhere on a flat F1 plateau (seen: P 0.73/R 0.72 against
+    0.78/0.66 on a weaker model, F1 equal). A recall over detections instead of objects moves R by ~0.09.
     """
     from ultralytics import YOLO
 
@@ -100,8 +103,9 @@ def test_metrics_agree_with_ultralytics_val(tiny_deck, tiny_data, variant):
         data=str(tiny_data), split="test", imgsz=256, conf=0.001, iou=0.7, max_det=1000, batch=1, device="cpu",
         plots=False, verbose=False, project=str(tiny_deck.parent / "val"), name=variant,
     )
-    p, r = val.box.mp, val.box.mr
-    assert abs(val.box.map50 - ours.map50) < 0.01, (val.box.map50, ours.map50)
-    assert abs(val.box.map - ours.map50_95) < 0.02, (val.box.map, ours.map50_95)
+    box = val.box
+    assert abs(box.map50 - ours.map50) < 0.02, (box.map50, ours.map50)
+    assert abs(box.map - ours.map50_95) < 0.03, (box.map, ours.map50_95)
+    p, r = (float(np.interp(ours.conf, box.px, curve.mean(0))) for curve in (box.p_curve, box.r_curve))
     assert abs(p - ours.precision) < 0.03 and abs(r - ours.recall) < 0.03, ((p, r), (ours.precision, ours.recall))
-    assert abs(2 * p * r / (p + r) - ours.f1) < 0.02, (2 * p * r / (p + r), ours.f1)
+    assert abs(box.f1_curve.mean(0).max() - ours.f1) < 0.02, (box.f1_curve.mean(0).max(), ours.f1)

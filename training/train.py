@@ -35,6 +35,23 @@ def model_config(model: str | Path, *, width: float | None = None, depth: float 
     return cfg
 
 
+def start_checkpoint(weights: Path, out: Path) -> Path:
+    """What ``YOLO.load`` reads: a weights-only file (``python -m training weights``, the demo's
+    ``checkpoints/shelves-demo.pt``) is rebuilt as an Ultralytics checkpoint in ``out``; anything else
+    is taken to be a full Ultralytics checkpoint you trust (it is unpickled)."""
+    import torch
+
+    try:
+        head = torch.load(str(weights), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001  (a full checkpoint holds classes a weights-only load refuses)
+        return weights
+    if not (isinstance(head, dict) and {"yaml", "state_dict", "names"} <= head.keys()):
+        return weights
+    from training.export import checkpoint_from_weights
+
+    return checkpoint_from_weights(weights, out / "start.pt")
+
+
 def train(
     *,
     data: str | Path,
@@ -71,7 +88,7 @@ def train(
     cfg_path.write_text(yaml.safe_dump({k: v for k, v in cfg.items() if k != "scale"}, sort_keys=False))
     yolo = YOLO(str(cfg_path), task="detect")
     if weights:
-        yolo = yolo.load(str(weights))  # a checkpoint you trust (training reads full Ultralytics checkpoints)
+        yolo = yolo.load(str(start_checkpoint(Path(weights), out)))  # layers whose shapes match are copied
     device = device or auto_device()
     args: dict[str, Any] = dict(
         data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, device=device, seed=seed, deterministic=True,
