@@ -4,11 +4,12 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_STAMP := /var/tmp/.yolodeck-apt
+APT_PACKAGES := chromium ffmpeg redis-server
+APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam demo dashboard demo-checkpoint lint
+.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-service serve demo dashboard demo-checkpoint lint
 
 install: $(STAMP) $(APT_STAMP)
 
@@ -24,11 +25,13 @@ $(STAMP): requirements.txt space/requirements.txt pyproject.toml
 	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
 	touch $(STAMP)
 
-# Headless Chromium (browser tests) and ffmpeg (the fake webcam), from Debian's packages.
+# Headless Chromium (browser tests), ffmpeg (the fake webcam) and redis-server (the service's queue), from
+# Debian's packages.
 $(APT_STAMP):
-	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null; then touch $@; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null && touch $@; \
-	else echo "note: install chromium and ffmpeg (apt) for the browser tests; they are skipped without them"; fi
+	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null && command -v redis-server >/dev/null; then touch $@; \
+	elif [ "$$(id -u)" = 0 ]; then echo "==> install: $(APT_PACKAGES) (apt)"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null && touch $@; \
+	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
 test: install
 	$(NETNS) $(BIN)/python -m pytest -q
@@ -53,6 +56,14 @@ demo-checkpoint: install
 	$(BIN)/python -m training data synth-shelves --out build/shelves --train 160 --val 32 --test 32
 	$(BIN)/python -m training train --data build/shelves/data.yaml --epochs 30 --imgsz 416 --batch 16 --out build/runs/shelves-demo
 	$(BIN)/python -m training weights build/runs/shelves-demo --out training/checkpoints/shelves-demo.pt --half
+
+# The detection service on the demo deck: redis-server (data under build/redis), the API, cores/2 workers.
+serve: install
+	$(BIN)/python -m training.demo
+	$(BIN)/python -m apps.service up --repo yolodeck/shelves-demo --port 8000
+
+bench-service: install
+	$(NETNS) $(BIN)/python -m tests.bench_service
 
 demo: install
 	$(BIN)/python -m training.demo

@@ -11,6 +11,10 @@ class InvalidImageError(YolodeckError, ValueError):
     """An image that cannot be used: corrupt, empty, unsupported type, or too large."""
 
 
+class ImageTooLargeError(InvalidImageError):
+    """An image over the size limits (bytes, pixels, side, or a decompression bomb): HTTP 413, not 422."""
+
+
 class BackendNotAvailableError(YolodeckError, ImportError):
     """The package a backend needs is not installed."""
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hub.errors import InvalidImageError
+from hub.errors import ImageTooLargeError, InvalidImageError
 
 MAX_PIXELS = 40_000_000  # about 7,300 x 5,500: larger photos are not detection inputs
 MAX_BYTES = 50 * 1024 * 1024
@@ -38,7 +38,7 @@ def _check_size(width: int, height: int, what: str | Callable[[], str]) -> None:
     if width <= 0 or height <= 0:
         raise InvalidImageError(f"{what} is empty ({width}x{height} pixels)")
     if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-        raise InvalidImageError(
+        raise ImageTooLargeError(
             f"{what} is too large ({width}x{height} = {width * height / 1e6:.0f} MP; the limit is "
             f"{MAX_PIXELS / 1e6:.0f} MP and {MAX_SIDE} px a side): resize it first"
         )
@@ -90,7 +90,7 @@ def _open_bytes(data: bytes, what: str, fit: int | None = None) -> tuple[np.ndar
     if not data:
         raise InvalidImageError(f"{what} is empty (0 bytes)")
     if len(data) > MAX_BYTES:
-        raise InvalidImageError(f"{what} is {len(data) / 2**20:.0f} MB; the upload limit is {MAX_BYTES // 2**20} MB")
+        raise ImageTooLargeError(f"{what} is {len(data) / 2**20:.0f} MB; the upload limit is {MAX_BYTES // 2**20} MB")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -102,7 +102,7 @@ def _open_bytes(data: bytes, what: str, fit: int | None = None) -> tuple[np.ndar
         hint = " (it looks like a PDF)" if head.startswith(b"%pdf") else hint
         raise InvalidImageError(f"{what} is not an image Pillow can read{hint}; use JPEG, PNG, WebP or BMP") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidImageError(f"{what} declares too many pixels (decompression bomb?): {exc}") from exc
+        raise ImageTooLargeError(f"{what} declares too many pixels (decompression bomb?): {exc}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"{what} could not be read ({exc})") from exc
     with im:
@@ -161,7 +161,7 @@ def read_image(source: ImageLike, *, bgr: bool = False, fit: int | None = None) 
             raise InvalidImageError(f"{path} is not a file")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise InvalidImageError(f"{path.name} is {size / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB")
+            raise ImageTooLargeError(f"{path.name} is {size / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB")
         return _open_bytes(path.read_bytes(), f"image file {path.name}", fit)
     if source is None:
         raise InvalidImageError("no image given")

@@ -1,0 +1,70 @@
+"""``python -m apps.service api|worker``: the service's two processes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m apps.service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    api = sub.add_parser("api", help="the HTTP API (FastAPI on uvicorn)")
+    api.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--api-keys", help="file of API keys, one per line (default: no keys needed)")
+    wk = sub.add_parser("worker", help="a model worker: pulls a variant, runs jobs")
+    wk.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
+    wk.add_argument("--repo", required=True, help="OWNER/NAME of the deck")
+    wk.add_argument("--revision", default="main")
+    wk.add_argument("--variant", default="auto", help="variant id, or 'auto': the fastest accurate one here")
+    wk.add_argument("--threads", type=int, default=1, help="intra-op threads (scale with processes, not threads)")
+    wk.add_argument("--endpoint", help="hub endpoint (default: $YOLODECK_HUB_ENDPOINT, else the embedded hub)")
+    local = sub.add_parser("up", help="redis-server, the API and workers on this machine (make serve)")
+    local.add_argument("--repo", default="yolodeck/shelves-demo", help="OWNER/NAME of the deck")
+    local.add_argument("--workers", type=int, help="worker processes (default: half the cores, at least 1)")
+    local.add_argument("--variant", default="auto")
+    local.add_argument("--port", type=int, default=8000)
+    local.add_argument("--redis-port", type=int, default=6379)
+    local.add_argument("--data", default="build/redis", help="Redis data dir (its append-only file)")
+    for p in (api, wk, local):
+        p.add_argument("--prefix", default="yolodeck", help="Redis key prefix (one service per prefix)")
+        p.add_argument("--max-queue", type=int, default=256, help="unfinished jobs per variant before 503")
+        p.add_argument("--max-tries", type=int, default=3, help="runs of a job before it is dead-lettered")
+        p.add_argument("--claim-after", type=float, default=5.0, help="seconds before a stalled job is claimed")
+        p.add_argument("--ttl", type=int, default=3600, help="seconds a result stays readable")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from apps.service.jobs import JobQueue, Settings
+
+    settings = Settings(prefix=args.prefix, max_queue=args.max_queue, max_tries=args.max_tries,
+                        claim_after=args.claim_after, ttl=args.ttl)
+    if args.command == "up":
+        from pathlib import Path
+
+        from apps.service.local import up
+
+        extra = ["--prefix", args.prefix, "--max-queue", str(args.max_queue), "--max-tries", str(args.max_tries),
+                 "--claim-after", str(args.claim_after), "--ttl", str(args.ttl)]
+        return up(args.repo, workers=args.workers, port=args.port, redis_port=args.redis_port, data=Path(args.data),
+                  variant=args.variant, extra=extra)
+    if args.command == "api":
+        import uvicorn
+
+        from apps.service.api import create_app, read_keys
+
+        app = create_app(JobQueue.connect(args.redis, settings), api_keys=read_keys(args.api_keys))
+        print(f"yolodeck service: http://{args.host}:{args.port}/docs (queue {args.redis})", flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
+        return 0
+    from apps.service.worker import serve
+
+    serve(args.redis, args.repo, revision=args.revision, variant=args.variant, endpoint=args.endpoint,
+          threads=args.threads, settings=settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The HTTP API: takes images, queues them, answers with detections (or a job to poll). OpenAPI at ``/docs``.
+
+Every route is a plain (threaded) handler: the work is a few Redis calls and one blocking wait on the
+job's ``done`` list. Images are checked here with the runtime's own reader before they are queued,
+so a bad upload is a 422/413 at once and never reaches a worker.
+"""
+
+import base64
+import binascii
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import redis
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from apps.service import roboflow, schemas
+from apps.service.jobs import JobQueue, QueueFullError
+from apps.service.metrics import ServiceMetrics
+from apps.service.served import NotServedError, NoWorkersError, Served
+from hub.errors import ImageTooLargeError, InvalidImageError
+from hub.runtime.images import MAX_BYTES, read_image
+
+MAX_BODY = MAX_BYTES * 4 // 3 + 2**20  # an image at the runtime's limit, base64-encoded, and the fields
+
+
+class ServiceError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """ASGI: refuse a body over ``limit`` bytes (413), announced or streamed, before a handler reads it."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.limit:
+            return await _problem(413, f"request body of {int(length)} bytes is over the limit of {self.limit}")(
+                scope, receive, send)
+        seen = 0
+
+        async def bounded():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise ServiceError(413, f"request body is over the limit of {self.limit} bytes")
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+def read_keys(path: str | Path | None) -> set[str]:
+    """API keys, one per line (``#`` comments); an empty set means no keys are required."""
+    if not path:
+        return set()
+    keys = {line.split("#")[0].strip() for line in Path(path).read_text().splitlines()}
+    return {k for k in keys if k}
+
+
+def create_app(queue: JobQueue, *, api_keys: set[str] | None = None) -> FastAPI:
+    app = FastAPI(title="yolodeck service", version="1",
+                  description="Object detection on yolodeck decks, queued on Redis, run by model workers.")
+    metrics = ServiceMetrics(queue)
+    keys = api_keys or set()
+    cache: dict[str, Any] = {"at": 0.0, "served": Served([])}
+
+    def served() -> Served:
+        if time.monotonic() - cache["at"] > 0.5:
+            cache.update(at=time.monotonic(), served=Served(queue.workers()))
+        return cache["served"]
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return _problem(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return _problem(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(redis.RedisError)
+    async def _redis_down(_: Request, exc: redis.RedisError) -> JSONResponse:
+        return _problem(503, f"the queue (Redis) is unreachable: {exc}", {"Retry-After": "2"})
+
+    @app.exception_handler(ValidationError)
+    async def _invalid(_: Request, exc: ValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return _problem(422, f"{where or 'body'}: {first.get('msg', 'invalid')}")
+
+    def caller(authorization: Annotated[str | None, Header()] = None,
+               x_api_key: Annotated[str | None, Header()] = None,
+               api_key: Annotated[str | None, Query(max_length=256)] = None) -> None:
+        if not keys:
+            return
+        given = x_api_key or api_key or (authorization or "").removeprefix("Bearer ").strip() or None
+        if given is None:
+            raise ServiceError(401, "an API key is required (Authorization: Bearer KEY, X-API-Key or ?api_key=)",
+                               {"WWW-Authenticate": "Bearer"})
+        if given not in keys:
+            raise ServiceError(401, "the API key is not valid", {"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(caller)]
+
+    def check_image(data: bytes) -> None:
+        try:
+            read_image(data, fit=64)  # the runtime's checks; JPEGs are read at 1/8 scale
+        except ImageTooLargeError as exc:
+            raise ServiceError(413, str(exc)) from exc
+        except InvalidImageError as exc:
+            raise ServiceError(422, str(exc)) from exc
+
+    def submit(data: bytes, opts: schemas.DetectOptions, idempotency_key: str | None) -> tuple[str, str]:
+        now = served()
+        try:
+            variant = now.choose(variant=opts.variant, backend=opts.backend, precision=opts.precision,
+                                 revision=opts.revision)
+            classes = now.class_ids(opts.classes)
+        except NoWorkersError as exc:
+            raise ServiceError(503, str(exc), {"Retry-After": "5"}) from exc
+        except NotServedError as exc:
+            raise ServiceError(404, str(exc)) from exc
+        except ValueError as exc:
+            raise ServiceError(422, str(exc)) from exc
+        check_image(data)
+        params = {"conf": opts.conf, "iou": opts.iou, "classes": classes, "max_det": opts.max_det}
+        try:
+            job, _ = queue.submit(variant, data, params, idempotency_key=idempotency_key)
+        except QueueFullError as exc:
+            metrics.outcome("rejected")
+            raise ServiceError(503, f"{exc}: retry later", {"Retry-After": "1"}) from exc
+        return job, variant
+
+    async def parse(request: Request) -> tuple[bytes, schemas.DetectOptions]:
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/form-data"):
+            form = await request.form(max_files=1, max_fields=20)
+            upload = form.get("image") or form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise ServiceError(422, "the form has no file field 'image'")
+            data = await upload.read()
+            fields: dict[str, Any] = {k: v for k, v in form.items() if k not in ("image", "file")}
+            if "classes" in fields:
+                fields["classes"] = [int(c) if c.strip().isdigit() else c.strip()
+                                     for c in str(fields["classes"]).split(",") if c.strip()]
+            return data, schemas.DetectOptions.model_validate(fields)
+        if kind.startswith("application/json"):
+            try:
+                body = schemas.DetectJson.model_validate_json(await request.body())
+                return base64.b64decode(body.image, validate=True), schemas.DetectOptions.model_validate(
+                    body.model_dump(exclude={"image"}))
+            except binascii.Error as exc:
+                raise ServiceError(422, f"image: not valid base64 ({exc})") from exc
+        raise ServiceError(415, f"send multipart/form-data (field 'image') or application/json, not {kind!r}")
+
+    body_doc = {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+            "image": {"type": "string", "format": "binary"}, **schemas.DetectOptions.model_json_schema()["properties"]}}},
+        "application/json": {"schema": schemas.DetectJson.model_json_schema()}}}}
+
+    def answer(job: str, state: dict[str, Any] | None, arrived: float) -> dict[str, Any] | JSONResponse:
+        if state is None:
+            raise ServiceError(404, f"no such job {job!r} (unknown, or its result expired)")
+        if state["status"] == "failed":
+            metrics.outcome("failed")
+            raise ServiceError(500, f"job {job} {state.get('error') or 'failed'}")
+        if state["status"] != "done":
+            metrics.outcome("pending")
+            return JSONResponse({"id": job, "status": state["status"], "location": f"/v1/jobs/{job}"},
+                                status_code=202, headers={"Location": f"/v1/jobs/{job}"})
+        result = {"id": job, **state["result"]}
+        result["timing_ms"]["service"] = round((time.perf_counter() - arrived) * 1000, 3)
+        metrics.done(result)
+        return result
+
+    @app.post("/v1/detect", dependencies=guarded, openapi_extra=body_doc, tags=["detect"],
+              responses={200: {"model": schemas.DetectResult}, 202: {"model": schemas.Accepted},
+                         404: {"model": schemas.Problem}, 413: {"model": schemas.Problem},
+                         422: {"model": schemas.Problem}, 503: {"model": schemas.Problem}})
+    async def detect(request: Request, idempotency_key: Annotated[str | None, Header(max_length=128)] = None):
+        """Detect objects in one image; waits up to ``timeout`` s, else answers 202 with the job to poll."""
+        arrived = time.perf_counter()
+        data, opts = await parse(request)
+        job, _ = await run_in_threadpool(submit, data, opts, idempotency_key)
+        state = await run_in_threadpool(queue.wait, job, opts.timeout)
+        return answer(job, state, arrived)
+
+    @app.post("/v1/jobs", dependencies=guarded, openapi_extra=body_doc, status_code=202, tags=["jobs"],
+              response_model=schemas.Accepted)
+    async def create_job(request: Request, idempotency_key: Annotated[str | None, Header(max_length=128)] = None):
+        """Queue one image; poll ``Location`` for the result."""
+        data, opts = await parse(request)
+        job, _ = await run_in_threadpool(submit, data, opts, idempotency_key)
+        return JSONResponse({"id": job, "status": "queued", "location": f"/v1/jobs/{job}"}, status_code=202,
+                            headers={"Location": f"/v1/jobs/{job}"})
+
+    @app.get("/v1/jobs/{job}", dependencies=guarded, response_model=schemas.JobState, tags=["jobs"])
+    def read_job(job: str) -> dict[str, Any]:
+        """A job's state: queued, running, done (with its result) or failed (with its error)."""
+        state = queue.job(job) if job.isalnum() and len(job) <= 64 else None
+        if state is None:
+            raise ServiceError(404, f"no such job {job[:64]!r} (unknown, or its result expired)")
+        out = {"id": job, "status": state["status"], "variant": state.get("variant"), "tries": state["tries"],
+               "error": state.get("error") if state["status"] == "failed" else None}
+        if state["status"] == "done":
+            out["result"] = {"id": job, **state["result"]}
+        return out
+
+    @app.post("/infer/object_detection", dependencies=guarded, response_model=schemas.RoboflowResponse,
+              response_model_by_alias=True, tags=["roboflow"])
+    def roboflow_detect(body: schemas.RoboflowRequest) -> dict[str, Any]:
+        """Roboflow inference's object detection request and response, for clients written against it."""
+        arrived = time.perf_counter()
+        data, opts = roboflow.request_to_job(body, served())
+        job, _ = submit(data, opts, None)
+        state = queue.wait(job, opts.timeout)
+        result = answer(job, state, arrived)
+        if isinstance(result, JSONResponse):
+            return result
+        return roboflow.response_of(result, elapsed=time.perf_counter() - arrived)
+
+    @app.get("/v1/models", response_model=schemas.Models, dependencies=guarded, tags=["service"])
+    def models() -> dict[str, Any]:
+        """The deck's variants, and how many live workers serve each."""
+        now = Served(queue.workers())
+        counts, deck = now.counts, now.deck
+        listed = {v["id"]: v for v in deck.get("deck", [])}
+        for w in now.workers:  # a variant served by an older deck's worker is listed too
+            listed.setdefault(w["variant"], {"id": w["variant"], "backend": w.get("backend", "?"),
+                                             "precision": w.get("precision", "?")})
+        return {"repo": deck.get("repo"), "commit": deck.get("commit"), "classes": deck.get("classes", []),
+                "default": now.default, "variants": [{**v, "workers": counts.get(v["id"], 0)} for v in listed.values()]}
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """The API process is up (it does not look at Redis)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["service"])
+    def readyz() -> JSONResponse:
+        """Redis answers and at least one live worker serves the default variant."""
+        try:
+            queue.r.ping()
+            now = Served(queue.workers())
+        except redis.RedisError as exc:
+            return _problem(503, f"Redis is unreachable: {exc}")
+        if not now.workers:
+            return _problem(503, "no live worker")
+        return JSONResponse({"status": "ready", "default": now.default, "workers": len(now.workers)})
+
+    @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        """Prometheus text: queue depth, jobs by outcome, per-stage latency, live workers."""
+        body, kind = metrics.render()
+        return PlainTextResponse(body, media_type=kind)
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    return app

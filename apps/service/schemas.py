@@ -1,0 +1,145 @@
+"""The service's request and response bodies (pydantic; the OpenAPI at ``/docs`` is generated from them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DetectOptions(BaseModel):
+    """How to detect: the same knobs as ``Detector.detect``, plus which variant and how long to wait."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conf: float = Field(0.25, ge=0.0, le=1.0, description="minimum class score")
+    iou: float = Field(0.7, ge=0.0, le=1.0, description="NMS IoU threshold (class-aware)")
+    classes: list[int | str] | None = Field(None, max_length=1000, description="keep only these class ids or names")
+    max_det: int = Field(300, ge=1, le=1000, description="most boxes returned")
+    variant: str | None = Field(None, max_length=64, description="a variant id (default: what the workers serve)")
+    backend: str | None = Field(None, max_length=32, description="or choose by backend ...")
+    precision: str | None = Field(None, max_length=16, description="... and/or precision")
+    revision: str | None = Field(None, max_length=128, description="a deck revision the workers serve")
+    timeout: float = Field(10.0, ge=0.0, le=60.0, description="seconds to wait for the result before a 202")
+
+
+class Base64Image(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(description="the image file, base64-encoded", max_length=80 * 2**20)
+
+
+class DetectJson(DetectOptions, Base64Image):
+    """``POST /v1/detect`` and ``/v1/jobs`` with a JSON body."""
+
+
+class Box(BaseModel):
+    xyxy: list[float] = Field(min_length=4, max_length=4, description="x1 y1 x2 y2 in image pixels")
+    confidence: float
+    class_id: int
+    class_name: str
+
+
+class ImageSize(BaseModel):
+    width: int
+    height: int
+
+
+class DetectResult(BaseModel):
+    """What a finished job returns."""
+
+    id: str
+    status: Literal["done"] = "done"
+    variant: str
+    repo: str | None = None
+    commit: str | None = None
+    worker: str | None = None
+    image: ImageSize
+    detections: list[Box]
+    counts: dict[str, int]
+    timing_ms: dict[str, float] = Field(description="queue, read, letterbox, inference, postprocess, total; and "
+                                                    "service: from the request's arrival to its answer")
+
+
+class JobState(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    variant: str | None = None
+    tries: int = 0
+    error: str | None = None
+    result: DetectResult | None = None
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+    location: str
+
+
+class Problem(BaseModel):
+    error: str = Field(description="what went wrong, in one sentence")
+
+
+class ServedVariant(BaseModel):
+    id: str
+    backend: str
+    precision: str
+    map50: float | None = None
+    latency_ms: float | None = None
+    workers: int = Field(description="live workers serving it")
+
+
+class Models(BaseModel):
+    repo: str | None
+    commit: str | None
+    classes: list[str]
+    variants: list[ServedVariant]
+    default: str | None
+
+
+# --- Roboflow inference's object detection shapes (inference/core/entities/{requests,responses}) ---------------
+
+class RoboflowImage(BaseModel):
+    type: Literal["base64", "url", "numpy", "pil", "multipart"]
+    value: str | None = Field(None, max_length=80 * 2**20)
+
+
+class RoboflowRequest(BaseModel):
+    """``POST /infer/object_detection``: fields Roboflow's server reads; others it accepts are ignored."""
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    model_id: str | None = Field(None, max_length=128, description="a served variant id, or any (the default)")
+    api_key: str | None = Field(None, max_length=256)
+    image: RoboflowImage | list[RoboflowImage]
+    confidence: float = Field(0.4, ge=0.0, le=1.0)
+    iou_threshold: float = Field(0.3, ge=0.0, le=1.0)
+    class_filter: list[str] | None = Field(None, max_length=1000)
+    max_detections: int = Field(300, ge=1, le=1000)
+    class_agnostic_nms: bool = False
+
+
+class RoboflowPrediction(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    x: float
+    y: float
+    width: float
+    height: float
+    confidence: float
+    class_name: str = Field(alias="class")
+    class_confidence: float | None = None
+    class_id: int
+    tracker_id: int | None = None
+    detection_id: str
+    parent_id: str | None = None
+
+
+class RoboflowResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    inference_id: str | None = None
+    frame_id: int | None = None
+    time: float | None = Field(None, description="seconds from the request's arrival to its answer")
+    image: ImageSize
+    predictions: list[RoboflowPrediction]
+    visualization: str | None = None

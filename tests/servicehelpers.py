@@ -1,0 +1,83 @@
+"""Real parts for the service tests: Debian's redis-server on loopback (AOF on), API and worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from tests.apphelpers import free_port, start_server, stop
+
+REDIS = shutil.which("redis-server")
+
+
+class RedisServer:
+    """One redis-server on 127.0.0.1 with its data dir and AOF under ``root``; restartable with its data."""
+
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root, self.port = root, port or free_port()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
+                                      "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                                      "--protected-mode", "no"],
+                                     stdout=open(self.root / "redis.log", "a"), stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start: {(self.root / 'redis.log').read_text()[-500:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+def service_env(hub_root: Path, cache: Path) -> dict:
+    return {**os.environ, "YOLODECK_HUB": str(hub_root), "YOLODECK_CACHE": str(cache), "YOLODECK_PROBE": "0"}
+
+
+def start_api(redis_url: str, env: dict, *args: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = start_server([sys.executable, "-m", "apps.service", "api", "--redis", redis_url, "--port", str(port),
+                         *args], port, env, timeout=60)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def start_worker(redis_url: str, repo: str, env: dict, log: Path, *args: str) -> subprocess.Popen:
+    """A worker process; returns once its heartbeat is in Redis."""
+    proc = subprocess.Popen([sys.executable, "-m", "apps.service", "worker", "--redis", redis_url, "--repo", repo,
+                             *args], env=env, stdout=open(log, "a"), stderr=subprocess.STDOUT)
+    client, prefix = redis.Redis.from_url(redis_url), "yolodeck"
+    if "--prefix" in args:
+        prefix = args[args.index("--prefix") + 1]
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}: {log.read_text()[-1500:]}")
+        for key in client.scan_iter(f"{prefix}:worker:*"):
+            beat = client.get(key)
+            if beat and json.loads(beat).get("pid") == proc.pid:
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise TimeoutError(f"worker sent no heartbeat: {log.read_text()[-1500:]}")
+
+
+__all__ = ["REDIS", "RedisServer", "service_env", "start_api", "start_worker", "stop"]
