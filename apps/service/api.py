@@ -166,12 +166,12 @@ def create_app(queue: JobQueue, *, api_keys: set[str] | None = None) -> FastAPI:
                                      for c in str(fields["classes"]).split(",") if c.strip()]
             return data, schemas.DetectOptions.model_validate(fields)
         if kind.startswith("application/json"):
+            body = schemas.DetectJson.model_validate_json(await request.body())
             try:
-                body = schemas.DetectJson.model_validate_json(await request.body())
-                return base64.b64decode(body.image, validate=True), schemas.DetectOptions.model_validate(
-                    body.model_dump(exclude={"image"}))
-            except binascii.Error as exc:
+                data = base64.b64decode(body.image, validate=True)
+            except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII characters
                 raise ServiceError(422, f"image: not valid base64 ({exc})") from exc
+            return data, schemas.DetectOptions.model_validate(body.model_dump(exclude={"image"}))
         raise ServiceError(415, f"send multipart/form-data (field 'image') or application/json, not {kind!r}")
 
     body_doc = {"requestBody": {"required": True, "content": {

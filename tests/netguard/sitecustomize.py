@@ -1,6 +1,7 @@
 """Network guard for every Python process of a test run (loaded through PYTHONPATH).
 
-An audit hook that blocks and logs any non-loopback DNS lookup or connect, as in
+An audit hook that blocks and logs any non-loopback DNS lookup or connect (but to the test's own
+network-namespace hosts named in $NETGUARD_OWN_HOSTS), as in
 ``shared/tools/netguard_sitecustomize.py``. The test suite fails any test during which
 the log grows, so an attempt in a subprocess is caught too.
 """
@@ -11,6 +12,9 @@ import time
 
 _LOG = os.environ.get("NETGUARD_LOG", "/tmp/netguard.log")
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0", "::ffff:127.")
+# The project's own test hosts (network namespaces a test made, e.g. 10.77.0.1): exact addresses only,
+# set by that test for the processes it starts there.
+_OWN_HOSTS = frozenset(h for h in os.environ.get("NETGUARD_OWN_HOSTS", "").split(",") if h)
 
 
 def _record(msg: str) -> None:
@@ -23,7 +27,7 @@ def _record(msg: str) -> None:
 
 
 def _is_loopback(host: str) -> bool:
-    return host == "" or host.startswith(_LOOPBACK)
+    return host == "" or host.startswith(_LOOPBACK) or host in _OWN_HOSTS
 
 
 def _hook(event: str, args: tuple) -> None:
