@@ -15,6 +15,10 @@ class ImageTooLargeError(InvalidImageError):
     """An image over the size limits (bytes, pixels, side, or a decompression bomb): HTTP 413, not 422."""
 
 
+class InvalidVideoError(YolodeckError, ValueError):
+    """A video that cannot be used: not a video, truncated, no frames, or a codec that cannot be decoded."""
+
+
 class BackendNotAvailableError(YolodeckError, ImportError):
     """The package a backend needs is not installed."""
 

@@ -26,6 +26,7 @@ class Detections:
         timing_ms: milliseconds per stage: read (the image into an array), letterbox, inference,
             postprocess (decode the head, NMS, rescale), total.
         image_size: (width, height) of the image the boxes refer to.
+        tracker_id: (N,) int64 track ids once a tracker has seen them (:mod:`hub.video`), else None.
     """
 
     xyxy: np.ndarray
@@ -34,6 +35,7 @@ class Detections:
     names: list[str]
     timing_ms: dict[str, float] = field(default_factory=dict)
     image_size: tuple[int, int] = (0, 0)
+    tracker_id: np.ndarray | None = None
 
     @classmethod
     def empty(cls, names: list[str], image_size: tuple[int, int] = (0, 0)) -> Detections:
@@ -62,7 +64,8 @@ class Detections:
         if isinstance(index, int):
             index = [index]
         return Detections(
-            self.xyxy[index], self.confidence[index], self.class_id[index], self.names, self.timing_ms, self.image_size
+            self.xyxy[index], self.confidence[index], self.class_id[index], self.names, self.timing_ms, self.image_size,
+            None if self.tracker_id is None else self.tracker_id[index],
         )
 
     @property
@@ -75,8 +78,8 @@ class Detections:
         return {name: found.get(i, 0) for i, name in enumerate(self.names)}
 
     def to_rows(self, *, decimals: int = 1) -> list[dict[str, Any]]:
-        """One dict per box: class_name, class_id, score, x1, y1, x2, y2."""
-        return [
+        """One dict per box: class_name, class_id, score, x1, y1, x2, y2 (and tracker_id once tracked)."""
+        rows = [
             {
                 "class_name": name,
                 "class_id": int(cid),
@@ -85,6 +88,10 @@ class Detections:
             }
             for name, cid, score, box in zip(self.class_names, self.class_id, self.confidence, self.xyxy, strict=True)
         ]
+        if self.tracker_id is not None:
+            for row, tid in zip(rows, self.tracker_id.tolist(), strict=True):
+                row["tracker_id"] = int(tid)
+        return rows
 
     def to_json(self) -> str:
         return json.dumps(
@@ -99,7 +106,7 @@ class Detections:
 
     def to_csv(self) -> str:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=FIELDS)
+        writer = csv.DictWriter(buf, fieldnames=FIELDS + (("tracker_id",) if self.tracker_id is not None else ()))
         writer.writeheader()
         writer.writerows(self.to_rows())
         return buf.getvalue()
