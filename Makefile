@@ -9,7 +9,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-service serve demo dashboard demo-checkpoint lint
+.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-service bench-video serve demo dashboard demo-checkpoint lint
 
 install: $(STAMP) $(APT_STAMP)
 
@@ -61,6 +61,9 @@ demo-checkpoint: install
 serve: install
 	$(BIN)/python -m training.demo
 	$(BIN)/python -m apps.service up --repo yolodeck/shelves-demo --port 8000
+
+bench-video: install
+	$(NETNS) $(BIN)/python -m tests.bench_video
 
 bench-service: install
 	$(NETNS) $(BIN)/python -m tests.bench_service

@@ -15,6 +15,12 @@ def _data(args: argparse.Namespace) -> int:
             args.out, train=args.train, val=args.val, test=args.test, width=args.width, height=args.height,
             with_empty=args.with_empty, seed=args.seed,
         )
+    elif args.kind == "synth-pan":
+        from training.data import synth_pan
+
+        width = args.width if args.width != 640 else 256
+        height = args.height if args.height != 640 else 256
+        path = synth_pan.generate(args.out, width=width, height=height, shelf_width=3 * width, seed=args.seed)
     elif args.kind == "synth-digits":
         from training.data import synth_digits
 
@@ -101,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="make or convert a dataset (YOLO layout + data.yaml)")
-    data.add_argument("kind", choices=["synth-shelves", "synth-digits", "sku110k"])
+    data.add_argument("kind", choices=["synth-shelves", "synth-digits", "synth-pan", "sku110k"],
+                      help="synth-pan: a video panning along a shelf, with every product's box and id per frame")
     data.add_argument("--out", required=True, help="dataset folder to write")
     data.add_argument("--train", type=int, default=None, help="number of train images (synthetic)")
     data.add_argument("--val", type=int, default=None, help="number of val images (synthetic)")
@@ -175,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     hub.offline.configure()
     args = build_parser().parse_args(argv)
     if args.command == "data":
-        defaults = {"synth-shelves": (120, 24, 24), "synth-digits": (400, 80, 80), "sku110k": (0, 0, 0)}[args.kind]
+        defaults = {"synth-shelves": (120, 24, 24), "synth-digits": (400, 80, 80), "sku110k": (0, 0, 0),
+                    "synth-pan": (0, 0, 0)}[args.kind]
         args.train, args.val, args.test = (
             v if v is not None else d for v, d in zip((args.train, args.val, args.test), defaults, strict=True)
         )

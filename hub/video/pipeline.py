@@ -89,8 +89,10 @@ def _row(i: int, fps: float, tracked: Detections, lines: list[LineCounter], zone
 def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tuple[Point, Point]] = (),
                   zones: Sequence[Sequence[Point]] = (), out: str | Path | None = None, csv: str | Path | None = None,
                   conf: float = 0.25, iou: float = 0.7, classes: list[int] | None = None, tiles=None,
-                  every: int = 1, max_frames: int | None = None, progress: bool = True) -> VideoReport:
-    """Run the whole clip; the final counts are in the report, per frame in ``csv``.
+                  every: int = 1, max_frames: int | None = None, progress: bool = True,
+                  on_frame=None) -> VideoReport:
+    """Run the whole clip; the final counts are in the report, per frame in ``csv``; ``on_frame(index, tracked)``
+    is called for every frame (a live view, a chart, a benchmark's scorer).
 
     Raises:
         InvalidVideoError: not a video, no frames, or undecodable (nothing is written).
@@ -131,6 +133,8 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                     for counter in (*line_counters, *zone_counters):
                         counter.update(tracked)
                 rows.append(_row(n, info.fps, tracked, line_counters, zone_counters, names))
+                if on_frame:
+                    on_frame(n, tracked)
                 if writer:
                     writer.write(draw(frame, tracked, line_counters, zone_counters, names))
                 if bar:

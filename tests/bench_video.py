@@ -1,0 +1,120 @@
+"""`make bench-video`: end-to-end frames/s (decode, detect, track, count, annotate, encode) on a synthetic pan
+with known identities, ours against Ultralytics' ObjectCounter (its model.track + ByteTrack + counting + plot,
+written with OpenCV) on the same file and variant, in one run; MOTA / IDF1 / ID switches by motmetrics and
+the line count against the true number of crossings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import hub.offline
+
+hub.offline.configure()
+
+
+def _truth(folder: Path) -> dict[int, list[tuple[int, list[float]]]]:
+    out: dict[int, list] = {}
+    for r in csv.DictReader(open(folder / "truth.csv")):
+        out.setdefault(int(r["frame"]), []).append((int(r["id"]), [float(r[k]) for k in ("x1", "y1", "x2", "y2")]))
+    return out
+
+
+def _distance(g: np.ndarray, h: np.ndarray, max_iou: float = 0.5) -> np.ndarray:
+    """1 - IoU, NaN past ``max_iou`` (motmetrics' convention; its own iou_matrix uses np.asfarray, gone in NumPy 2)."""
+    if not len(g) or not len(h):
+        return np.empty((len(g), len(h)))
+    tl, br = np.maximum(g[:, None, :2], h[None, :, :2]), np.minimum(g[:, None, 2:], h[None, :, 2:])
+    inter = np.clip(br - tl, 0, None).prod(-1)
+    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+    d = 1 - inter / (area(g)[:, None] + area(h)[None, :] - inter)
+    d[d > max_iou] = np.nan
+    return d
+
+
+def _score(truth: dict, hyp: dict[int, tuple[np.ndarray, np.ndarray]], frames: int) -> dict[str, float]:
+    import motmetrics as mm
+
+    acc = mm.MOTAccumulator(auto_id=True)
+    for f in range(frames):
+        gt = truth.get(f, [])
+        ids, boxes = hyp.get(f, (np.zeros(0, int), np.zeros((0, 4))))
+        g = np.array([b for _, b in gt]).reshape(-1, 4)
+        h = np.asarray(boxes, float).reshape(-1, 4)
+        dist = _distance(g, h)
+        acc.update([i for i, _ in gt], list(ids), dist)
+    m = mm.metrics.create().compute(acc, metrics=["mota", "idf1", "num_switches"], name="x")
+    return {k: float(m[k].iloc[0]) for k in ("mota", "idf1", "num_switches")}
+
+
+def ultralytics_counter(clip: Path, model_path: Path, imgsz: int, line, out: Path) -> dict:
+    import cv2
+    from ultralytics import solutions
+
+    counter = solutions.ObjectCounter(show=False, region=[tuple(line[0]), tuple(line[1])], model=str(model_path),
+                                      tracker="bytetrack.yaml", conf=0.25, imgsz=imgsz, verbose=False)
+    cap = cv2.VideoCapture(str(clip))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    hyp, n, start, result = {}, 0, time.perf_counter(), None
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        result = counter(frame)
+        writer.write(result.plot_im)
+        if counter.track_ids:
+            hyp[n] = (np.array(counter.track_ids), counter.boxes.cpu().numpy() if hasattr(counter.boxes, "cpu")
+                      else np.asarray(counter.boxes))
+        n += 1
+    seconds = time.perf_counter() - start
+    writer.release()
+    return {"frames": n, "fps": n / seconds, "in": result.in_count, "out": result.out_count, "hyp": hyp}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import hub
+    from hub.probe import cpu
+    from hub.video import process_video
+    from training.data.synth_pan import generate
+    from training.demo import DEMO_REPO, ensure_demo_deck
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--variant", help="default: the fastest accurate variant measured here")
+    args = parser.parse_args(argv)
+    ensure_demo_deck()
+    detector = hub.load(DEMO_REPO, variant=args.variant, threads=2)
+    tmp = Path(tempfile.mkdtemp(prefix="yolodeck-bench-video-"))
+    clip = generate(tmp / "pan", width=640, height=480, shelf_width=1280, step=10, rows=(3, 5),
+                    product_width=(0.0125, 0.03))
+    meta = json.loads((tmp / "pan" / "meta.json").read_text())
+    truth = _truth(tmp / "pan")
+    line = ((320, 0), (320, 480))
+    print(f"cpu: {cpu()}; clip: {meta['frames']} frames 640x480 at {meta['fps']:g} fps, {meta['products']} products "
+          f"(each crosses the line once); variant: {detector.path.name} ({detector.backend})", flush=True)
+    hyp: dict[int, tuple] = {}
+    report = process_video(clip, detector, lines=[line], out=tmp / "ours.mp4", csv=tmp / "ours.csv", progress=False,
+                           on_frame=lambda i, t: hyp.__setitem__(i, (t.tracker_id.copy(), t.xyxy.copy())))
+    ours = {"fps": report.frames_per_second, "in": sum(report.lines[0]["in"].values()),
+            "out": sum(report.lines[0]["out"].values()), **_score(truth, hyp, meta["frames"])}
+    theirs = ultralytics_counter(clip, detector.path, detector.imgsz, line, tmp / "ultralytics.mp4")
+    theirs.update(_score(truth, theirs.pop("hyp"), meta["frames"]))
+    print(f"\n{'pipeline':44} {'frames/s':>8} {'in':>4} {'out':>4} {'true':>5} {'MOTA':>6} {'IDF1':>6} {'IDsw':>5}")
+    for name, r in (("yolodeck (hub.video, PyAV, ByteTrack)", ours),
+                    ("Ultralytics ObjectCounter + cv2 writer", theirs)):
+        print(f"{name:44} {r['fps']:8.1f} {r['in']:4d} {r['out']:4d} {meta['products']:5d} {r['mota']:6.3f} "
+              f"{r['idf1']:6.3f} {int(r['num_switches']):5d}")
+    print(f"\nframes/s: ours / Ultralytics = {ours['fps'] / theirs['fps']:.2f}x; files in {tmp}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
