@@ -147,25 +147,42 @@ class VideoWriter:
         self._stream.pix_fmt = pix
         self._stream.options = {"crf": str(self.crf)} | ({"deadline": "realtime", "b": "0"} if webm
                                                           else {"preset": "veryfast"})
+        self._frames: queue.Queue = queue.Queue(maxsize=8)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._encode, daemon=True, name="encode")
+        self._thread.start()
         return self
 
     def write(self, rgb: np.ndarray) -> None:
-        import av
-
-        w, h = self._stream.width, self._stream.height
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w]), format="rgb24")
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        """Queue one RGB frame; a thread encodes it (libx264 and libvpx run outside the GIL, beside the model)."""
+        if self._error:
+            raise self._error
+        self._frames.put(np.ascontiguousarray(rgb[: self._stream.height, : self._stream.width]))
         self.frames += 1
 
-    def __exit__(self, kind, exc, tb) -> None:
+    def _encode(self) -> None:
+        import av
+
         try:
-            if kind is None:
-                for packet in self._stream.encode():
+            while (rgb := self._frames.get()) is not None:
+                for packet in self._stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                     self._container.mux(packet)
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        except Exception as exc:  # noqa: BLE001  (raised in the caller's thread, on its next write or exit)
+            self._error = InvalidVideoError(f"could not encode {self.path.name}: {exc}")
+            while self._frames.get() is not None:  # drain, so that the caller never blocks
+                pass
+
+    def __exit__(self, kind, exc, tb) -> None:
+        self._frames.put(None)
+        self._thread.join()
+        try:
             self._container.close()
         finally:
-            if kind is None and self.frames:
+            if kind is None and self.frames and not self._error:
                 os.replace(self._tmp, self.path)
             else:
                 self._tmp.unlink(missing_ok=True)
+        if self._error and kind is None:
+            raise self._error
