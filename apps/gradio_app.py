@@ -10,6 +10,8 @@ API (``gradio_client``), each an ``api_name``:
 - ``/compare``: (image, repo, revision, conf, iou) -> one annotated image per variant, and a table.
 - ``/frame``: (frame, repo, revision, backend, precision, conf, iou) -> annotated frame, status line: what
   the webcam stream runs on every frame (the stream itself is browser-only: gradio_client cannot send one).
+- ``/video``: (video, repo, revision, backend, precision, conf, iou, line "x1,y1,x2,y2", every) -> annotated
+  clip, counts-over-time chart, per-frame CSV, summary (the Video tab, when PyAV and trackers are installed).
 - ``/metrics``: (repo, revision) -> variant table and charts from the repo's manifest.
 
     python -m apps.gradio_app [--repo OWNER/NAME] [--endpoint URL] [--port 7860]
@@ -29,6 +31,7 @@ import hub.offline
 from apps.components import QUEUE_POLL_S, InlineImage, SafeImage, quiet_queue
 from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
 from apps.models import Models
+from apps.video_tab import video_tab
 from hub import catalog
 from hub.api import RepoDeck
 from hub.errors import YolodeckError
@@ -39,6 +42,13 @@ MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
 WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser posts (whether or not the last is done; the newest wins)
 WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
+
+
+def video_ready() -> bool:
+    """The Video tab needs PyAV and the tracker (the full install has them; a lean Space may not)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("av", "trackers", "supervision"))
 
 
 def default_threads() -> int:
@@ -177,6 +187,9 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
             _compare_tab(app, c, examples)
         with gr.Tab("Webcam", elem_id="tab-webcam"):
             _webcam_tab(app, c, deck.manifest.imgsz)
+        if video_ready():
+            with gr.Tab("Video", elem_id="tab-video"):
+                video_tab(app, c)
         with gr.Tab("Metrics", elem_id="tab-metrics"):
             metrics = _metrics_tab()
         pickers = [c.revision, c.backend, c.precision, c.imgsz, c.classes, c.info]

@@ -170,3 +170,36 @@ def test_the_browser_is_kept_on_loopback(app_url):
     assert outcome == "blocked"
     assert ("https://huggingface.co/api/models", "net::ERR_FAILED") in failures  # aborted by our route
     assert same_origin == 200
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    from training.data.synth_pan import generate
+
+    return generate(tmp_path_factory.mktemp("clip"), shelf_width=256)
+
+
+def test_the_video_tab_tracks_counts_and_plays_the_result(app_url, clip):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, context = launch_browser(p)
+        page = context.new_page()
+        page.goto(app_url, wait_until="load")
+        expect(page.locator("#info")).to_contain_text("tiny-shelves", timeout=60_000)
+        page.get_by_role("tab", name="Video").click()
+        page.locator("#video-in input[type=file]").set_input_files(str(clip))
+        page.locator("#video-line textarea, #video-line input").first.fill("128,0,128,256")
+        page.locator("#video-run").click()
+        expect(page.locator("#video-summary")).to_contain_text("out", timeout=120_000)
+        summary = page.locator("#video-summary").inner_text()
+        out = int(re.search(r"out (\d+)", summary).group(1))
+        assert out > 0 and "frames" in summary
+        expect(page.locator("#video-csv")).to_contain_text(".csv")
+        expect(page.locator("#video-chart .plotly, #video-chart .js-plotly-plot").first).to_be_visible(timeout=30_000)
+        page.wait_for_function("() => { const v = document.querySelector('#video-out video');"
+                               " return v && v.readyState >= 2 }", timeout=30_000)
+        page.evaluate("() => { const v = document.querySelector('#video-out video'); v.muted = true; v.play() }")
+        page.wait_for_function("() => document.querySelector('#video-out video').currentTime > 0.3", timeout=15_000)
+        page.screenshot(path=str(ARTIFACTS / "gradio_video.png"))
+        browser.close()
