@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import signal
 import time
@@ -338,3 +339,36 @@ def test_no_generated_request_gets_a_server_error(service):
             assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
 
         call()
+
+
+def test_a_video_job_tracks_counts_and_serves_its_files(service, tmp_path):
+    from training.data.synth_pan import generate
+
+    clip = generate(tmp_path / "pan", shelf_width=256)
+    frames = json.loads((tmp_path / "pan" / "meta.json").read_text())["frames"]
+    with httpx.Client(base_url=service["url"], timeout=60) as http:
+        bad = http.post("/v1/videos", files={"video": ("x.mp4", b"not a video", "video/mp4")})
+        assert bad.status_code == 422 and "not a video" in bad.json()["error"], bad.text
+        outside = http.post("/v1/videos", files={"video": ("pan.mp4", clip.read_bytes(), "video/mp4")},
+                            data={"line": "10,10,999,10"})
+        assert outside.status_code == 422 and "outside the 256x256 frame" in outside.json()["error"]
+        r = http.post("/v1/videos", files={"video": ("pan.mp4", clip.read_bytes(), "video/mp4")},
+                      data={"line": "128,0,128,256"})
+        assert r.status_code == 202, r.text
+        for _ in range(600):
+            state = http.get(r.headers["Location"]).json()
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        assert state["status"] == "done", state
+        result = state["result"]
+        assert result["kind"] == "video" and result["frames"] == frames and result["lines"][0]["out"]["product"] > 0
+        video = http.get(result["files"]["video"])
+        table = http.get(result["files"]["csv"])
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    (tmp_path / "got.mp4").write_bytes(video.content)
+    from hub.video import probe
+
+    assert probe(tmp_path / "got.mp4").codec == "h264"
+    rows = table.text.strip().splitlines()
+    assert len(rows) == frames + 1 and rows[0].startswith("frame,time_s")

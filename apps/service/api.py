@@ -14,12 +14,12 @@ from typing import Annotated, Any
 import redis
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from apps.service import roboflow, schemas
+from apps.service import roboflow, schemas, videos
 from apps.service.jobs import JobQueue, QueueFullError
 from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
@@ -239,6 +239,45 @@ def create_app(queue: JobQueue, *, api_keys: set[str] | None = None) -> FastAPI:
         if isinstance(result, JSONResponse):
             return result
         return roboflow.response_of(result, elapsed=time.perf_counter() - arrived)
+
+    @app.post("/v1/videos", dependencies=guarded, status_code=202, response_model=schemas.Accepted, tags=["jobs"],
+              openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                  "type": "object", "required": ["video"], "properties": {
+                      "video": {"type": "string", "format": "binary"},
+                      "line": {"type": "string", "description": "x1,y1,x2,y2 (repeatable); default: the middle"},
+                      "every": {"type": "integer", "minimum": 1, "maximum": 10},
+                      "conf": {"type": "number", "minimum": 0, "maximum": 1},
+                      "iou": {"type": "number", "minimum": 0, "maximum": 1},
+                      "variant": {"type": "string"}}}}}}})
+    async def create_video_job(request: Request,
+                               idempotency_key: Annotated[str | None, Header(max_length=128)] = None):
+        """Queue a clip to track and count (an async job: poll ``Location``; the result links its files)."""
+        data, fields = await videos.parse(request)
+        spec = await run_in_threadpool(videos.check, data, fields)
+        now = served()
+        try:
+            variant = now.choose(variant=fields.get("variant") or None)
+        except NoWorkersError as exc:
+            raise ServiceError(503, str(exc), {"Retry-After": "5"}) from exc
+        except NotServedError as exc:
+            raise ServiceError(404, str(exc)) from exc
+        try:
+            job, _ = await run_in_threadpool(queue.submit, variant, data, spec, idempotency_key=idempotency_key)
+        except QueueFullError as exc:
+            raise ServiceError(503, f"{exc}: retry later", {"Retry-After": "5"}) from exc
+        return JSONResponse({"id": job, "status": "queued", "location": f"/v1/jobs/{job}"}, status_code=202,
+                            headers={"Location": f"/v1/jobs/{job}"})
+
+    @app.get("/v1/jobs/{job}/{name}", dependencies=guarded, tags=["jobs"],
+             responses={200: {"content": {"video/mp4": {}, "text/csv": {}}}})
+    def job_file(job: str, name: str) -> Response:
+        """A video job's files: ``video.mp4`` (annotated) and ``counts.csv`` (one row per frame)."""
+        kinds = {"video.mp4": "video/mp4", "counts.csv": "text/csv"}
+        data = queue.file(job, name) if name in kinds and job.isalnum() and len(job) <= 64 else None
+        if data is None:
+            raise ServiceError(404, f"no file {name[:40]!r} for job {job[:64]!r} (not a finished video job, or it "
+                                    "expired)")
+        return Response(data, media_type=kinds[name])
 
     @app.get("/v1/models", response_model=schemas.Models, dependencies=guarded, tags=["service"])
     def models() -> dict[str, Any]:

@@ -11,6 +11,7 @@ Keys, under a prefix (default ``yolodeck``):
   after the job ends (and ``ttl`` + ``max_age`` after submission at the latest).
 - ``done:<id>``: a list a finished job pushes to, so that a waiting request wakes at once (BLPOP).
 - ``idem:<key>``: an ``Idempotency-Key`` -> the job id it created (for ``ttl`` seconds).
+- ``file:<id>:<name>``: a video job's result files (the annotated clip, the CSV), for ``ttl`` seconds.
 - ``dead``: the dead-letter stream: jobs that failed ``max_tries`` times, with their last error.
 - ``worker:<name>``: a worker's heartbeat (JSON, expires after ``heartbeat_ttl`` seconds unless renewed).
 
@@ -188,6 +189,17 @@ class JobQueue:
     def finish(self, variant: str, taken: Taken, result: dict[str, Any]) -> None:
         """Store the result, then acknowledge (in one MULTI: both or neither)."""
         self._end(variant, taken, {"status": "done", "result": json.dumps(result), "finished": time.time()})
+
+    def touch(self, variant: str, taken: Taken, worker: str) -> None:
+        """Reset a long job's idle time (a video), so that no other worker claims it while this one runs it."""
+        self.r.xclaim(self.key("jobs", variant), GROUP, worker, 0, [taken.entry], justid=True)
+
+    def store_file(self, job: str, name: str, data: bytes) -> None:
+        """A result file (a video job's clip and CSV), readable for ``ttl`` seconds."""
+        self.r.set(self.key("file", job, name), data, ex=self.s.ttl)
+
+    def file(self, job: str, name: str) -> bytes | None:
+        return self.r.get(self.key("file", job, name))
 
     def retry_later(self, taken: Taken, error: str) -> None:
         """Leave the job pending (another take claims it after ``claim_after`` s), noting why it failed."""

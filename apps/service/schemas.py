@@ -60,13 +60,30 @@ class DetectResult(BaseModel):
                                                     "service: from the request's arrival to its answer")
 
 
+class VideoResult(BaseModel):
+    """What a finished video job returns: the final counts, and where its files are."""
+
+    id: str
+    kind: Literal["video"] = "video"
+    frames: int
+    fps: float
+    seconds: float = Field(description="the worker's wall time for the whole clip")
+    lines: list[dict[str, dict[str, int]]] = Field(description="per line: in and out, per class")
+    zones: list[dict[str, dict[str, int]]] = Field(description="per zone: now (last frame) and entered, per class")
+    files: dict[str, str] = Field(description="video (annotated H.264 mp4) and csv (one row per frame) to GET")
+    variant: str
+    repo: str | None = None
+    commit: str | None = None
+    worker: str | None = None
+
+
 class JobState(BaseModel):
     id: str
     status: Literal["queued", "running", "done", "failed"]
     variant: str | None = None
     tries: int = 0
     error: str | None = None
-    result: DetectResult | None = None
+    result: DetectResult | VideoResult | None = None
 
 
 class Accepted(BaseModel):

@@ -87,6 +87,11 @@ class Worker:
         try:
             if data is None:
                 raise ValueError("the job's image is gone (expired)")
+            if params.get("kind") == "video":
+                result = self.video(taken, data, params)
+                self.q.finish(self.variant, taken, result)
+                self.done += 1
+                return
             found = self.detector.detect(data, conf=params.get("conf", 0.25), iou=params.get("iou", 0.7),
                                          classes=params.get("classes"), max_det=params.get("max_det", 300))
         except Exception as exc:  # noqa: BLE001  (any failure of one job is that job's error, not the worker's)
@@ -103,6 +108,35 @@ class Worker:
                       worker=self.name)
         self.q.finish(self.variant, taken, result)
         self.done += 1
+
+    def video(self, taken: Taken, data: bytes, params: dict[str, Any]) -> dict[str, Any]:
+        """A video job: track and count (``hub.video``), store the annotated clip and the CSV beside the result."""
+        import tempfile
+        from pathlib import Path
+
+        from hub.video import process_video
+
+        last = [time.monotonic()]
+
+        def keep_claimed(*_: Any) -> None:  # a long job must not look abandoned to the other workers
+            if time.monotonic() - last[0] > self.q.s.claim_after / 3:
+                self.q.touch(self.variant, taken, self.name)
+                last[0] = time.monotonic()
+
+        with tempfile.TemporaryDirectory(prefix="yolodeck-video-") as tmp:
+            clip = Path(tmp) / f"in{params.get('suffix', '.mp4')}"
+            clip.write_bytes(data)
+            report = process_video(clip, self.detector, lines=[tuple(map(tuple, ln)) for ln in params.get("lines", [])],
+                                   zones=params.get("zones", []), out=Path(tmp) / "out.mp4", csv=Path(tmp) / "counts.csv",
+                                   conf=params.get("conf", 0.25), iou=params.get("iou", 0.7),
+                                   every=params.get("every", 1), progress=False, on_frame=keep_claimed)
+            self.q.store_file(taken.id, "video.mp4", (Path(tmp) / "out.mp4").read_bytes())
+            self.q.store_file(taken.id, "counts.csv", (Path(tmp) / "counts.csv").read_bytes())
+        return {"kind": "video", "frames": report.frames, "fps": report.fps, "lines": report.lines,
+                "zones": report.zones, "seconds": round(report.seconds, 3),
+                "files": {"video": f"/v1/jobs/{taken.id}/video.mp4", "csv": f"/v1/jobs/{taken.id}/counts.csv"},
+                "variant": self.variant, "repo": self.info.get("repo"), "commit": self.info.get("commit"),
+                "worker": self.name}
 
     def _beat(self) -> None:
         while not self._stop.is_set():
