@@ -24,7 +24,8 @@ from hub.store import validate_repo_id
 
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SDKS = ("gradio", "docker", "static")
-APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handlers.py", "models.py", "charts.py"],
+APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handlers.py", "models.py", "charts.py",
+                        "video_tab.py"],
              "docker": ["__init__.py", "dashboard.py", "charts.py"]}
 HUB_EXCLUDE = ("cli", "server.py", "payload.py", "space.py", "__pycache__")
 DOCKER_PORT = 7860
