@@ -150,13 +150,17 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
         cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera", elem_id="cam",
                        webcam_options=gr.WebcamOptions(mirror=False, constraints=constraints))
         cam_out = InlineImage(label="Detections", elem_id="cam-out", format="jpeg", interactive=False)
-    fps = gr.Markdown(label="Stream", elem_id="fps")
+    with gr.Row():
+        fps = gr.Markdown(label="Stream", elem_id="fps")
+        track = gr.Checkbox(value=False, label="Track and count (a line through the middle)", elem_id="cam-track",
+                            visible=video_ready())
     fps_state = gr.State()
     frame_in = SafeImage(type="filepath", visible=False)  # one frame through the API: /frame
     frame_out = gr.Image(label="Frame", format="jpeg", visible=False)  # a file for API users, not a data URL
     frame_btn = gr.Button(visible=False)
     controls = [*c.deck, c.backend, c.precision, c.conf, c.iou]
-    cam.stream(app.webcam, [cam, *controls, fps_state], [cam_out, fps, fps_state], stream_every=WEBCAM_STREAM_EVERY,
+    cam.stream(app.webcam, [cam, *controls, track, fps_state], [cam_out, fps, fps_state],
+               stream_every=WEBCAM_STREAM_EVERY,
                time_limit=WEBCAM_TIME_LIMIT, concurrency_limit=4, show_progress="hidden", api_name=False)
     frame_btn.click(app.frame, [frame_in, *controls], [frame_out, fps], api_name="frame")
 

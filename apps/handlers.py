@@ -52,6 +52,28 @@ class FrameClock:
         return True
 
 
+class StreamState:
+    """One webcam stream's state: its frame clock and, when tracking, its tracker and counting line (both start
+    again after a pause of two seconds: a new stream in the same session)."""
+
+    def __init__(self) -> None:
+        self.clock = FrameClock()
+        self.tracker = self.line = None
+        self._last = 0.0
+
+    def track(self, det: Detections, width: int, height: int, conf: float):
+        from hub.video import LineCounter, Tracker
+
+        now = time.perf_counter()
+        if self.tracker is None or now - self._last > 2.0:
+            self.tracker = Tracker(fps=15.0, activation=conf)
+            self.line = LineCounter((width / 2, 0), (width / 2, height))
+        self._last = now
+        tracked = self.tracker.update(det)
+        self.line.update(tracked)
+        return tracked, self.line
+
+
 def _fail(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
@@ -164,20 +186,33 @@ class App:
                           round(v.bytes / 1e6, 2), m and round(m.map50, 4), m and round(m.map50_95, 4)])
         return gallery, table
 
-    def webcam(self, frame, repo, revision, backend, precision, conf, iou, state=None):
+    def webcam(self, frame, repo, revision, backend, precision, conf, iou, track=False, state=None):
+        """One streamed frame; with ``track``, objects keep ids (ByteTrack) and a vertical line through the middle
+        counts those crossing it, for as long as the stream runs."""
         if frame is None:
             return None, "waiting for the camera...", state
         deck = self._deck(repo, revision)
-        rgb, det, _ = self._run(deck, backend, precision, frame, conf=float(conf), iou=float(iou))
-        clock = state if isinstance(state, FrameClock) else FrameClock()
-        fps = clock.tick()
-        annotated = self._annotate(rgb, det)
-        if clock is state and not clock.due():  # the status line twice a second: every update costs the browser
-            return annotated, gr.skip(), gr.skip()
+        rgb, det, _ = self._run(deck, backend, precision, frame, conf=float(conf) / (3 if track else 1),
+                                iou=float(iou))
+        session = state if isinstance(state, StreamState) else StreamState()
+        fps = session.clock.tick()
+        if track:
+            tracked, line = session.track(det, rgb.shape[1], rgb.shape[0], float(conf))
+            from hub.video import draw
+
+            annotated = draw(rgb, tracked, [line], [], det.names)
+        else:
+            annotated = self._annotate(rgb, det)
+        if session is state and not session.clock.due():  # the status line twice a second: updates cost the browser
+            return annotated, gr.skip(), session
         counts = ", ".join(f"{n} {name}" for name, n in det.counts().items())
-        line = (f"**{fps:.1f} fps** · frame {clock.frames} · {det.timing_ms['total']:.1f} ms per frame "
-                f"({backend} {precision}) · {counts}")
-        return annotated, line, clock
+        status = (f"**{fps:.1f} fps** · frame {session.clock.frames} · {det.timing_ms['total']:.1f} ms per frame "
+                  f"({backend} {precision}) · {counts}")
+        if track:
+            c = line.counts(det.names)
+            status += (f" · {len(tracked)} tracked · line in {sum(c['in'].values())} out "
+                       f"{sum(c['out'].values())}")
+        return annotated, status, session
 
     def frame(self, frame, repo, revision, backend, precision, conf, iou):
         """One webcam frame, for API users (the stream keeps an fps state per browser session)."""

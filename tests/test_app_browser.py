@@ -203,3 +203,24 @@ def test_the_video_tab_tracks_counts_and_plays_the_result(app_url, clip):
         page.wait_for_function("() => document.querySelector('#video-out video').currentTime > 0.3", timeout=15_000)
         page.screenshot(path=str(ARTIFACTS / "gradio_video.png"))
         browser.close()
+
+
+def test_the_webcam_can_track_and_count(app_url, camera):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser, context = launch_browser(p, camera=camera)
+        page = context.new_page()
+        page.goto(app_url, wait_until="load")
+        page.get_by_role("tab", name="Webcam").click()
+        page.locator("#cam-track input").check()
+        page.locator("#cam [title='grant webcam access']").click()
+        page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
+                               timeout=30_000)
+        page.locator("#cam button:has([title='start recording'])").click()
+        expect(page.locator("#fps")).to_contain_text("tracked", timeout=60_000)
+        page.wait_for_timeout(3_000)
+        text = page.locator("#fps").inner_text()
+        assert int(re.search(r"(\d+) tracked", text).group(1)) > 0 and re.search(r"line in \d+ out \d+", text), text
+        page.locator("#cam button:has([title='stop recording'])").click()
+        browser.close()
