@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,20 @@ def model_config(model: str | Path, *, width: float | None = None, depth: float 
     cfg["scales"] = {"custom": [depth or base[0], width or base[1], base[2] if len(base) > 2 else 1024]}
     cfg["scale"] = "custom"
     return cfg
+
+
+class _OneScale(logging.Filter):
+    """Drops Ultralytics' "no model scale passed. Assuming scale=..." for the files written here: they hold one
+    scale only, so its assumption is the scale meant (it warned on every model build, training included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "no model scale passed" not in record.getMessage()
+
+
+def _quiet_scale_guess() -> None:
+    log = logging.getLogger("ultralytics")
+    if not any(isinstance(f, _OneScale) for f in log.filters):
+        log.addFilter(_OneScale())
 
 
 def start_checkpoint(weights: Path, out: Path) -> Path:
@@ -85,7 +100,12 @@ def train(
     cfg = model_config(model, width=width, depth=depth)
     cfg.pop("yaml_file", None)
     cfg_path = out / "model.yaml"
+    scales = cfg.get("scales") or {}
+    if scales:  # the one scale in use, alone: Ultralytics re-guesses the scale from a file's name ('model.yaml': none)
+        chosen = cfg.get("scale") if cfg.get("scale") in scales else next(iter(scales))
+        cfg["scales"] = {chosen: scales[chosen]}
     cfg_path.write_text(yaml.safe_dump({k: v for k, v in cfg.items() if k != "scale"}, sort_keys=False))
+    _quiet_scale_guess()
     yolo = YOLO(str(cfg_path), task="detect")
     if weights:
         yolo = yolo.load(str(start_checkpoint(Path(weights), out)))  # layers whose shapes match are copied
