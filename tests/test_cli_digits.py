@@ -107,6 +107,7 @@ def test_the_class_filter_agrees_with_ultralytics(digits_deck):
     assert compared > 0
 
 
+@pytest.mark.slow  # trains a model of its own (about 30 s): make test-all
 def test_the_two_head_model_trains_exports_and_runs(digits_deck, tmp_path):
     """training/models/yolov8n-2head.yaml (heads at strides 8 and 16 only): one epoch, its ONNX and TFLite
     int8 variants, and the runtime runs both (decode and NMS assume no number of strides)."""
@@ -129,6 +130,7 @@ def test_the_two_head_model_trains_exports_and_runs(digits_deck, tmp_path):
         assert det.detect(image, conf=0.001).image_size == load_image(image).shape[1::-1]
 
 
+@pytest.mark.slow  # trains two models (about 45 s): make test-all
 def test_a_sweep_of_two_widths_writes_its_table_and_chart_and_resumes(digits_deck, tmp_path):
     import csv
 
