@@ -144,7 +144,8 @@ def create_app(queue: JobQueue, *, api_keys: set[str] | None = None) -> FastAPI:
         except ValueError as exc:
             raise ServiceError(422, str(exc)) from exc
         check_image(data)
-        params = {"conf": opts.conf, "iou": opts.iou, "classes": classes, "max_det": opts.max_det}
+        params = {"conf": opts.conf, "iou": opts.iou, "classes": classes, "max_det": opts.max_det,
+                  "tiles": opts.tiles}
         try:
             job, _ = queue.submit(variant, data, params, idempotency_key=idempotency_key)
         except QueueFullError as exc:

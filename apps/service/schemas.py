@@ -20,6 +20,8 @@ class DetectOptions(BaseModel):
     backend: str | None = Field(None, max_length=32, description="or choose by backend ...")
     precision: str | None = Field(None, max_length=16, description="... and/or precision")
     revision: str | None = Field(None, max_length=128, description="a deck revision the workers serve")
+    tiles: str = Field("off", pattern=r"^(off|auto|[1-8]x[1-8])$",
+                       description="large dense photos: overlapping tiles at the network's size (auto, or ROWSxCOLS)")
     timeout: float = Field(10.0, ge=0.0, le=60.0, description="seconds to wait for the result before a 202")
 
 
