@@ -64,6 +64,16 @@ def tradeoff(manifests: dict[str, Manifest], keep: Keep = _all, *, across: bool 
     return fig
 
 
+def model_costs(manifests: dict[str, Manifest]) -> go.Figure:
+    """GFLOPs and parameters (millions) per model, side by side."""
+    names = list(manifests)
+    arch = [manifests[n].architecture for n in names]
+    fig = go.Figure([go.Bar(name="GFLOPs", x=names, y=[a.get("gflops") for a in arch]),
+                     go.Bar(name="parameters (M)", x=names, y=[(a.get("parameters") or 0) / 1e6 or None for a in arch])])
+    fig.update_layout(title="Model cost: GFLOPs at the deck's input size, and parameters", barmode="group", height=360)
+    return fig
+
+
 def sizes(manifest: Manifest, keep: Keep = _all) -> go.Figure:
     vs = [v for v in manifest.available if keep(v)]
     fig = go.Figure(go.Bar(x=[v.id for v in vs], y=[v.bytes / 1e6 for v in vs],

@@ -83,11 +83,11 @@ def across_repos(repo: str, m: Manifest, others: list[str], endpoint: str | None
         except YolodeckError as exc:
             st.error(f"{other}: {exc}")
     st.subheader(f"Across {len(decks)} repos")
-    rows = [{"repo": name, **r} for name, mm in decks.items() for r in card.rows(mm)
-            if r["status"] == "ok" and keep(mm.variant(r["variant"]))]
-    st.dataframe(pd.DataFrame(rows, columns=["repo", *card.COLUMNS]), hide_index=True, width="stretch",
-                 key="across")
-    st.plotly_chart(charts.tradeoff(decks, keep, across=True), key="across-tradeoff")
+    st.dataframe(pd.DataFrame(card.across_rows(decks, keep), columns=card.ACROSS_COLUMNS), hide_index=True,
+                 width="stretch", key="across")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.tradeoff(decks, keep, across=True), key="across-tradeoff")
+    right.plotly_chart(charts.model_costs(decks), key="across-costs")
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ API (``gradio_client``), each an ``api_name``:
 - ``/video``: (video, repo, revision, backend, precision, conf, iou, line "x1,y1,x2,y2", every) -> annotated
   clip, counts-over-time chart, per-frame CSV, summary (the Video tab, when PyAV and trackers are installed).
 - ``/metrics``: (repo, revision) -> variant table and charts from the repo's manifest.
+- ``/across``: (repo, revision, "other/repo, ...") -> one table across the decks (with parameters and GFLOPs),
+  the tradeoff with one Pareto front over all of them, and the models' costs.
 
     python -m apps.gradio_app [--repo OWNER/NAME] [--endpoint URL] [--port 7860]
 """
@@ -32,7 +34,7 @@ from apps.components import QUEUE_POLL_S, InlineImage, SafeImage, quiet_queue
 from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
 from apps.models import Models
 from apps.video_tab import video_tab
-from hub import catalog
+from hub import card, catalog
 from hub.api import RepoDeck
 from hub.errors import YolodeckError
 
@@ -165,11 +167,21 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
     frame_btn.click(app.frame, [frame_in, *controls], [frame_out, fps], api_name="frame")
 
 
-def _metrics_tab() -> list:
+def _metrics_tab(app: App, c: Controls) -> list:
     table = gr.Dataframe(headers=METRIC_COLUMNS, label="Variants", elem_id="metrics-table", interactive=False)
     with gr.Row():
         charts = [gr.Plot(label="Latency vs mAP50-95", elem_id="chart-tradeoff"),
                   gr.Plot(label="File size", elem_id="chart-size"), gr.Plot(label="Latency", elem_id="chart-latency")]
+    gr.Markdown("### Across models\nSeveral decks side by side (a sweep's points, or any repos): one table, one "
+                "Pareto front over all of them, and what each model costs.")
+    with gr.Row():
+        others = gr.Textbox(label="Compare with repos (comma-separated, their main)", elem_id="across-repos", scale=4)
+        compare = gr.Button("Compare", elem_id="across-run", scale=0)
+    across = gr.Dataframe(headers=card.ACROSS_COLUMNS, label="Across repos", elem_id="across-table", interactive=False)
+    with gr.Row():
+        across_charts = [gr.Plot(label="Latency vs mAP50-95, all models", elem_id="across-tradeoff"),
+                         gr.Plot(label="GFLOPs and parameters", elem_id="across-costs")]
+    compare.click(app.across, [*c.deck, others], [across, *across_charts], api_name="across")
     return [table, *charts]
 
 
@@ -195,7 +207,7 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
             with gr.Tab("Video", elem_id="tab-video"):
                 video_tab(app, c)
         with gr.Tab("Metrics", elem_id="tab-metrics"):
-            metrics = _metrics_tab()
+            metrics = _metrics_tab(app, c)
         pickers = [c.revision, c.backend, c.precision, c.imgsz, c.classes, c.info]
         c.load.click(app.pickers, c.deck, pickers, api_name="deck").then(app.metrics, c.deck, metrics, api_name=False)
         c.revision.input(app.pickers, c.deck, pickers, api_name=False).then(app.metrics, c.deck, metrics,

@@ -221,6 +221,19 @@ class App:
 
     # --- metrics -------------------------------------------------------------------------------
 
+    def across(self, repo, revision, others):
+        """The deck beside other repos (their main): one table, one tradeoff with one Pareto front, model costs."""
+        deck = self._deck(repo, revision)
+        names = [o.strip() for o in (others or "").replace("\n", ",").split(",") if o.strip()]
+        if not names:
+            raise gr.Error("name one or more repos to compare with, comma-separated (e.g. a sweep's points)",
+                           print_exception=False)
+        decks = {f"{deck.repo}@{deck.revision}": deck.manifest}
+        for name in names:
+            decks[name] = self._deck(name, "main").manifest
+        table = [[r[c] for c in card.ACROSS_COLUMNS] for r in card.across_rows(decks)]
+        return table, charts.tradeoff(decks, across=True), charts.model_costs(decks)
+
     def metrics(self, repo, revision):
         deck = self._deck(repo, revision)
         table = [[r[c] for c in METRIC_COLUMNS] for r in card.rows(deck.manifest)]

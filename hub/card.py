@@ -26,6 +26,22 @@ _METRICS = (("map50", "map50", "mAP50"), ("map", "map50_95", "mAP50-95"), ("prec
             ("recall", "recall", "recall"), ("f1", "f1", "F1"))
 
 
+ACROSS_COLUMNS = ["repo", "params M", "GFLOPs", *COLUMNS]
+
+
+def across_rows(decks: dict[str, Manifest], keep: Any = None) -> list[dict[str, Any]]:
+    """Several decks in one table (a sweep, or any models): the measured variants of each, with the model's
+    parameters and GFLOPs (decks made before yolodeck recorded them show none)."""
+    out = []
+    for name, manifest in decks.items():
+        arch = manifest.architecture
+        params = round(arch["parameters"] / 1e6, 3) if "parameters" in arch else None
+        for r in rows(manifest):
+            if r["status"] == "ok" and (keep is None or keep(manifest.variant(r["variant"]))):
+                out.append({"repo": name, "params M": params, "GFLOPs": arch.get("gflops"), **r})
+    return out
+
+
 def rows(manifest: Manifest) -> list[dict[str, Any]]:
     """One row per variant (the seed projects' table), keyed by :data:`COLUMNS` plus status and reason."""
     out = []

@@ -154,6 +154,8 @@ class Manifest(_Model):
     created: str = Field(default_factory=now_iso)
     tools: dict[str, str] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
+    architecture: dict[str, Any] = Field(default_factory=dict,
+                                         description="parameters and GFLOPs at imgsz, as Ultralytics counts them")
     files: dict[str, RelPath] = Field(default_factory=dict, description="extra deck files: plots, examples")
 
     model_config = ConfigDict(strict=True, extra="ignore", validate_assignment=True, populate_by_name=True)

@@ -224,3 +224,31 @@ def test_the_webcam_can_track_and_count(app_url, camera):
         assert int(re.search(r"(\d+) tracked", text).group(1)) > 0 and re.search(r"line in \d+ out \d+", text), text
         page.locator("#cam button:has([title='stop recording'])").click()
         browser.close()
+
+
+def test_the_metrics_tab_compares_repos(app_url, demo_hub, tiny_deck, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    import hub
+    from hub.store.local import LocalStore
+    from tests.test_hub import make_deck
+
+    root, _ = demo_hub
+    if not LocalStore(root).repo_exists("acme/thin"):
+        hub.push(make_deck(tiny_deck, tmp_path / "thin", ["onnx-fp32", "tflite-int8"], model="thin"),
+                 repo="acme/thin", endpoint=str(root))
+    with sync_playwright() as p:
+        browser, context = launch_browser(p)
+        page = context.new_page()
+        page.goto(app_url, wait_until="load")
+        expect(page.locator("#info")).to_contain_text("tiny-shelves", timeout=60_000)
+        page.get_by_role("tab", name="Metrics").click()
+        page.locator("#across-repos textarea, #across-repos input").first.fill("acme/thin")
+        page.locator("#across-run").click()
+        expect(page.locator("#across-table")).to_contain_text("acme/thin", timeout=60_000)
+        expect(page.locator("#across-table")).to_contain_text("acme/tiny@main")
+        expect(page.locator("#across-tradeoff .main-svg").first).to_be_visible(timeout=30_000)
+        assert page.locator("#across-tradeoff .point").count() >= 12  # every measured variant of both decks
+        expect(page.locator("#across-costs .main-svg").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "gradio_across.png"))
+        browser.close()

@@ -29,7 +29,7 @@ def test_the_api_names_are_documented(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     from apps.gradio_app import video_ready
 
-    assert names == {"/deck", "/precisions", "/detect", "/compare", "/frame", "/metrics"} | ({"/video"} if video_ready()
+    assert names == {"/deck", "/precisions", "/detect", "/compare", "/frame", "/metrics", "/across"} | ({"/video"} if video_ready()
                                                                                              else set())
 
 

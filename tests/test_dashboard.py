@@ -174,3 +174,6 @@ def test_several_repos_side_by_side(dashboard, demo_hub, tiny_deck, tmp_path):
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     across = next(c for c in charts if any(t.get("name") == "Pareto front (all)" for t in c["data"]))
     assert {t["name"] for t in across["data"]} == {"acme/tiny", "acme/thin", "Pareto front (all)"}
+    assert {"params M", "GFLOPs"} <= set(table.columns)
+    costs = next(c for c in charts if {t.get("name") for t in c["data"]} == {"GFLOPs", "parameters (M)"})
+    assert list(costs["data"][0]["x"]) == ["acme/tiny", "acme/thin"]

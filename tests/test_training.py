@@ -59,6 +59,8 @@ def test_deck_manifest_matches_its_files(tiny_deck):
     assert files["openvino-fp32"] == files["onnx-fp32"] and files["openvino-int8"] == files["onnx-int8"]  # shared
     ref = manifest.reference()
     assert ref.id == "onnx-fp32" and ref.metrics.map50 > 0.3
+    arch = manifest.architecture  # yolov8n at 256 px: ~3M parameters, ~1.3 GFLOPs
+    assert 1e6 < arch["parameters"] < 1e7 and 0.3 < arch["gflops"] < 5, arch
     sizes = {v.id: v.bytes for v in manifest.variants}
     assert sizes["onnx-fp16"] < 0.6 * sizes["onnx-fp32"] and sizes["onnx-int8"] < 0.35 * sizes["onnx-fp32"]
     assert sizes["tflite-fp16"] < 0.6 * sizes["tflite-fp32"] and sizes["tflite-int8"] < 0.35 * sizes["tflite-fp32"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hub import card, catalog
+from hub import card, catalog, offline
 from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
 from training.evaluate import GroundTruth, evaluate_file, measure_latencies
@@ -34,6 +34,16 @@ def tool_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return out
+
+
+def model_size(checkpoint: Path, imgsz: int) -> tuple[int, float]:
+    """(parameters, GFLOPs at ``imgsz``) of a checkpoint's model, as Ultralytics counts them."""
+    from ultralytics import YOLO
+    from ultralytics.utils.torch_utils import get_flops, get_num_params
+
+    offline.configure()
+    model = YOLO(str(checkpoint), task="detect").model
+    return int(get_num_params(model)), round(float(get_flops(model, imgsz)), 3)
 
 
 def checkpoint_of(run: Path) -> Path:
@@ -142,6 +152,7 @@ def build_deck(
         tools=tools,
         training={k: train_args[k] for k in ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "seed")
                   if k in train_args},
+        architecture=dict(zip(("parameters", "gflops"), model_size(checkpoint, imgsz), strict=True)),
         files=files,
     )
     manifest.write(out)

@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hub.manifest import Manifest
+from training.deck import model_size
 
 FIELDS = ["width", "depth", "params", "gflops", "variant", "map50", "map50_95", "ms_median", "ms_p90", "mb"]
 
@@ -25,15 +26,8 @@ def _point_name(width: float | None, depth: float | None) -> str:
 
 
 def _size(run: Path, imgsz: int) -> tuple[int, float]:
-    """(parameters, GFLOPs at ``imgsz``) of a run's model, as Ultralytics counts them."""
-    from ultralytics import YOLO
-    from ultralytics.utils.torch_utils import get_flops, get_num_params
-
-    from hub import offline
-
-    offline.configure()
-    model = YOLO(str(run / "weights" / "best.pt"), task="detect").model
-    return int(get_num_params(model)), round(float(get_flops(model, imgsz)), 3)
+    """(parameters, GFLOPs at ``imgsz``) of a run's model."""
+    return model_size(run / "weights" / "best.pt", imgsz)
 
 
 def sweep(*, data: str | Path, out: str | Path, model: str = "yolov8n.yaml", widths: list[float | None],
