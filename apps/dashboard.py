@@ -29,6 +29,8 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repo", default=os.environ.get("YOLODECK_DASHBOARD_REPO"))
     parser.add_argument("--endpoint", default=os.environ.get("YOLODECK_ENDPOINT"))
+    parser.add_argument("--compare", default=os.environ.get("YOLODECK_DASHBOARD_COMPARE", ""),
+                        help="repos to show beside --repo from the start, comma-separated (a sweep's points)")
     return parser.parse_known_args(sys.argv[1:])[0]
 
 
@@ -153,8 +155,9 @@ def main() -> None:
     if len(manifests) > 1:
         st.subheader(f"Revision against revision: {list(manifests)[0]} -> {list(manifests)[-1]}")
         st.dataframe(revision_diff(manifests, keep), hide_index=True, width="stretch", key="diff")
-    others = st.sidebar.multiselect("Compare with repos (main of each)", [r for r in repos if r != repo],
-                                    key="compare")
+    choices = [r for r in repos if r != repo]
+    others = st.sidebar.multiselect("Compare with repos (main of each)", choices, key="compare",
+                                    default=[r.strip() for r in args.compare.split(",") if r.strip() in choices])
     if others:
         across_repos(repo, m, others, endpoint, keep)
     st.subheader("Training")

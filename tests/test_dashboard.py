@@ -177,3 +177,33 @@ def test_several_repos_side_by_side(dashboard, demo_hub, tiny_deck, tmp_path):
     assert {"params M", "GFLOPs"} <= set(table.columns)
     costs = next(c for c in charts if {t.get("name") for t in c["data"]} == {"GFLOPs", "parameters (M)"})
     assert list(costs["data"][0]["x"]) == ["acme/tiny", "acme/thin"]
+
+
+def test_several_repos_render_in_chromium(demo_hub, tiny_deck, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    import hub
+    from tests.test_hub import make_deck
+
+    root, repo = demo_hub
+    if not LocalStore(root).repo_exists("acme/thin"):
+        hub.push(make_deck(tiny_deck, tmp_path / "thin", ["onnx-fp32", "tflite-int8"], model="thin"),
+                 repo="acme/thin", endpoint=str(root))
+    port = free_port()
+    env = {**app_env(root, tmp_path / "cache"), "YOLODECK_DASHBOARD_REPO": repo, "YOLODECK_DASHBOARD_COMPARE": "acme/thin"}
+    cmd = [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.address", "127.0.0.1", "--server.port",
+           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    proc = start_server(cmd, port, env)
+    try:
+        with sync_playwright() as p:
+            browser, context = launch_browser(p)
+            page = context.new_page()
+            page.set_viewport_size({"width": 1500, "height": 4200})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+            expect(page.get_by_text("Across 2 repos")).to_be_visible(timeout=90_000)
+            expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(7, timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard_across.png"))
+            browser.close()
+    finally:
+        stop(proc)
