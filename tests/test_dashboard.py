@@ -96,15 +96,20 @@ def test_a_broken_manifest_is_a_message_not_a_traceback(dashboard, demo_hub):
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+def _streamlit(port: int, env: dict):
+    """`streamlit run` of the dashboard on loopback, headless, without usage stats."""
+    return start_server([sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.address", "127.0.0.1",
+                         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats",
+                         "false"], port, env)
+
+
 def test_streamlit_run_renders_the_charts_in_chromium(demo_hub, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     root, repo = demo_hub
     port = free_port()
     env = {**app_env(root, tmp_path / "cache"), "YOLODECK_DASHBOARD_REPO": repo}
-    cmd = [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.address", "127.0.0.1", "--server.port",
-           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    proc = start_server(cmd, port, env)
+    proc = _streamlit(port, env)
     try:
         with sync_playwright() as p:
             browser, context = launch_browser(p)
@@ -191,9 +196,7 @@ def test_several_repos_render_in_chromium(demo_hub, tiny_deck, tmp_path):
                  repo="acme/thin", endpoint=str(root))
     port = free_port()
     env = {**app_env(root, tmp_path / "cache"), "YOLODECK_DASHBOARD_REPO": repo, "YOLODECK_DASHBOARD_COMPARE": "acme/thin"}
-    cmd = [sys.executable, "-m", "streamlit", "run", SCRIPT, "--server.address", "127.0.0.1", "--server.port",
-           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    proc = start_server(cmd, port, env)
+    proc = _streamlit(port, env)
     try:
         with sync_playwright() as p:
             browser, context = launch_browser(p)
