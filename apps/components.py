@@ -1,9 +1,13 @@
 """Gradio components made for yolodeck's app: an upload that lets our loader speak, inline frames,
-and a queue that does not poll every millisecond."""
+output images cached whole, and a queue that does not poll every millisecond."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import os
+import tempfile
+from pathlib import Path
 
 import cv2
 import gradio as gr
@@ -43,8 +47,44 @@ def InlineImage(**kwargs) -> gr.Image:  # noqa: N802 - reads like the component 
     def postprocess(value: np.ndarray | None) -> ImageData | None:  # an RGB frame from the handler
         if value is None:
             return None
-        _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(value, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        return ImageData(url="data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode(), orig_name="frame.jpg")
+        return ImageData(url="data:image/jpeg;base64," + base64.b64encode(_jpeg(value)).decode(), orig_name="frame.jpg")
+
+    image.postprocess = postprocess
+    return image
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return jpeg.tobytes()
+
+
+def CachedImage(**kwargs) -> gr.Image:  # noqa: N802 - reads like the component it makes
+    """An output Image written into Gradio's cache whole: a JPEG under its hash, renamed into place once.
+
+    Gradio 6.31 names a cached image by the hash of its bytes and rewrites that file in place for every
+    answer (``save_pil_to_cache``: truncate, then write). Two users who get the same picture at once (the
+    same example, the same settings) race: one download reads the file while the other answer has just
+    truncated it (seen with 8 clients: "received 0 bytes, expected 91239"). Here a file already cached is
+    left alone (only touched) and a new one appears whole, by rename. OpenCV also encodes the JPEG faster than Pillow.
+    """
+    image = gr.Image(**kwargs)
+    gradio_postprocess = image.postprocess
+
+    def postprocess(value):
+        if not isinstance(value, np.ndarray):
+            return gradio_postprocess(value)
+        data = _jpeg(value)
+        folder = Path(image.GRADIO_CACHE) / hashlib.sha256(data).hexdigest()
+        path = folder / "image.jpeg"
+        if path.is_file():
+            os.utime(path)  # the app's delete_cache ages files from their last use, as Gradio's own copies
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, staging = tempfile.mkstemp(dir=folder, prefix=".image.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(staging, path)
+        return ImageData(path=str(path), orig_name="image.jpeg")
 
     image.postprocess = postprocess
     return image

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 import hub.offline
-from apps.components import QUEUE_POLL_S, InlineImage, SafeImage, quiet_queue
+from apps.components import QUEUE_POLL_S, CachedImage, InlineImage, SafeImage, quiet_queue
 from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
 from apps.models import Models
 from apps.video_tab import video_tab
@@ -113,7 +113,7 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
             if examples:
                 gr.Examples(examples, inputs=image, label="Examples (synth-shelves test split)")
         with gr.Column():
-            annotated = gr.Image(label="Detections", elem_id="annotated", format="jpeg", interactive=False)
+            annotated = CachedImage(label="Detections", elem_id="annotated", format="jpeg", interactive=False)
             with gr.Row():
                 counts = gr.Dataframe(headers=["class", "count"], label="Counts", elem_id="counts", interactive=False)
                 latency = gr.Dataframe(headers=["stage", "ms"], label="Latency", elem_id="latency", interactive=False)
@@ -158,7 +158,7 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
                             visible=video_ready())
     fps_state = gr.State()
     frame_in = SafeImage(type="filepath", visible=False)  # one frame through the API: /frame
-    frame_out = gr.Image(label="Frame", format="jpeg", visible=False)  # a file for API users, not a data URL
+    frame_out = CachedImage(label="Frame", format="jpeg", visible=False)  # a file for API users, not a data URL
     frame_btn = gr.Button(visible=False)
     controls = [*c.deck, c.backend, c.precision, c.conf, c.iou]
     cam.stream(app.webcam, [cam, *controls, track, fps_state], [cam_out, fps, fps_state],

@@ -183,3 +183,27 @@ def test_bad_controls_are_clear_errors(client, shelf, backend, precision, conf, 
     with pytest.raises(AppError, match=message):
         client.predict(handle_file(shelf), "acme/tiny", "main", backend, precision, conf, iou, imgsz, [],
                        api_name="/detect")
+
+
+def test_many_clients_asking_for_the_same_picture_each_get_it_whole(app_url, shelf):
+    """Eight clients detect on the same example at once: every annotated image comes back whole (Gradio
+    rewrote a cached image in place, so one answer's download could read another's truncated file)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+
+    def user(_: int) -> list[tuple[int, int]]:
+        client = Client(app_url, analytics_enabled=False, verbose=False)
+        sizes = []
+        for _ in range(4):
+            image, *_ = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7,
+                                       256, [], api_name="/detect")
+            with Image.open(image) as im:
+                im.load()  # a truncated JPEG raises here
+                sizes.append(im.size)
+        client.close()
+        return sizes
+
+    with ThreadPoolExecutor(8) as pool:
+        sizes = [s for got in pool.map(user, range(8)) for s in got]
+    assert sizes == [Image.open(shelf).size] * 32
