@@ -9,7 +9,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-service bench-video serve demo dashboard demo-checkpoint lint
+.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video serve demo dashboard demo-checkpoint lint
 
 install: $(STAMP) $(APT_STAMP)
 
@@ -50,6 +50,9 @@ bench-tiles: install
 
 bench-webcam: install
 	$(NETNS) $(BIN)/python -m tests.bench_webcam
+
+bench-app: install
+	$(NETNS) $(BIN)/python -m tests.bench_app
 
 # Remakes training/checkpoints/shelves-demo.pt, the committed demo weights (about 30 min on 2 cores).
 demo-checkpoint: install
