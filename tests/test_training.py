@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -111,3 +113,21 @@ def test_metrics_agree_with_ultralytics_val(tiny_deck, tiny_data, variant):
     p, r = (float(np.interp(ours.conf, box.px, curve.mean(0))) for curve in (box.p_curve, box.r_curve))
     assert abs(p - ours.precision) < 0.03 and abs(r - ours.recall) < 0.03, ((p, r), (ours.precision, ours.recall))
     assert abs(box.f1_curve.mean(0).max() - ours.f1) < 0.02, (box.f1_curve.mean(0).max(), ours.f1)
+
+
+def test_a_step_s_output_is_dropped_when_it_succeeds_and_kept_when_it_fails(capfd):
+    """What exporters print, from Python, native code or child processes, stays out of the deck's log; a step
+    that fails carries the end of its output in its exception."""
+    from training.quiet import captured
+
+    with captured():
+        print("an exporter banner")
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        subprocess.run(["echo", "a child's line"], check=True)
+    with pytest.raises(RuntimeError) as failed, captured():
+        os.write(1, b"the line that explains it\n")
+        raise RuntimeError("export failed")
+    print("ours")
+    out, err = capfd.readouterr()
+    assert out == "ours\n" and err == ""
+    assert "the line that explains it" in "\n".join(failed.value.__notes__)

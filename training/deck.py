@@ -17,6 +17,7 @@ from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
 from training.evaluate import GroundTruth, evaluate_file, measure_latencies
 from training.export import Exporter
+from training.quiet import captured, quiet_scale_guess
 
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
          "val_batch0_pred.jpg")
@@ -97,7 +98,9 @@ def build_deck(
     wanted = [v for v in catalog.VARIANTS if v in wanted]  # in export order: shared files are made first
     out.mkdir(parents=True, exist_ok=True)
 
-    exporter = Exporter(checkpoint, out, imgsz=imgsz, calibration=calib)
+    quiet_scale_guess()
+    with captured():
+        exporter = Exporter(checkpoint, out, imgsz=imgsz, calibration=calib)
     train_args, imgsz = exporter.train_args, exporter.imgsz
     names = exporter.names
     tools = tool_versions()
@@ -106,12 +109,13 @@ def build_deck(
         for vid in tqdm(wanted, desc="deck: export + evaluate", unit="variant"):
             kind = catalog.VARIANTS[vid]
             try:
-                path = exporter.export(vid)
-                metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads,
-                                         backend=kind.backend, progress=False)
+                with captured():  # the exporters' banners and timings; kept with the error if the step fails
+                    path = exporter.export(vid)
+                    metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads,
+                                             backend=kind.backend, progress=False)
             except Exception as exc:  # an exporter failing is recorded, not fatal: the rest of the deck stands
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-                tqdm.write(f"{vid}: unavailable ({reason})\n{traceback.format_exc(limit=3)}")
+                tqdm.write(f"{vid}: unavailable ({reason})\n{''.join(traceback.format_exception(exc, limit=3))}")
                 if not any(v.ok and v.file == kind.file for v in entries):  # OpenVINO shares ONNX's files
                     (out / kind.file).unlink(missing_ok=True)
                 entries.append(Variant(id=vid, backend=kind.backend, precision=kind.precision, file=kind.file,
@@ -142,6 +146,8 @@ def build_deck(
             shutil.copyfile(image, out / "examples" / image.name)
             files[f"example_{i}"] = f"examples/{image.name}"
     instances = sum(len(read_labels(p, 1, 1)) for p in test)
+    with captured():
+        size = model_size(checkpoint, imgsz)
     manifest = Manifest(
         model=name or (run_dir.name if run.is_dir() else checkpoint.stem),
         classes=names,
@@ -152,7 +158,7 @@ def build_deck(
         tools=tools,
         training={k: train_args[k] for k in ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "seed")
                   if k in train_args},
-        architecture=dict(zip(("parameters", "gflops"), model_size(checkpoint, imgsz), strict=True)),
+        architecture=dict(zip(("parameters", "gflops"), size, strict=True)),
         files=files,
     )
     manifest.write(out)

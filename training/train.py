@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import yaml
 
 from hub import offline
+from training.quiet import quiet_scale_guess
 
 
 def auto_device() -> str:
@@ -34,20 +34,6 @@ def model_config(model: str | Path, *, width: float | None = None, depth: float 
     cfg["scales"] = {"custom": [depth or base[0], width or base[1], base[2] if len(base) > 2 else 1024]}
     cfg["scale"] = "custom"
     return cfg
-
-
-class _OneScale(logging.Filter):
-    """Drops Ultralytics' "no model scale passed. Assuming scale=..." for the files written here: they hold one
-    scale only, so its assumption is the scale meant (it warned on every model build, training included)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "no model scale passed" not in record.getMessage()
-
-
-def _quiet_scale_guess() -> None:
-    log = logging.getLogger("ultralytics")
-    if not any(isinstance(f, _OneScale) for f in log.filters):
-        log.addFilter(_OneScale())
 
 
 def start_checkpoint(weights: Path, out: Path) -> Path:
@@ -105,7 +91,7 @@ def train(
         chosen = cfg.get("scale") if cfg.get("scale") in scales else next(iter(scales))
         cfg["scales"] = {chosen: scales[chosen]}
     cfg_path.write_text(yaml.safe_dump({k: v for k, v in cfg.items() if k != "scale"}, sort_keys=False))
-    _quiet_scale_guess()
+    quiet_scale_guess()
     yolo = YOLO(str(cfg_path), task="detect")
     if weights:
         yolo = yolo.load(str(start_checkpoint(Path(weights), out)))  # layers whose shapes match are copied
