@@ -201,6 +201,26 @@ def test_dense_postprocessing_keeps_many_boxes_and_respects_max_det():
     assert set(only1.tolist()) == {1}
 
 
+@pytest.mark.parametrize("shape", [(240, 320), (640, 480), (97, 1203), (320, 320), (7, 5)])
+def test_the_nhwc_letterbox_is_the_nchw_one_transposed(shape):
+    """TFLite's blob is written in its own layout: the same numbers, in NHWC, bit for bit."""
+    image = np.random.default_rng(1).integers(0, 256, (*shape, 3), np.uint8)
+    nchw, box = ops.letterbox(image, 320)
+    nhwc, box2 = ops.letterbox(image, 320, layout="nhwc", out=np.zeros((1, 320, 320, 3), np.float32))
+    assert box == box2 and nhwc.shape == (1, 320, 320, 3)
+    assert np.array_equal(nhwc, nchw.transpose(0, 2, 3, 1))
+
+
+def test_tflite_takes_its_own_layout_and_an_nchw_blob_alike(tiny_deck, test_images):
+    det = Detector(tiny_deck / "model-int8.tflite", threads=2)
+    assert det.layout == "nhwc"
+    rgb = load_image(test_images[0])
+    nchw, _ = ops.letterbox(rgb, det.imgsz)
+    nhwc, _ = ops.letterbox(rgb, det.imgsz, layout="nhwc")
+    assert np.array_equal(det.infer(nchw), det.infer(nhwc))
+    assert Detector(tiny_deck / "model-fp32.onnx", threads=2).layout == "nchw"
+
+
 def _crowd(rng, n: int, classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` boxes in clumps of near-duplicates, as a detect head proposes them on a dense shelf."""
     centers = np.repeat(rng.uniform(20, 300, (n // 5, 2)), 5, axis=0) + rng.normal(0, 2, (n // 5 * 5, 2))

@@ -85,6 +85,11 @@ class Detector:
         nms(boxes, np.array([0.9, 0.8], np.float32), np.array([0, 1], np.int64), iou=0.5, max_det=10)
 
     @property
+    def layout(self) -> str:
+        """The input layout the backend takes, ``"nchw"`` or ``"nhwc"`` (TFLite): what ``infer`` wants."""
+        return getattr(self._session, "layout", "nchw")
+
+    @property
     def dynamic(self) -> bool:
         """Whether the network takes any input size (PyTorch) or only the one it was exported at."""
         return bool(getattr(self._session, "dynamic", False))
@@ -93,7 +98,7 @@ class Detector:
         return f"Detector({self.path.name!r}, backend={self.backend!r}, imgsz={self.imgsz}, classes={len(self.names)})"
 
     def infer(self, blob):
-        """The raw backend call: NCHW float32 blob -> head output. Exposed for benchmarks."""
+        """The raw backend call: a float32 blob in ``layout`` -> head output. Exposed for benchmarks."""
         return self._session.run(blob)
 
     def detect(
@@ -171,7 +176,7 @@ class Detector:
                 timing: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Letterbox, run, decode and NMS one region of the image; boxes in image pixels."""
         t1 = time.perf_counter()
-        blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None))
+        blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None), layout=self.layout)
         self._buffers.blob = blob
         t2 = time.perf_counter()
         out = self._session.run(blob)

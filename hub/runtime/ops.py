@@ -27,11 +27,14 @@ class Letterbox:
     pad_top: float
 
 
-def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping aspect, pad to ``size`` x ``size`` with grey; return an NCHW float32 blob in [0, 1].
+def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None,
+              layout: str = "nchw") -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping aspect, pad to ``size`` x ``size`` with grey; return a float32 blob in [0, 1].
 
-    ``out``: a (1, 3, size, size) float32 array to write the blob into (a Detector reuses one per
-    thread: a fresh 1.2 MB buffer per call costs page faults that show in the latency).
+    ``layout``: ``"nchw"`` (1, 3, size, size), what ONNX, OpenVINO and PyTorch take, or ``"nhwc"``
+    (1, size, size, 3), what TFLite takes: written straight in the backend's layout, the backend does
+    not transpose (a 1.2 MB strided copy at 320 px). ``out``: an array of that shape to write into (a
+    Detector reuses one per thread: a fresh 1.2 MB buffer per call costs page faults that show).
     """
     h, w = image.shape[:2]
     r = min(size / h, size / w)
@@ -40,10 +43,18 @@ def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None) ->
     if (w, h) != (new_w, new_h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, left = int(round(dh - 0.1)), int(round(dw - 0.1))  # as Ultralytics splits odd padding
-    if out is None or out.shape != (1, 3, size, size) or out.dtype != np.float32:
-        out = np.empty((1, 3, size, size), np.float32)
-    # the grey border, then the image's planes scaled straight into their place (HWC uint8 -> NCHW float32)
+    shape = (1, size, size, 3) if layout == "nhwc" else (1, 3, size, size)
+    if out is None or out.shape != shape or out.dtype != np.float32:
+        out = np.empty(shape, np.float32)
     grey = np.float32(PAD_VALUE) / np.float32(255)
+    if layout == "nhwc":  # the grey border, then the image scaled into its place in one pass
+        out[0, :top] = grey
+        out[0, top + new_h:] = grey
+        out[0, top:top + new_h, :left] = grey
+        out[0, top:top + new_h, left + new_w:] = grey
+        np.divide(image, np.float32(255), out=out[0, top:top + new_h, left:left + new_w], dtype=np.float32)
+        return out, Letterbox(r, left, top)
+    # the grey border, then the image's planes scaled straight into their place (HWC uint8 -> NCHW float32)
     out[0, :, :top] = grey
     out[0, :, top + new_h:] = grey
     out[0, :, top:top + new_h, :left] = grey

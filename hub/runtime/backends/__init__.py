@@ -1,8 +1,8 @@
 """One small module per backend, each with the same shape: ``load(path, threads) -> Session``.
 
-A ``Session`` has ``run(blob) -> head output`` (NCHW float32 in [0, 1] in; the Ultralytics
-head (1, 4 + nc, N) in network-input pixels out), ``metadata`` (what the file says about
-itself: names, imgsz) and ``input_size``. Which backends exist, the suffixes they run and the
+A ``Session`` has ``run(blob) -> head output`` (float32 in [0, 1] in, NCHW or, where the session
+says ``layout = "nhwc"`` (TFLite), NHWC; the Ultralytics head (1, 4 + nc, N) in network-input
+pixels out), ``metadata`` (what the file says about itself: names, imgsz) and ``input_size``. Which backends exist, the suffixes they run and the
 packages they need is ``hub.catalog``'s; backend packages are imported only when used, so
 ``hub.runtime`` never imports torch.
 """

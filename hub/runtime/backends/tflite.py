@@ -28,12 +28,13 @@ class TfliteSession:
         self._out = self._interp.get_output_details()[0]
         shape = self._in["shape"]
         self._nhwc = shape[-1] == 3
+        self.layout = "nhwc" if self._nhwc else "nchw"  # what letterbox writes for this file
         self.input_size = int(shape[1] if self._nhwc else shape[2])
         self.metadata = read_zip_metadata(path)
         self._lock = threading.Lock()  # an Interpreter is not thread-safe: two invokes at once crash the process
 
     def run(self, blob: np.ndarray) -> np.ndarray:
-        x = blob.transpose(0, 2, 3, 1) if self._nhwc else blob
+        x = blob.transpose(0, 2, 3, 1) if self._nhwc and blob.shape[-1] != 3 else blob  # an NCHW blob still runs
         if self._in["dtype"] in (np.int8, np.uint8, np.int16):
             scale, zero = self._in["quantization"]
             info = np.iinfo(self._in["dtype"])
