@@ -2,8 +2,8 @@
 
 Starts the Gradio app on the demo model, streams a fake camera (a 30 fps Y4M of synth-shelves) from
 headless Chromium on the same machine, and counts the frames the app processed over a window after a
-warm-up, for ONNX fp32 and the fastest int8 variant; then the int8 variant once more with its output
-frames sent the way a plain ``gr.Image`` sends them (a cached file the browser fetches) instead of
+warm-up, and the frames the browser showed (output frames painted, counted in the page), for ONNX fp32
+and the fastest int8 variant; then the int8 variant once more with its output frames sent the way a plain ``gr.Image`` sends them (a cached file the browser fetches) instead of
 inline, and the app with the model taken out of the path (``tests.webcam_bench_app --echo``), which
 is the most this browser + Gradio + server path allows here. Before streaming, it also reads the
 CPU an idle app server takes, against one with Gradio's own 1 ms queue poll. Prints what this one
@@ -41,13 +41,27 @@ def _camera(folder: Path) -> Path:
     return write_y4m(folder / "cam.y4m", frames, fps=30)  # a common webcam rate
 
 
-def _frame_count(page) -> tuple[float, int, str]:
+# Frames the user sees: at every paint (requestAnimationFrame), whether the output image now shows a frame it
+# did not show at the last paint. A frame replaced before it was painted is not counted.
+COUNT_SHOWN = """() => {
+  window.__shown = 0; let last = null;
+  const tick = () => {
+    const img = document.querySelector('#cam-out img');
+    if (img && img.src && img.src !== last && img.complete) { last = img.src; window.__shown++; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def _frame_count(page) -> tuple[float, int, int, str]:
     text = " ".join(page.locator("#fps").inner_text().split())
-    return time.perf_counter(), int(re.search(r"frame (\d+)", text).group(1)), text
+    return time.perf_counter(), int(re.search(r"frame (\d+)", text).group(1)), page.evaluate("window.__shown"), text
 
 
-def measure(url: str, camera: Path, backend_label: str, precision: str, seconds: float) -> tuple[float, str]:
-    """Frames the app processed per second over ``seconds`` of streaming, after a 3 s warm-up."""
+def measure(url: str, camera: Path, backend_label: str, precision: str, seconds: float) -> tuple[float, float, str]:
+    """Frames per second the app processed and the browser showed, over ``seconds`` of streaming after a 3 s
+    warm-up."""
     from playwright.sync_api import sync_playwright
 
     from tests.apphelpers import launch_browser
@@ -65,12 +79,13 @@ def measure(url: str, camera: Path, backend_label: str, precision: str, seconds:
         page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }")
         page.locator("#cam button:has([title='start recording'])").click()
         page.locator("#fps").filter(has_text="fps").wait_for(timeout=60_000)
+        page.evaluate(COUNT_SHOWN)
         page.wait_for_timeout(3_000)  # (not time.sleep: the page must keep being served)
-        t0, n0, _ = _frame_count(page)
+        t0, n0, s0, _ = _frame_count(page)
         page.wait_for_timeout(seconds * 1000)
-        t1, n1, text = _frame_count(page)
+        t1, n1, s1, text = _frame_count(page)
         browser.close()
-    return (n1 - n0) / (t1 - t0), text
+    return (n1 - n0) / (t1 - t0), (s1 - s0) / (t1 - t0), text
 
 
 def _idle_cpu(pids: dict[str, int], seconds: float = 8, settle: float = 8) -> dict[str, float]:
@@ -117,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
           f"stream_every {WEBCAM_STREAM_EVERY} s, {threads} model thread(s) per call; {args.rounds} rounds of "
           f"{args.seconds:.0f} s windows, the rows taking turns; server and browser on this machine")
     fps: dict[str, list[float]] = {name: [] for name, *_ in rows}
+    shown: dict[str, list[float]] = {name: [] for name, *_ in rows}
     with tempfile.TemporaryDirectory() as tmp:
         camera = _camera(Path(tmp))
         servers = {}
@@ -136,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
             for _ in tqdm(range(args.rounds), desc="rounds", leave=False):
                 for name, _, backend, precision in rows:
                     url = f"http://127.0.0.1:{servers[name][0]}/"
-                    fps[name].append(measure(url, camera, catalog.label(backend), precision, args.seconds)[0])
+                    processed, seen, _ = measure(url, camera, catalog.label(backend), precision, args.seconds)
+                    fps[name].append(processed)
+                    shown[name].append(seen)
         finally:
             for _, proc in servers.values():
                 stop(proc)
     median = {name: float(np.median(values)) for name, values in fps.items()}
+    print(f"  {'':<31} {'processed':>9} {'shown':>6}   (rounds: processed / shown)")
     for name, values in fps.items():
-        print(f"  {name:<31} {median[name]:5.1f} fps median   ({' / '.join(f'{v:.1f}' for v in values)})")
+        print(f"  {name:<31} {median[name]:5.1f} fps {np.median(shown[name]):5.1f} fps   "
+              f"({' / '.join(f'{v:.1f}' for v in values)}; {' / '.join(f'{v:.1f}' for v in shown[name])})")
     for name in ("onnxruntime fp32", int8):
         print(f"  {name}: {median[name] / median['no model']:.0%} of what the path allows with no model")
     print(f"  inline frames: {int8} at {median[int8] / median[f'{int8}, frames as files']:.2f}x the fps with "
