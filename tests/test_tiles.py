@@ -44,6 +44,16 @@ def test_an_object_in_the_overlap_seen_whole_by_both_tiles_comes_back_once():
     np.testing.assert_allclose(xyxy[0], [85, 10, 115, 60])  # whole boxes are not widened, only cut ones
 
 
+def test_a_piece_takes_the_view_of_the_tile_that_saw_the_object_whole_not_a_union_with_junk():
+    """A's piece (cut at x 120, the best score) of an object B saw whole, and a low-score box in B that holds
+    both (a detector's junk at eval confidence): the object keeps B's whole box, the piece's score, once."""
+    b = np.array([[90, 10, 130, 60], [82, 0, 200, 100]], np.float32)
+    seen_by_b = (B, b, np.array([0.8, 0.1], np.float32), np.zeros(2, np.int64))
+    xyxy, scores, _ = stitch([_tile(A, [90, 10, 120, 60], score=0.9), seen_by_b], 200, 100)
+    np.testing.assert_allclose(xyxy, [[90, 10, 130, 60]])
+    assert scores.tolist() == [pytest.approx(0.9)]
+
+
 def test_neighbours_and_other_classes_are_not_merged():
     two = stitch([_tile(A, [20, 10, 70, 60]), _tile(B, [130, 10, 180, 60])], 200, 100)[0]
     assert len(two) == 2

@@ -1,13 +1,15 @@
 """Tiled inference for large, dense images: the grid of overlapping tiles, and the merge across borders.
 
 Each tile is run at the network's size, so small objects in a 12 MP shelf photo are seen at the
-scale the model was trained on. An object inside an overlap is found by two tiles: class-aware
-NMS keeps one. An object cut by a tile border leaves a partial box in one tile: it is merged with
-the box it overlaps most by intersection over the smaller box (IoS), into their union when the
-partial box touches an inner tile border (the object was cut), or dropped when it lies inside a
-bigger box (a part seen as a whole). This is SAHI's and supervision's InferenceSlicer's idea
-(greedy NMM on IoS), written here in a few lines of numpy: the libraries would bring torch or
-supervision's dependencies into the lean runtime for one loop.
+scale the model was trained on. An object in an overlap is found by two tiles; an object cut by a
+tile border leaves a piece in one tile (a box touching an inner border). Boxes of different tiles
+that overlap by ``MERGE_IOS`` of the smaller (IoS) are one object, best score first, and the box
+kept is the object's whole view: the keeper's own when no border cut it; else the best box of that
+object that no border cut (the tile that saw it whole); else, when every tile saw a piece only, the
+union of the pieces. SAHI and supervision's InferenceSlicer merge greedily too (NMM on IoS, or NMS),
+but they widen the keeper by every box merged into it, junk included: measured on 3000 x 4000
+shelves (``make bench-tiles``), the rule here scores higher than both. A few lines of numpy: the
+libraries would bring torch or supervision's dependencies into the lean runtime for one loop.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ def _cut(xyxy: np.ndarray, region: Region, width: int, height: int) -> np.ndarra
 def merge(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, cut: np.ndarray, tile: np.ndarray,
           ios: float = MERGE_IOS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy merge, best score first: each box absorbs the same-class boxes of other tiles it overlaps by
-    ``ios`` (of the smaller); an absorbed box that was ``cut`` by a tile border widens the keeper to their
-    union. Within one tile the model's own NMS has decided already, and stands."""
+    ``ios`` (of the smaller), and takes the object's whole view (module docstring) when a tile border ``cut``
+    it. Within one tile the model's own NMS has decided already, and stands."""
     order = np.argsort(-scores, kind="stable")
     xyxy, scores, class_ids, cut, tile = xyxy[order].copy(), scores[order], class_ids[order], cut[order], tile[order]
     area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
@@ -67,9 +69,13 @@ def merge(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, cut: np.n
         br = np.minimum(xyxy[i, 2:], xyxy[rest, 2:])
         inter = np.clip(br - tl, 0, None).prod(axis=1)
         same = rest[inter / np.maximum(np.minimum(area[i], area[rest]), 1e-9) >= ios]
-        for j in same[cut[same] | cut[i]]:  # pieces of one cut object: their union
-            xyxy[i, :2] = np.minimum(xyxy[i, :2], xyxy[j, :2])
-            xyxy[i, 2:] = np.maximum(xyxy[i, 2:], xyxy[j, 2:])
+        if cut[i] and same.size:
+            whole = same[~cut[same]]  # best first: the tile that saw the object whole
+            if whole.size:
+                xyxy[i] = xyxy[whole[0]]
+            else:  # pieces only: their union
+                xyxy[i, :2] = np.minimum(xyxy[i, :2], xyxy[same, :2].min(axis=0))
+                xyxy[i, 2:] = np.maximum(xyxy[i, 2:], xyxy[same, 2:].max(axis=0))
         alive[same] = False
     return xyxy[alive], scores[alive], class_ids[alive]
 
