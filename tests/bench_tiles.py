@@ -2,9 +2,12 @@
 
 Shelves rendered at 3000 x 4000 with products 40-80 px wide (SKU-110K's photos), labelled; one
 variant of the demo deck; mAP50, mAP50-95, recall (pycocotools, as the deck's own metrics) and
-median ms per image, measured in this one run. SAHI and supervision's InferenceSlicer are not
-installed in this environment (their dependencies are not in the pinned set), so they are not in
-the table.
+median ms per image, measured in this one run. Beside ours: SAHI's ``get_sliced_prediction`` and
+supervision's ``InferenceSlicer`` around the same variant file, on the same tiles (the size and
+overlap of our "auto" grid). Both slicers call our ``Detector`` on each tile, so the model, its
+pre-processing and its NMS are the same: the rows differ in the slicing, the merge across tiles
+and what each costs. Accuracy is scored at the deck's evaluation confidence; time per image is
+taken at the apps' default confidence (0.25), from the file, as a user sends it.
 
     python -m tests.bench_tiles [--variant onnx-fp32] [--images 4] [--threads 2]
 """
@@ -35,6 +38,59 @@ def make_shelves(folder: Path, n: int) -> list[Path]:
     return sorted((folder / "images" / "test").iterdir())
 
 
+def _sahi(det, names: list[str], tile: tuple[int, int], overlap: float, whole: bool):
+    """SAHI's sliced prediction with our Detector as its model: ``(path, conf) -> (xyxy, scores, class ids)``."""
+    from sahi.models.base import DetectionModel
+    from sahi.predict import get_sliced_prediction
+    from sahi.prediction import ObjectPrediction
+
+    class DeckModel(DetectionModel):
+        def load_model(self) -> None:
+            self.model = det
+
+        def perform_inference(self, image: np.ndarray) -> None:  # SAHI hands over RGB slices
+            self._original_predictions = det.detect(image, conf=self.confidence_threshold, iou=0.7, max_det=1000)
+
+        def _create_object_prediction_list_from_original_predictions(self, shift_amount_list=None,
+                                                                     full_shape_list=None) -> None:
+            d, shift, full = self._original_predictions, shift_amount_list or [0, 0], full_shape_list
+            shift = shift[0] if isinstance(shift[0], list | tuple) else shift  # one [x, y] or a list of them
+            full = full[0] if full and isinstance(full[0], list | tuple) else full
+            self._object_prediction_list_per_image = [[
+                ObjectPrediction(bbox=b.tolist(), category_id=int(c), category_name=names[int(c)], score=float(s),
+                                 shift_amount=list(shift), full_shape=full)
+                for b, s, c in zip(d.xyxy, d.confidence, d.class_id, strict=True)]]
+
+    def run(path: Path, conf: float):
+        model = DeckModel(confidence_threshold=conf, device="cpu")
+        result = get_sliced_prediction(str(path), model, slice_width=tile[0], slice_height=tile[1],
+                                       overlap_width_ratio=overlap, overlap_height_ratio=overlap,
+                                       perform_standard_pred=whole, verbose=0)
+        found = result.object_prediction_list
+        return (np.array([p.bbox.to_xyxy() for p in found], np.float32).reshape(-1, 4),
+                np.array([p.score.value for p in found], np.float32), np.array([p.category.id for p in found]))
+
+    return run
+
+
+def _slicer(det, tile: tuple[int, int], overlap: float, overlap_filter: str):
+    """supervision's InferenceSlicer with our Detector as its callback; the image read with OpenCV."""
+    import cv2
+    import supervision as sv
+
+    def run(path: Path, conf: float):
+        def callback(rgb: np.ndarray) -> sv.Detections:
+            d = det.detect(rgb, conf=conf, iou=0.7, max_det=1000)
+            return sv.Detections(xyxy=d.xyxy, confidence=d.confidence, class_id=d.class_id)
+
+        slicer = sv.InferenceSlicer(callback, slice_wh=tile, overlap_filter=overlap_filter, iou_threshold=0.5,
+                                    overlap_wh=(round(tile[0] * overlap), round(tile[1] * overlap)))
+        found = slicer(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        return found.xyxy.astype(np.float32), found.confidence.astype(np.float32), found.class_id
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", default="onnx-fp32")
@@ -57,18 +113,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.images} shelves at 3000 x 4000, {objects} products (median {np.median(widths):.0f} px wide); "
               f"{args.variant} of {repo} at {deck.manifest.imgsz} px, trained on "
               f"{deck.manifest.dataset.get('image_size')} px images; {args.threads} threads; CPU {cpu()}\n")
-        head = f"{'tiles':<14} {'mAP50':>7} {'mAP50-95':>9} {'recall':>7} {'ms/image':>9}"
+        from hub.runtime.tiles import auto_grid, grid
+
+        rows, cols = auto_grid(3000, 4000, det.tile_px)
+        x0, y0, x1, y1 = grid(3000, 4000, rows, cols, 0.2)[0]
+        tile = (x1 - x0, y1 - y0)
+        print(f"auto tiles here: {rows} x {cols} of {tile[0]} x {tile[1]} px, overlap 0.2; SAHI and supervision "
+              "slice the same way\n")
+
+        def ours(tiles, whole=False):
+            def run(path: Path, conf: float):
+                d = det.detect(path, conf=conf, iou=EVAL_IOU, max_det=EVAL_MAX_DET, tiles=tiles, whole=whole)
+                return d.xyxy, d.confidence, d.class_id
+            return run
+
+        names = deck.manifest.classes
+        runs = [("off", ours(None)), ("auto", ours("auto")), ("auto + whole", ours("auto", True)),
+                 ("4 x 3", ours((4, 3))), ("8 x 6", ours((8, 6))),
+                 ("SAHI", _sahi(det, names, tile, 0.2, False)), ("SAHI + whole", _sahi(det, names, tile, 0.2, True)),
+                 ("sv slicer NMS", _slicer(det, tile, 0.2, "non_max_suppression")),
+                 ("sv slicer NMM", _slicer(det, tile, 0.2, "non_max_merge"))]
+        head = f"{'tiles':<14} {'mAP50':>7} {'mAP50-95':>9} {'recall':>7} {'ms/image':>9} {'vs auto':>8}"
         print(head + "\n" + "-" * len(head))
-        for name, tiles, whole in (("off", None, False), ("auto", "auto", False), ("auto + whole", "auto", True),
-                                   ("4 x 3", (4, 3), False), ("8 x 6", (8, 6), False)):
-            preds, times = [], []
-            for path in images:  # from the file, as a user would send it
+        auto_ms = None
+        for name, run in runs:
+            preds = [run(path, EVAL_CONF) for path in images]
+            times = []
+            for path in images:  # from the file, as a user would send it, at the apps' confidence
                 t = time.perf_counter()
-                d = det.detect(path, conf=EVAL_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET, tiles=tiles, whole=whole)
+                run(path, 0.25)
                 times.append((time.perf_counter() - t) * 1e3)
-                preds.append((d.xyxy, d.confidence, d.class_id))
-            m = coco_metrics(gt, preds, deck.manifest.classes)
-            print(f"{name:<14} {m.map50:7.3f} {m.map50_95:9.3f} {m.recall:7.3f} {np.median(times):9.0f}")
+            m = coco_metrics(gt, preds, names)
+            ms = float(np.median(times))
+            auto_ms = ms if name == "auto" else auto_ms
+            ratio = f"{ms / auto_ms:7.2f}x" if auto_ms else ""
+            print(f"{name:<14} {m.map50:7.3f} {m.map50_95:9.3f} {m.recall:7.3f} {ms:9.0f} {ratio:>8}", flush=True)
     return 0
 
 
