@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hub.runtime import Detector, load_image
-from hub.runtime.tiles import auto_grid, grid, stitch
+from hub.runtime.tiles import auto_grid, fit, grid, stitch
 from tests.test_runtime import _box_iou
 
 A, B = (0, 0, 120, 100), (80, 0, 200, 100)  # two tiles of a 200 x 100 image, sharing x 80..120
@@ -59,6 +59,19 @@ def test_neighbours_and_other_classes_are_not_merged():
     assert len(two) == 2
     classes = stitch([_tile(A, [60, 10, 120, 60], cls=0), _tile(B, [80, 10, 140, 60], cls=1)], 200, 100)[2]
     assert sorted(classes.tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize("w, h", [(4000, 3000), (3000, 4000), (640, 480), (12000, 800), (300, 200)])
+@pytest.mark.parametrize("tiles", [(1, 1), (4, 3), (2, 5), "auto"])
+def test_a_reduced_read_still_gives_every_tile_the_network_s_size(w, h, tiles):
+    """A large JPEG is decoded at the long side ``fit`` says: its tiles, cut from that smaller image, are still
+    at least the network's size (320) on their long side, unless the image itself is smaller."""
+    rows, cols = auto_grid(w, h, 640) if tiles == "auto" else tiles
+    long_side = fit(w, h, (rows, cols), 320)
+    scale = min(1.0, long_side / max(w, h))
+    rw, rh = round(w * scale), round(h * scale)
+    sides = [max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in grid(rw, rh, rows, cols)]
+    assert min(sides) >= min(320, max(w, h) / max(rows, cols)) - 1, (long_side, sides)
 
 
 def test_auto_tiles_only_images_larger_than_what_the_model_learned_on():

@@ -149,11 +149,12 @@ class Detector:
             raise ValueError(f"tiles must be None, 'auto' or (rows, cols) of positive numbers, not {tiles!r}")
         timing = dict.fromkeys(("read", "letterbox", "inference", "postprocess"), 0.0)
         t0 = time.perf_counter()
-        fit = size * max(tiles) if isinstance(tiles, tuple | list) else None if tiles else size
-        rgb, (w, h) = read_image(image, bgr=bgr, fit=fit)  # a large JPEG is decoded reduced, to >= fit
+        # a large JPEG is decoded reduced, to no less than each tile (or the whole image) needs at the network
+        rgb, (w, h) = read_image(image, bgr=bgr, fit=lambda w, h: tiles_mod.fit(w, h, self._grid(w, h, tiles),
+                                                                                size, overlap))
         timing["read"] = (time.perf_counter() - t0) * 1e3
         rh, rw = rgb.shape[:2]
-        grid = tiles_mod.auto_grid(rw, rh, self.tile_px) if tiles == "auto" else tuple(tiles or (1, 1))
+        grid = self._grid(w, h, tiles)  # from the image's own size (tile_px is in its pixels), cut in the read one
         regions = tiles_mod.grid(rw, rh, int(grid[0]), int(grid[1]), overlap) if grid != (1, 1) else [(0, 0, rw, rh)]
         if whole and len(regions) > 1:
             regions.append((0, 0, rw, rh))
@@ -171,6 +172,9 @@ class Detector:
         timing["total"] = (time.perf_counter() - t0) * 1e3
         names = self.names or [str(i) for i in range(self._classes)]
         return Detections(xyxy.astype(np.float32, copy=False), scores, class_ids, names, timing, (w, h))
+
+    def _grid(self, width: int, height: int, tiles: Tiles) -> tuple[int, int]:
+        return tiles_mod.auto_grid(width, height, self.tile_px) if tiles == "auto" else tuple(tiles or (1, 1))
 
     def _region(self, rgb: np.ndarray, region, size: int, conf: float, iou: float, classes, max_det: int,
                 timing: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

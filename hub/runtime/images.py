@@ -47,10 +47,14 @@ def _check_size(width: int, height: int, what: str | Callable[[], str]) -> None:
 _TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
-def _draft(im: Image.Image, fit: int | None) -> tuple[int, int]:
+Fit = int | Callable[[int, int], int | None] | None  # the long side needed, or what works it out from (w, h)
+
+
+def _draft(im: Image.Image, fit: Fit) -> tuple[int, int]:
     """Ask a JPEG for its smallest DCT-scaled decode whose long side is still at least ``fit``; return the
     image's full size as shown (after its EXIF orientation)."""
     w, h = im.size
+    fit = fit(w, h) if callable(fit) else fit
     if fit and im.format == "JPEG" and max(w, h) >= 2 * fit:
         scale = fit / max(w, h)
         im.draft(None, (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))))
@@ -58,7 +62,7 @@ def _draft(im: Image.Image, fit: int | None) -> tuple[int, int]:
     return (h, w) if orientation in _TRANSPOSED else (w, h)
 
 
-def _from_pil(im: Image.Image, what: str, fit: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def _from_pil(im: Image.Image, what: str, fit: Fit = None) -> tuple[np.ndarray, tuple[int, int]]:
     _check_size(*im.size, what)
     try:
         full = _draft(im, fit)
@@ -86,7 +90,7 @@ def _pixels(im: Image.Image) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _open_bytes(data: bytes, what: str, fit: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def _open_bytes(data: bytes, what: str, fit: Fit = None) -> tuple[np.ndarray, tuple[int, int]]:
     if not data:
         raise InvalidImageError(f"{what} is empty (0 bytes)")
     if len(data) > MAX_BYTES:
@@ -134,14 +138,15 @@ def _from_array(arr: np.ndarray, bgr: bool) -> np.ndarray:
     return np.ascontiguousarray(arr[..., ::-1] if bgr else arr)
 
 
-def read_image(source: ImageLike, *, bgr: bool = False, fit: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def read_image(source: ImageLike, *, bgr: bool = False, fit: Fit = None) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode ``source`` into an RGB uint8 array; also return the image's own (width, height).
 
     Args:
         source: a numpy array (RGB unless ``bgr``), a PIL image, a file path, or encoded bytes.
         bgr: the array is in OpenCV's BGR order.
-        fit: the long side the next step needs (the network input): an encoded JPEG at least twice that
-            is decoded reduced, to no less than ``fit``; the size returned is still the full image's.
+        fit: the long side the next step needs (the network input), or a function of the image's (width,
+            height) that returns it (tiles: it depends on the grid): an encoded JPEG at least twice that is
+            decoded reduced, to no less than ``fit``; the size returned is still the full image's.
 
     Raises:
         InvalidImageError: the input is not a usable image; the message says why.

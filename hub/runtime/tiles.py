@@ -29,6 +29,14 @@ def auto_grid(width: int, height: int, tile_px: int) -> tuple[int, int]:
     return max(1, math.ceil(height / (tile_px * 1.25))), max(1, math.ceil(width / (tile_px * 1.25)))
 
 
+def fit(width: int, height: int, tiles: tuple[int, int], size: int, overlap: float = 0.2) -> int:
+    """The long side an image may be read at (a reduced JPEG decode) so that each of its tiles still has at
+    least ``size`` pixels on its long side: the network then downscales every tile, never upscales it."""
+    rows, cols = tiles
+    tile_w, tile_h = width / (cols - overlap * (cols - 1)), height / (rows - overlap * (rows - 1))
+    return math.ceil(max(width, height) * size / max(tile_w, tile_h, size))
+
+
 def grid(width: int, height: int, rows: int, cols: int, overlap: float = 0.2) -> list[Region]:
     """Tiles covering the image, neighbours overlapping by ``overlap`` of a tile."""
     if rows < 1 or cols < 1 or not 0.0 <= overlap < 1.0:
