@@ -4,9 +4,10 @@ Shelves rendered at 3000 x 4000 with products 40-80 px wide (SKU-110K's photos),
 variant of the demo deck; mAP50, mAP50-95, recall (pycocotools, as the deck's own metrics) and
 median ms per image, measured in this one run. Beside ours: SAHI's ``get_sliced_prediction`` and
 supervision's ``InferenceSlicer`` around the same variant file, on the same tiles (the size and
-overlap of our "auto" grid). Both slicers call our ``Detector`` on each tile, so the model, its
-pre-processing and its NMS are the same: the rows differ in the slicing, the merge across tiles
-and what each costs. Accuracy is scored at the deck's evaluation confidence; time per image is
+overlap of our "auto" grid), each twice: as their docs show it (SAHI's own Ultralytics model
+class, or an Ultralytics ``YOLO`` callback, on the ONNX file: "UL"), and calling our ``Detector``
+on each tile ("ours": the same model, pre-processing and NMS, so those rows differ from ours only
+in the slicing and the merge across tiles). Accuracy is scored at the deck's evaluation confidence; time per image is
 taken at the apps' default confidence (0.25), from the file, as a user sends it.
 
     python -m tests.bench_tiles [--variant onnx-fp32] [--images 4] [--threads 2]
@@ -38,8 +39,10 @@ def make_shelves(folder: Path, n: int) -> list[Path]:
     return sorted((folder / "images" / "test").iterdir())
 
 
-def _sahi(det, names: list[str], tile: tuple[int, int], overlap: float, whole: bool):
-    """SAHI's sliced prediction with our Detector as its model: ``(path, conf) -> (xyxy, scores, class ids)``."""
+def _sahi(det, names: list[str], tile: tuple[int, int], overlap: float, whole: bool, ultralytics: bool = False):
+    """SAHI's sliced prediction with our Detector as its model, or (``ultralytics``) SAHI's own Ultralytics model
+    class on the same ONNX file, as SAHI's docs show it: ``(path, conf) -> (xyxy, scores, class ids)``."""
+    from sahi import AutoDetectionModel
     from sahi.models.base import DetectionModel
     from sahi.predict import get_sliced_prediction
     from sahi.prediction import ObjectPrediction
@@ -61,8 +64,17 @@ def _sahi(det, names: list[str], tile: tuple[int, int], overlap: float, whole: b
                                  shift_amount=list(shift), full_shape=full)
                 for b, s, c in zip(d.xyxy, d.confidence, d.class_id, strict=True)]]
 
+    models = {}
+
+    def model_at(conf: float):
+        if conf not in models:
+            models[conf] = AutoDetectionModel.from_pretrained(
+                model_type="ultralytics", model_path=str(det.path), confidence_threshold=conf, device="cpu",
+                image_size=det.imgsz) if ultralytics else DeckModel(confidence_threshold=conf, device="cpu")
+        return models[conf]
+
     def run(path: Path, conf: float):
-        model = DeckModel(confidence_threshold=conf, device="cpu")
+        model = model_at(conf)
         result = get_sliced_prediction(str(path), model, slice_width=tile[0], slice_height=tile[1],
                                        overlap_width_ratio=overlap, overlap_height_ratio=overlap,
                                        perform_standard_pred=whole, verbose=0)
@@ -73,13 +85,23 @@ def _sahi(det, names: list[str], tile: tuple[int, int], overlap: float, whole: b
     return run
 
 
-def _slicer(det, tile: tuple[int, int], overlap: float, overlap_filter: str):
-    """supervision's InferenceSlicer with our Detector as its callback; the image read with OpenCV."""
+def _slicer(det, tile: tuple[int, int], overlap: float, overlap_filter: str, ultralytics: bool = False):
+    """supervision's InferenceSlicer with our Detector as its callback, or (``ultralytics``) Ultralytics' YOLO on
+    the same ONNX file, as supervision's docs show it; the image read with OpenCV."""
     import cv2
     import supervision as sv
 
+    if ultralytics:
+        from ultralytics import YOLO
+
+        model = YOLO(str(det.path), task="detect")
+
     def run(path: Path, conf: float):
         def callback(rgb: np.ndarray) -> sv.Detections:
+            if ultralytics:  # Ultralytics takes BGR arrays
+                result = model.predict(np.ascontiguousarray(rgb[..., ::-1]), imgsz=det.imgsz, conf=conf, iou=0.7,
+                                       max_det=1000, verbose=False, device="cpu")[0]
+                return sv.Detections.from_ultralytics(result)
             d = det.detect(rgb, conf=conf, iou=0.7, max_det=1000)
             return sv.Detections(xyxy=d.xyxy, confidence=d.confidence, class_id=d.class_id)
 
@@ -130,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         names = deck.manifest.classes
         runs = [("off", ours(None)), ("auto", ours("auto")), ("auto + whole", ours("auto", True)),
                  ("4 x 3", ours((4, 3))), ("8 x 6", ours((8, 6))),
-                 ("SAHI", _sahi(det, names, tile, 0.2, False)), ("SAHI + whole", _sahi(det, names, tile, 0.2, True)),
-                 ("sv slicer NMS", _slicer(det, tile, 0.2, "non_max_suppression")),
-                 ("sv slicer NMM", _slicer(det, tile, 0.2, "non_max_merge"))]
+                 ("SAHI, UL model", _sahi(det, names, tile, 0.2, False, ultralytics=True)),
+                 ("SAHI, ours", _sahi(det, names, tile, 0.2, False)),
+                 ("SAHI + whole", _sahi(det, names, tile, 0.2, True)),
+                 ("sv NMS, UL", _slicer(det, tile, 0.2, "non_max_suppression", ultralytics=True)),
+                 ("sv NMS, ours", _slicer(det, tile, 0.2, "non_max_suppression")),
+                 ("sv NMM, ours", _slicer(det, tile, 0.2, "non_max_merge"))]
         head = f"{'tiles':<14} {'mAP50':>7} {'mAP50-95':>9} {'recall':>7} {'ms/image':>9} {'vs auto':>8}"
         print(head + "\n" + "-" * len(head))
         auto_ms = None
