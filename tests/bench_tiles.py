@@ -118,8 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", default="onnx-fp32")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--more", default="openvino-fp32,tflite-int8",
+                        help="other variants of the deck for an 'auto' row each (openvino-fp32 runs the same ONNX file)")
     args = parser.parse_args(argv)
+    import logging
+
+    import sahi.predict  # noqa: F401  (its logger, set up on import, then quietened)
+    import ultralytics  # noqa: F401
+
     import hub
+
+    logging.getLogger("sahi").setLevel(logging.ERROR)  # it says at each call that eval confidence switches it to NMS
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)  # "Loading ... for ONNX Runtime inference"
     from hub.probe import cpu
     from training.demo import ensure_demo
     from training.evaluate import EVAL_CONF, EVAL_IOU, EVAL_MAX_DET, GroundTruth, coco_metrics
@@ -143,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"auto tiles here: {rows} x {cols} of {tile[0]} x {tile[1]} px, overlap 0.2; SAHI and supervision "
               "slice the same way\n")
 
-        def ours(tiles, whole=False):
+        def ours(tiles, whole=False, detector=det):
             def run(path: Path, conf: float):
-                d = det.detect(path, conf=conf, iou=EVAL_IOU, max_det=EVAL_MAX_DET, tiles=tiles, whole=whole)
+                d = detector.detect(path, conf=conf, iou=EVAL_IOU, max_det=EVAL_MAX_DET, tiles=tiles, whole=whole)
                 return d.xyxy, d.confidence, d.class_id
             return run
 
@@ -158,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                  ("sv NMS, UL", _slicer(det, tile, 0.2, "non_max_suppression", ultralytics=True)),
                  ("sv NMS, ours", _slicer(det, tile, 0.2, "non_max_suppression")),
                  ("sv NMM, ours", _slicer(det, tile, 0.2, "non_max_merge"))]
-        head = f"{'tiles':<14} {'mAP50':>7} {'mAP50-95':>9} {'recall':>7} {'ms/image':>9} {'vs auto':>8}"
+        for vid in filter(None, args.more.split(",")):
+            runs.append((f"auto, {vid}", ours("auto", detector=deck.load(hub.VariantQuery(vid), threads=args.threads))))
+        head = f"{'tiles':<20} {'mAP50':>7} {'mAP50-95':>9} {'recall':>7} {'ms/image':>9} {'vs auto':>8}"
         print(head + "\n" + "-" * len(head))
         auto_ms = None
         for name, run in runs:
@@ -172,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             ms = float(np.median(times))
             auto_ms = ms if name == "auto" else auto_ms
             ratio = f"{ms / auto_ms:7.2f}x" if auto_ms else ""
-            print(f"{name:<14} {m.map50:7.3f} {m.map50_95:9.3f} {m.recall:7.3f} {ms:9.0f} {ratio:>8}", flush=True)
+            print(f"{name:<20} {m.map50:7.3f} {m.map50_95:9.3f} {m.recall:7.3f} {ms:9.0f} {ratio:>8}", flush=True)
     return 0
 
 
