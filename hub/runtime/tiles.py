@@ -10,6 +10,10 @@ union of the pieces. SAHI and supervision's InferenceSlicer merge greedily too (
 but they widen the keeper by every box merged into it, junk included: measured on 3000 x 4000
 shelves (``make bench-tiles``), the rule here scores higher than both. A few lines of numpy: the
 libraries would bring torch or supervision's dependencies into the lean runtime for one loop.
+
+Tiles run back to back, not as one batch: 4, 8 and 20 tiles through a dynamic-batch ONNX export in one
+call took 1.03-1.07x less time than one by one (ONNX Runtime, 2 threads, AMD EPYC with AVX-512 VNNI),
+not worth exporting every deck file a second time.
 """
 
 from __future__ import annotations
