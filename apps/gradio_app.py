@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 import hub.offline
-from apps.components import QUEUE_POLL_S, CachedImage, InlineImage, SafeImage, quiet_queue
+from apps.components import QUEUE_POLL_S, CachedGallery, CachedImage, InlineImage, SafeImage, quiet_queue
 from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
 from apps.models import Models
 from apps.video_tab import video_tab
@@ -135,7 +135,7 @@ def _compare_tab(app: App, c: Controls, examples: list[str]) -> None:
     run = gr.Button("Run every variant", variant="primary", elem_id="cmp-run")
     if examples:
         gr.Examples(examples, inputs=image)
-    gallery = gr.Gallery(label="One image per variant", columns=4, elem_id="cmp-gallery", format="jpeg")
+    gallery = CachedGallery(label="One image per variant", columns=4, elem_id="cmp-gallery", format="jpeg")
     table = gr.Dataframe(headers=["variant", "objects", "inference ms", "total ms", "size MB", "mAP50", "mAP50-95"],
                          label="Side by side", elem_id="cmp-table", interactive=False)
     run.click(app.compare, [image, *c.deck, c.conf, c.iou], [gallery, table], api_name="compare")

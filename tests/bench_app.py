@@ -8,7 +8,7 @@ ratio is what the app adds. ``/detect`` on a 640 px shelf, ``/frame`` on a 320 x
 ``/compare`` (every variant) with 1 client and with 8 clients at once, blocks in turn. Prints
 what this one run measured.
 
-    python -m tests.bench_app [--calls 24] [--rounds 3] [--clients 1,8]
+    python -m tests.bench_app [--calls 24] [--rounds 3] [--clients 1,8] [--apis /detect,/frame,/compare]
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--apis", default="/detect,/frame,/compare")
+    parser.add_argument("--app-flags", default="", help="for the app row, e.g. --busy-queue (Gradio's own 1 ms poll)")
     args = parser.parse_args(argv)
     import hub
     from hub.probe import cpu
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs = _inputs(folder)
         env = {**os.environ, "GRADIO_TEMP_DIR": str(folder / "gradio")}
         servers = {}
-        for name, extra in (("app", []), ("floor", ["--floor"])):
+        for name, extra in (("app", args.app_flags.split()), ("floor", ["--floor"])):
             port = free_port()
             cmd = [sys.executable, "-m", "tests.webcam_bench_app", "--repo", repo, "--port", str(port), *extra]
             servers[name] = (start_server(cmd, port, env, timeout=300), f"http://127.0.0.1:{port}/")

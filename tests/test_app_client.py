@@ -157,6 +157,30 @@ def test_the_queue_is_not_polled_every_millisecond():
     assert demo._queue.sleep_when_free < QUEUE_POLL_S  # Gradio's own default, on Linux
     quiet_queue(demo)
     assert demo._queue.sleep_when_free == demo._queue.progress_update_sleep_when_free == QUEUE_POLL_S
+    import gradio.queueing
+
+    from apps.components import Doorbell
+
+    assert isinstance(gradio.queueing.asyncio, Doorbell)  # what the queue loop sleeps on
+    assert demo._queue.push.rings and demo._queue.process_events.rings  # what wakes it
+
+
+def test_the_doorbell_cuts_the_queue_loop_s_sleep_short_and_leaves_other_sleeps_alone():
+    import asyncio
+
+    from apps.components import Doorbell
+
+    bell = Doorbell(poll_s=600.0)  # were the ring ignored, the wait below would time out
+
+    async def scenario():
+        sleeper = asyncio.ensure_future(bell.sleep(600.0, result="woken"))
+        await asyncio.sleep(0)
+        bell.ring()
+        woken = await asyncio.wait_for(sleeper, timeout=30)
+        with_other_delay = await bell.sleep(0.01, result="slept")  # not the poll: plain asyncio.sleep
+        return woken, with_other_delay, bell.gather is asyncio.gather
+
+    assert asyncio.run(scenario()) == ("woken", "slept", True)
 
 
 def test_the_app_started_on_a_missing_repo_says_what_to_do(tmp_path):
