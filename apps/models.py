@@ -13,6 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import hub.api
+from hub import catalog
 from hub.api import RepoDeck
 from hub.manifest import Variant
 from hub.runtime import Detector
@@ -21,8 +22,11 @@ from hub.runtime import Detector
 class Models:
     """Manifests, refs and Detectors of one hub (the embedded one unless ``endpoint`` is set)."""
 
-    def __init__(self, *, endpoint: str | None = None, threads: int | None = None, capacity: int = 8,
+    def __init__(self, *, endpoint: str | None = None, threads: int | None = None, capacity: int | None = None,
                  ttl: float = 30.0) -> None:
+        # a whole deck and a few more: the Compare tab runs every variant, and with room for fewer than a deck
+        # each of its calls reloaded every model in turn (LRU: 3.0 s a call against 0.4 s for Gradio's floor)
+        capacity = capacity or len(catalog.VARIANTS) + 4
         self.endpoint, self.threads, self.capacity, self.ttl = endpoint, threads, capacity, ttl
         self._detectors: OrderedDict[tuple[str, str, str], Detector] = OrderedDict()
         self._decks: dict[tuple[str, str], tuple[float, RepoDeck]] = {}

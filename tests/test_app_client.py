@@ -231,3 +231,15 @@ def test_many_clients_asking_for_the_same_picture_each_get_it_whole(app_url, she
     with ThreadPoolExecutor(8) as pool:
         sizes = [s for got in pool.map(user, range(8)) for s in got]
     assert sizes == [Image.open(shelf).size] * 32
+
+
+def test_the_model_cache_holds_a_whole_deck(demo_hub, tmp_path, monkeypatch):
+    """The Compare tab runs every variant: a second round finds each Detector loaded, none evicted."""
+    from apps.models import Models
+
+    monkeypatch.setenv("YOLODECK_CACHE", str(tmp_path / "cache"))
+    models = Models(endpoint=str(demo_hub[0]), threads=1)
+    deck = models.deck(demo_hub[1])
+    assert len(deck.runnable) >= 9
+    first = {v.id: models.detector(deck, v) for v in deck.runnable}
+    assert all(models.detector(deck, v) is first[v.id] for v in deck.runnable)
