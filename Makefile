@@ -71,9 +71,12 @@ bench-video: install
 bench-service: install
 	$(NETNS) $(BIN)/python -m tests.bench_service
 
+# Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).
 demo: install
-	$(BIN)/python -m training.demo
-	$(BIN)/python -m apps.gradio_app --repo yolodeck/shelves-demo --host 127.0.0.1 --port 7860
+	$(BIN)/python -m training.demo --first
+	@mkdir -p build; $(BIN)/python -m training.demo > build/demo-deck.log 2>&1 & \
+	  echo "==> the demo deck's other variants build in the background (build/demo-deck.log): reload the page to see them"; \
+	  $(BIN)/python -m apps.gradio_app --repo yolodeck/shelves-demo --host 127.0.0.1 --port 7860
 
 dashboard: install
 	$(BIN)/python -m training.demo

@@ -104,7 +104,7 @@ class App:
             gr.update(choices=self._sizes(deck, best.backend), value=deck.manifest.imgsz),
             gr.update(choices=deck.manifest.classes, value=[]),
             f"**{deck.manifest.model}** · {deck.repo}@{deck.revision} ({deck.commit[:8]}) · "
-            f"{len(deck.manifest.classes)} classes · {deck.manifest.imgsz} px · "
+            f"{len(deck.manifest.classes)} classes · {deck.manifest.imgsz} px · {len(deck.runnable)} variants · "
             f"default {best.id} (the fastest within 0.01 mAP50 of fp32, measured on this machine)",
         )
 

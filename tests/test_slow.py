@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -17,9 +18,15 @@ def test_the_demo_is_built_from_the_committed_weights_and_detects(tmp_path):
     the app's default variant finds the shelf's products."""
     import hub
     from hub.manifest import Manifest
-    from training.demo import DEMO_REPO
+    from training.demo import DEMO_REPO, FIRST_VARIANTS
 
     env = {**os.environ, "YOLODECK_HUB": str(tmp_path / "hub"), "YOLODECK_CACHE": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-m", "training.demo", "--first"], env=env, capture_output=True,
+                           text=True, timeout=600)  # what `make demo` serves while the rest builds
+    assert first.returncode == 0, first.stderr[-2000:]
+    early = hub.manifest_of(DEMO_REPO, endpoint=str(tmp_path / "hub"))
+    assert tuple(v.id for v in early.available) == FIRST_VARIANTS
+    assert hub.load(DEMO_REPO, endpoint=str(tmp_path / "hub")).detect(np.zeros((320, 320, 3), np.uint8)) is not None
     run = subprocess.run([sys.executable, "-m", "training.demo"], env=env, capture_output=True, text=True,
                          timeout=1100)
     assert run.returncode == 0 and run.stdout.strip().endswith(DEMO_REPO), run.stderr[-2000:]
@@ -39,3 +46,5 @@ def test_the_demo_is_built_from_the_committed_weights_and_detects(tmp_path):
     again = subprocess.run([sys.executable, "-m", "training.demo"], env=env, capture_output=True, text=True,
                            timeout=120)
     assert again.returncode == 0 and "building" not in again.stdout  # the second run reuses the deck
+    refs = hub.open_store(endpoint).list_refs(DEMO_REPO)
+    assert [t["name"] for t in refs["tags"]] == ["v1"]  # the whole deck is v1; the first variants are not tagged

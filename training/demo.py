@@ -5,7 +5,12 @@ The first run turns the committed weights-only checkpoint ``checkpoints/shelves-
 synthetic test images, every variant exported and evaluated, pushed to the embedded hub as
 ``yolodeck/shelves-demo`` (tag ``v1``). Later runs find it there and return at once.
 
-    python -m training.demo [--endpoint URL] [--rebuild]
+``--first`` (what ``make demo`` runs before it serves) pushes only ``FIRST_VARIANTS`` when the hub has no
+demo yet: the fp32 reference and an int8 variant, in about a minute, so the app serves while a second
+``python -m training.demo`` builds the whole deck and pushes it to ``main`` (the app's pickers show it
+on the next page load).
+
+    python -m training.demo [--endpoint URL] [--first | --rebuild]
 """
 
 from __future__ import annotations
@@ -22,17 +27,26 @@ DEMO_REPO = "yolodeck/shelves-demo"
 CHECKPOINT = Path(__file__).parent / "checkpoints" / "shelves-demo.pt"
 DEMO_IMGSZ = 320  # the webcam path's size: trained at 416, exported at 320 (see the README's table)
 EXAMPLES = 4
+FIRST_VARIANTS = ("onnx-fp32", "tflite-int8")  # the fp32 reference (the default rule needs it) and a fast int8
+
+
+def demo_state(*, endpoint: str | None = None) -> str:
+    """"missing", "first" (only some variants pushed so far) or "full" (a deck of every variant)."""
+    from hub import catalog
+
+    try:
+        manifest = hub.manifest_of(DEMO_REPO, endpoint=endpoint)
+    except (RepositoryNotFoundError, ManifestError):
+        return "missing"
+    return "full" if {v.id for v in manifest.variants} >= set(catalog.VARIANTS) else "first"
 
 
 def demo_exists(*, endpoint: str | None = None) -> bool:
-    try:
-        hub.manifest_of(DEMO_REPO, endpoint=endpoint)
-        return True
-    except (RepositoryNotFoundError, ManifestError):
-        return False
+    return demo_state(endpoint=endpoint) != "missing"
 
 
-def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234) -> Path:
+def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234,
+                    variants: list[str] | None = None) -> Path:
     """Dataset for calibration and evaluation, then the deck, from the committed checkpoint."""
     from training.data import synth_shelves
     from training.deck import build_deck
@@ -40,13 +54,24 @@ def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234) -> 
 
     data = synth_shelves.generate(out.parent / "demo-data", train=64, val=2, test=24, seed=seed)
     ckpt = checkpoint_from_weights(CHECKPOINT, out.parent / "shelves-demo-ckpt.pt")
-    build_deck(ckpt, data=data, out=out, imgsz=imgsz, calibration=64, name="shelves-demo", examples=EXAMPLES)
+    build_deck(ckpt, data=data, out=out, imgsz=imgsz, calibration=64, name="shelves-demo", examples=EXAMPLES,
+               variants=variants)
     return out
 
 
-def ensure_demo(*, endpoint: str | None = None, rebuild: bool = False) -> str:
-    """The demo repo id, building and pushing the deck if the hub does not hold it yet."""
-    if not rebuild and demo_exists(endpoint=endpoint):
+def ensure_demo(*, endpoint: str | None = None, rebuild: bool = False, first: bool = False) -> str:
+    """The demo repo id, building and pushing the deck if the hub does not hold it yet (``first``: any deck
+    will do, and a missing one is built with ``FIRST_VARIANTS`` only)."""
+    state = demo_state(endpoint=endpoint)
+    if not rebuild and (state == "full" or (first and state == "first")):
+        return DEMO_REPO
+    if first and not rebuild:
+        print(f"building the demo model's first variants ({', '.join(FIRST_VARIANTS)}; about a minute on 2 cores)"
+              "...", flush=True)
+        with tempfile.TemporaryDirectory(prefix="yolodeck-demo-") as tmp:
+            deck = build_demo_deck(Path(tmp) / "deck", variants=list(FIRST_VARIANTS))
+            hub.push(deck, repo=DEMO_REPO, endpoint=endpoint,
+                     message=f"Demo deck, first variants: {', '.join(FIRST_VARIANTS)} (the whole deck follows)")
         return DEMO_REPO
     print(f"building the demo model {DEMO_REPO} (first run only, about 3 minutes on 2 cores)...", flush=True)
     with tempfile.TemporaryDirectory(prefix="yolodeck-demo-") as tmp:
@@ -74,10 +99,13 @@ def ensure_demo_deck(*, endpoint: str | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", help="hub endpoint (default: the embedded hub)")
-    parser.add_argument("--rebuild", action="store_true", help="build and push the deck again")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--first", action="store_true",
+                       help=f"when there is no demo yet, push only {', '.join(FIRST_VARIANTS)} (about a minute)")
+    group.add_argument("--rebuild", action="store_true", help="build and push the whole deck again")
     args = parser.parse_args(argv)
     hub.offline.configure()
-    print(ensure_demo(endpoint=args.endpoint, rebuild=args.rebuild))
+    print(ensure_demo(endpoint=args.endpoint, rebuild=args.rebuild, first=args.first))
     return 0
 
 
