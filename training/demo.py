@@ -51,7 +51,9 @@ def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234,
     from training.data import synth_shelves
     from training.deck import build_deck
     from training.export import checkpoint_from_weights
+    from training.quiet import quiet_scale_guess
 
+    quiet_scale_guess()
     data = synth_shelves.generate(out.parent / "demo-data", train=64, val=2, test=24, seed=seed)
     ckpt = checkpoint_from_weights(CHECKPOINT, out.parent / "shelves-demo-ckpt.pt")
     build_deck(ckpt, data=data, out=out, imgsz=imgsz, calibration=64, name="shelves-demo", examples=EXAMPLES,

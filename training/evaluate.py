@@ -131,8 +131,11 @@ def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarra
     noisy moment on a shared machine put 1.7 s in a card whose median was 45 ms); ``spread`` says how far
     its block medians ranged (largest / smallest), so a reader can tell when the machine was not quiet.
     """
-    detectors = {vid: Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
-                 for vid, (path, backend) in files.items()}
+    from training.quiet import captured
+
+    with captured():  # the runtimes' load-time lines (TFLite's "Created ... delegate"), not the bar below
+        detectors = {vid: Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
+                     for vid, (path, backend) in files.items()}
     for det in detectors.values():
         for i in range(warmup):
             det.detect(arrays[i % len(arrays)], conf=0.25)

@@ -20,18 +20,23 @@ from collections.abc import Iterator
 TAIL = 4000  # characters of a failed step's output kept with its exception
 
 
-class _OneScale(logging.Filter):
-    """Drops Ultralytics' "no model scale passed. Assuming scale=..." for the files written here: they hold one
-    scale only, so its assumption is the scale meant (it warned on every model build: training, export)."""
+# Ultralytics' warnings about what yolodeck set up on purpose: the model files written here hold one scale
+# only (so its assumed scale is the one meant; it warned at every model build), and hub.offline writes its
+# settings file with the switches that keep it offline (it warns, with a link, that it added its other keys).
+UNACTIONABLE = ("no model scale passed", "Ultralytics settings updated to the latest schema")
 
+
+class _Unactionable(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "no model scale passed" not in record.getMessage()
+        message = record.getMessage()
+        return not any(text in message for text in UNACTIONABLE)
 
 
 def quiet_scale_guess() -> None:
+    """Drop :data:`UNACTIONABLE` from Ultralytics' log (before or after it is imported: the same logger)."""
     log = logging.getLogger("ultralytics")
-    if not any(isinstance(f, _OneScale) for f in log.filters):
-        log.addFilter(_OneScale())
+    if not any(isinstance(f, _Unactionable) for f in log.filters):
+        log.addFilter(_Unactionable())
 
 
 @contextlib.contextmanager
