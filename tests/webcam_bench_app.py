@@ -22,7 +22,7 @@ from apps import gradio_app
 from apps.gradio_app import FrameClock
 
 
-def echo(self, frame, repo, revision, backend, precision, conf, iou, state=None):
+def echo(self, frame, repo, revision, backend, precision, conf, iou, track=False, state=None):
     if frame is None:
         return None, "waiting for the camera...", state
     clock = state if isinstance(state, FrameClock) else FrameClock()
