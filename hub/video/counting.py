@@ -40,6 +40,7 @@ class _Track:
     side: int = 0  # settled side (-1, +1; 0 = none yet)
     pending: int = 0
     streak: int = 0
+    counted: str = ""  # the way this object last crossed ("in" | "out"), once counted
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -118,7 +119,6 @@ class LineCounter:
         self.out_counts: Counter[int] = Counter()
         self.events: list[tuple[int, int, int, str]] = []  # (frame, object serial, class id, "in" | "out")
         self.same_iou = same_iou
-        self._recent: list[tuple[int, _Track, str]] = []
 
     def _side(self, c: np.ndarray) -> int | None:
         """-1/+1 beyond the margin and within the span; 0 on the line; None outside the span."""
@@ -145,15 +145,17 @@ class LineCounter:
                 track.side = side
 
     def _count(self, track: _Track, cls: int, way: str, box: np.ndarray) -> None:
-        """Count one crossing, unless a second track on the same object just crossed: an object that crossed the
-        same way within ``min_frames`` + 2 frames and whose box now overlaps this one (IoU >= ``same_iou``)."""
+        """Count one crossing, unless this is a second track on an object already counted: a track seen in this
+        frame, of the same class, whose last crossing went the same way and whose box overlaps this one (IoU >=
+        ``same_iou``). Seen in ``make bench-video``: a duplicate box flickering on a product six frames after
+        the product's own track had crossed, strung into one track by the rejoin rule, crossed again."""
         frame = self.memory.frame
-        self._recent = [r for r in self._recent if frame - r[0] <= self.min_frames + 2]
-        for _, other, way_ in self._recent:
-            if (way_ == way and other.cls == cls and other.seen == frame and other is not track
-                    and _iou(box, other.box) >= self.same_iou):
+        for other in self.memory.tracks.values():
+            if (other is not track and other.counted == way and other.cls == cls and other.seen == frame
+                    and other.box is not None and _iou(box, other.box) >= self.same_iou):
+                track.counted = way
                 return
-        self._recent.append((frame, track, way))
+        track.counted = way
         (self.in_counts if way == "in" else self.out_counts)[cls] += 1
         self.events.append((frame, track.key, cls, way))
 
