@@ -85,6 +85,39 @@ def test_the_cli_writes_a_playable_annotated_video_and_per_frame_counts(pan, dem
     assert not list(tmp_path.glob(".*part*"))
 
 
+@pytest.fixture(scope="module")
+def demo_weights_hub(state_dir) -> tuple[Path, str]:
+    """A hub holding the committed demo weights as a one-variant deck (onnx-fp32; about 30 s to build): a model
+    good enough for counts to be exact, which the suite's one-minute model is not."""
+    import hub
+    from training.demo import build_demo_deck
+
+    root = state_dir / "demo-weights-hub"
+    if not (root / "repos" / "models" / "yolodeck" / "shelves-demo").is_dir():
+        build_demo_deck(state_dir / "demo-weights" / "deck", variants=["onnx-fp32"])
+        hub.push(state_dir / "demo-weights" / "deck", repo="yolodeck/shelves-demo", endpoint=str(root))
+    return root, "yolodeck/shelves-demo"
+
+
+def test_the_cli_counts_every_crossing_exactly_with_the_demo_model(demo_weights_hub, state_dir, tmp_path):
+    """The benchmark's clip (640 x 480, 131 products, each crossing once, right to left), through the CLI with the
+    demo's weights: the CSV's final count is the truth, and nothing crosses the other way."""
+    from training.data.synth_pan import generate
+
+    clip = generate(tmp_path / "pan", width=640, height=480, shelf_width=1280, step=10, rows=(3, 5),
+                    product_width=(0.0125, 0.03))
+    meta = json.loads((clip.parent / "meta.json").read_text())
+    root, repo = demo_weights_hub
+    table = tmp_path / "counts.csv"
+    run = subprocess.run([sys.executable, "-m", "apps.video", str(clip), "--repo", repo, "--variant", "onnx-fp32",
+                          "--line", "320,0,320,480", "--out", str(tmp_path / "out.mp4"), "--csv", str(table)],
+                         env=service_env(root, state_dir / "service-cache"), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    last = list(csv.DictReader(open(table)))[-1]
+    assert (int(last["line1_out_product"]), int(last["line1_in_product"])) == (meta["products"], 0), last
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
 def test_the_annotated_video_plays_in_chromium(pan, tiny_deck, tmp_path):
