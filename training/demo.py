@@ -41,10 +41,6 @@ def demo_state(*, endpoint: str | None = None) -> str:
     return "full" if {v.id for v in manifest.variants} >= set(catalog.VARIANTS) else "first"
 
 
-def demo_exists(*, endpoint: str | None = None) -> bool:
-    return demo_state(endpoint=endpoint) != "missing"
-
-
 def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234,
                     variants: list[str] | None = None) -> Path:
     """Dataset for calibration and evaluation, then the deck, from the committed checkpoint."""
@@ -67,19 +63,17 @@ def ensure_demo(*, endpoint: str | None = None, rebuild: bool = False, first: bo
     state = demo_state(endpoint=endpoint)
     if not rebuild and (state == "full" or (first and state == "first")):
         return DEMO_REPO
-    if first and not rebuild:
+    only_first = first and not rebuild  # a missing demo, wanted quickly: the first variants now, untagged
+    if only_first:
         print(f"building the demo model's first variants ({', '.join(FIRST_VARIANTS)}; about a minute on 2 cores)"
               "...", flush=True)
-        with tempfile.TemporaryDirectory(prefix="yolodeck-demo-") as tmp:
-            deck = build_demo_deck(Path(tmp) / "deck", variants=list(FIRST_VARIANTS))
-            hub.push(deck, repo=DEMO_REPO, endpoint=endpoint,
-                     message=f"Demo deck, first variants: {', '.join(FIRST_VARIANTS)} (the whole deck follows)")
-        return DEMO_REPO
-    print(f"building the demo model {DEMO_REPO} (first run only, about 3 minutes on 2 cores)...", flush=True)
+    else:
+        print(f"building the demo model {DEMO_REPO} (first run only, about 3 minutes on 2 cores)...", flush=True)
     with tempfile.TemporaryDirectory(prefix="yolodeck-demo-") as tmp:
-        deck = build_demo_deck(Path(tmp) / "deck")
-        hub.push(deck, repo=DEMO_REPO, tag=_next_tag(endpoint), endpoint=endpoint,
-                 message="Demo deck from the committed checkpoint")
+        deck = build_demo_deck(Path(tmp) / "deck", variants=list(FIRST_VARIANTS) if only_first else None)
+        hub.push(deck, repo=DEMO_REPO, tag=None if only_first else _next_tag(endpoint), endpoint=endpoint,
+                 message=f"Demo deck, first variants: {', '.join(FIRST_VARIANTS)} (the whole deck follows)"
+                 if only_first else "Demo deck from the committed checkpoint")
     return DEMO_REPO
 
 
