@@ -174,20 +174,36 @@ def test_bad_requests_get_one_clear_error_each_and_change_nothing(service, image
     assert (q.depth("onnx-fp32"), len(list(q.r.scan_iter("yolodeck:job:*")))) == before  # nothing was queued
 
 
-def test_api_keys_when_configured(service, images, tmp_path):
-    keys = tmp_path / "keys.txt"
-    keys.write_text("# team keys\nk-123\n")
-    proc, url = start_api(service["redis"].url, service["env"], "--api-keys", str(keys))
+def test_api_keys_are_the_hubs_tokens(service, images, tmp_path):
+    """`hub token create` makes the service's keys: hashes only, revocable, namespace-scoped."""
+    from hub.store.tokens import TokenStore
+
+    store = TokenStore(tmp_path / "keys")
+    key, _ = store.create(role="read", name="shop-app")
+    owner = service["repo"].split("/")[0]
+    scoped, _ = store.create(role="read", namespace=owner, name="scoped")
+    other, _ = store.create(role="write", namespace=f"not-{owner}", name="other")
+    doomed, _ = store.create(role="read", name="doomed")
+    proc, url = start_api(service["redis"].url, service["env"], "--tokens", str(tmp_path / "keys"))
     try:
         name, data = images[0]
+
+        def detect(**kw) -> int:
+            return http.post("/v1/detect", files={"image": (name, data)}, **kw).status_code
+
         with httpx.Client(base_url=url, timeout=30) as http:
-            assert http.post("/v1/detect", files={"image": (name, data)}).status_code == 401
-            assert http.post("/v1/detect", files={"image": (name, data)},
-                             headers={"Authorization": "Bearer wrong"}).status_code == 401
-            assert http.post("/v1/detect", files={"image": (name, data)},
-                             headers={"Authorization": "Bearer k-123"}).status_code == 200
-            assert http.post("/v1/detect", files={"image": (name, data)}, params={"api_key": "k-123"}).status_code == 200
+            assert detect() == 401
+            assert detect(headers={"Authorization": "Bearer wrong"}) == 401
+            assert detect(headers={"Authorization": f"Bearer {key}"}) == 200
+            assert detect(headers={"X-API-Key": scoped}) == 200
+            assert detect(params={"api_key": key}) == 200
+            assert detect(headers={"Authorization": f"Bearer {other}"}) == 403
+            assert detect(headers={"Authorization": f"Bearer {doomed}"}) == 200
+            store.revoke("doomed")
+            assert detect(headers={"Authorization": f"Bearer {doomed}"}) == 401
+            assert http.get("/v1/models").status_code == 401
             assert http.get("/healthz").status_code == 200  # probes need no key
+        assert key not in (tmp_path / "keys" / "tokens.json").read_text()
     finally:
         stop(proc)
 

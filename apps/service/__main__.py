@@ -14,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
-    api.add_argument("--api-keys", help="file of API keys, one per line (default: no keys needed)")
+    api.add_argument("--tokens", metavar="DIR", help="a hub root whose tokens (`hub token create --root DIR`) are "
+                     "the API keys; a namespace-scoped one covers only decks of that namespace (default: open)")
     wk = sub.add_parser("worker", help="a model worker: pulls a variant, runs jobs")
     wk.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
     wk.add_argument("--repo", required=True, help="OWNER/NAME of the deck")
@@ -53,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "api":
         import uvicorn
 
-        from apps.service.api import create_app, read_keys
+        from apps.service.api import create_app
+        from hub.store.tokens import TokenStore
 
-        app = create_app(JobQueue.connect(args.redis, settings), api_keys=read_keys(args.api_keys))
+        tokens = TokenStore(args.tokens) if args.tokens else None
+        app = create_app(JobQueue.connect(args.redis, settings), tokens=tokens)
         print(f"yolodeck service: http://{args.host}:{args.port}/docs (queue {args.redis})", flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
         return 0

@@ -8,7 +8,6 @@ so a bad upload is a 422/413 at once and never reaches a worker.
 import base64
 import binascii
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import redis
@@ -25,6 +24,7 @@ from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
 from hub.errors import ImageTooLargeError, InvalidImageError
 from hub.runtime.images import MAX_BYTES, read_image
+from hub.store.tokens import TokenStore
 
 MAX_BODY = MAX_BYTES * 4 // 3 + 2**20  # an image at the runtime's limit, base64-encoded, and the fields
 
@@ -65,19 +65,12 @@ class BodyLimit:
         await self.app(scope, bounded, send)
 
 
-def read_keys(path: str | Path | None) -> set[str]:
-    """API keys, one per line (``#`` comments); an empty set means no keys are required."""
-    if not path:
-        return set()
-    keys = {line.split("#")[0].strip() for line in Path(path).read_text().splitlines()}
-    return {k for k in keys if k}
-
-
-def create_app(queue: JobQueue, *, api_keys: set[str] | None = None) -> FastAPI:
+def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
+    """The API over ``queue``; with ``tokens`` (a hub root's, made by ``hub token create``) every
+    request but the probes needs one of them that covers the served deck's namespace."""
     app = FastAPI(title="yolodeck service", version="1",
                   description="Object detection on yolodeck decks, queued on Redis, run by model workers.")
     metrics = ServiceMetrics(queue)
-    keys = api_keys or set()
     cache: dict[str, Any] = {"at": 0.0, "served": Served([])}
 
     def served() -> Served:
@@ -112,14 +105,18 @@ def create_app(queue: JobQueue, *, api_keys: set[str] | None = None) -> FastAPI:
     def caller(authorization: Annotated[str | None, Header()] = None,
                x_api_key: Annotated[str | None, Header()] = None,
                api_key: Annotated[str | None, Query(max_length=256)] = None) -> None:
-        if not keys:
+        if tokens is None or not tokens.entries():
             return
         given = x_api_key or api_key or (authorization or "").removeprefix("Bearer ").strip() or None
         if given is None:
             raise ServiceError(401, "an API key is required (Authorization: Bearer KEY, X-API-Key or ?api_key=)",
                                {"WWW-Authenticate": "Bearer"})
-        if given not in keys:
-            raise ServiceError(401, "the API key is not valid", {"WWW-Authenticate": "Bearer"})
+        token = tokens.find(given)  # hashes only, compared in constant time: the hub's own tokens
+        if token is None:
+            raise ServiceError(401, "the API key is not valid (or was revoked)", {"WWW-Authenticate": "Bearer"})
+        repo = served().deck.get("repo")
+        if repo and not token.covers(repo):
+            raise ServiceError(403, f"key '{token.name}' covers {token.namespace}/, not the served deck {repo}")
 
     guarded = [Depends(caller)]
 
