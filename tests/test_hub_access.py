@@ -141,6 +141,31 @@ def test_the_hf_cli_sees_the_same_rules(guarded, tmp_path):
     assert "up.txt" in HfApi(endpoint=url, token=secrets["read"]).list_repo_files("acme/cli-secret")
 
 
+READS = ("api/models/{r}", "api/models/{r}/revision/main", "api/models/{r}/tree/main", "api/models/{r}/refs",
+         "api/models/{r}/commits/main", "{r}/resolve/main/a.txt", "POST api/models/{r}/paths-info/main")
+
+
+def test_a_private_repo_is_a_404_on_every_read_route_like_one_never_made(guarded):
+    from huggingface_hub import HfApi
+
+    url, _, secrets = guarded
+    HfApi(endpoint=url, token=secrets["admin"]).create_repo("acme/hidden", private=True, exist_ok=True)
+    HfApi(endpoint=url, token=secrets["admin"]).upload_file(path_or_fileobj=b"a", path_in_repo="a.txt",
+                                                            repo_id="acme/hidden")
+    for route in READS:
+        method, _, path = route.rpartition(" ")
+        answers = {}
+        for repo, token in (("acme/hidden", None), ("acme/never-made", None), ("acme/hidden", secrets["other namespace"]),
+                            ("acme/hidden", secrets["read"])):
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            r = httpx.request(method or "GET", f"{url}/{path.format(r=repo)}", headers=headers,
+                              data={"paths": "a.txt"} if method else None, timeout=30)
+            answers[repo, token] = (r.status_code, r.headers.get("x-error-code"))
+        hidden, never, other, reader = answers.values()
+        assert hidden == never == other == (404, "RepoNotFound"), (route, answers)
+        assert reader[0] == 200, (route, reader)
+
+
 def _line(key: str, value) -> bytes:
     return json.dumps({"key": key, "value": value}).encode()
 
