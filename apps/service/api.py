@@ -24,6 +24,7 @@ from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
 from hub.errors import ImageTooLargeError, InvalidImageError
 from hub.runtime.images import MAX_BYTES, read_image
+from hub.store.edge import BodyLimit
 from hub.store.tokens import TokenStore
 
 MAX_BODY = MAX_BYTES * 4 // 3 + 2**20  # an image at the runtime's limit, base64-encoded, and the fields
@@ -37,32 +38,6 @@ class ServiceError(Exception):
 
 def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """ASGI: refuse a body over ``limit`` bytes (413), announced or streamed, before a handler reads it."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if length.isdigit() and int(length) > self.limit:
-            return await _problem(413, f"request body of {int(length)} bytes is over the limit of {self.limit}")(
-                scope, receive, send)
-        seen = 0
-
-        async def bounded():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise ServiceError(413, f"request body is over the limit of {self.limit} bytes")
-            return message
-
-        await self.app(scope, bounded, send)
 
 
 def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
@@ -312,5 +287,5 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         body, kind = metrics.render()
         return PlainTextResponse(body, media_type=kind)
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit, limit=MAX_BODY, exceeded=lambda message: ServiceError(413, message))
     return app

@@ -7,7 +7,7 @@ branches, commits, tree, paths-info, repo info, repo listing, and ``resolve`` wi
 need. The contract is the client's own source (see shared/notes/hf-hub-contract.md).
 Every file is uploaded inline ("regular"); there is no LFS or Xet.
 
-One exception handler maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and
+One exception handler (:mod:`hub.store.edge`) maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and
 ``{"error": ...}`` bodies; one dependency (:class:`~hub.store.access.Access`) says who may read and
 write what; request sizes are bounded by :class:`~hub.store.payload.Limits` (413 past them).
 """
@@ -21,86 +21,23 @@ from typing import Annotated
 from urllib.parse import quote, unquote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import ValidationError
 
 from hub.errors import (
-    ConcurrentPushError,
     EntryNotFoundError,
-    InvalidRepoIdError,
     RepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
     StorageFullError,
-    YolodeckError,
 )
 from hub.store.access import Access
+from hub.store.edge import HANDLED, Gate, error_response, on_error
 from hub.store.local import LocalStore
 from hub.store.payload import DEFAULT_LIMITS, Branch, CreateRepo, HttpError, Limits, Tag, read_commit
 from hub.store.tokens import Token
 
 TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}
-# error -> (status, X-Error-Code), most specific first
-_STATUS: list[tuple[type[Exception], int, str | None]] = [
-    (RepositoryNotFoundError, 404, "RepoNotFound"), (RevisionNotFoundError, 404, "RevisionNotFound"),
-    (EntryNotFoundError, 404, "EntryNotFound"), (InvalidRepoIdError, 400, None), (ConcurrentPushError, 412, None),
-    (StorageFullError, 507, None), (RepoError, 409, None), (YolodeckError, 400, None),
-]
-
-
-def error_response(status: int, message: str, code: str | None = None, **headers: str) -> JSONResponse:
-    """The Hub's error shape: a JSON ``error`` and the same message (and code) in headers."""
-    head = {"X-Error-Message": message.encode("ascii", "replace").decode()[:500], **headers}
-    if code:
-        head["X-Error-Code"] = code
-    return JSONResponse({"error": message}, status_code=status, headers=head)
-
-
-async def _on_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, HttpError):
-        return error_response(exc.status, exc.message, exc.code)
-    if isinstance(exc, RequestValidationError | ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(x) for x in first.get("loc", ()))
-        return error_response(400, f"bad request: {where}: {first.get('msg', 'invalid')}")
-    status, code = next((s, c) for kind, s, c in _STATUS if isinstance(exc, kind))
-    return error_response(status, str(exc), code)
-
-
-class _Gate:
-    """Before routing: route on the raw path, one segment per ``/`` the client sent (a revision
-    ``feature%2Fx`` stays one segment; Starlette would decode it into two; handlers unquote the
-    parameters), and bound the body (413 past :class:`Limits`, announced or streamed)."""
-
-    def __init__(self, app: FastAPI, limits: Limits) -> None:
-        self.app, self.limits = app, limits
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?")[0]
-        path = "/".join(quote(unquote(s), safe="") for s in raw.split("/"))
-        scope = {**scope, "path": path, "raw_path": path.encode()}
-        limit = self.limits.max_commit_bytes if "/commit/" in path else self.limits.max_json_bytes
-        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if length.isdigit() and int(length) > limit:
-            return await error_response(413, f"request body of {int(length)} bytes is over this hub's limit of "
-                                             f"{limit} bytes")(scope, receive, send)
-        seen = 0
-
-        async def bounded():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise HttpError(413, f"request body is over this hub's limit of {limit} bytes")
-            return message
-
-        await self.app(scope, bounded, send)
-
-
 def _repo_type(kind: str) -> str:
     if kind not in TYPES:
         raise HttpError(404, f"no such API route: /api/{kind}")
@@ -117,8 +54,8 @@ def build(store: LocalStore, *, token: str | None = None, private: bool = False,
     read needs a token too."""
     access = Access(store, env_token=token, private=private)
     app = FastAPI(title="yolodeck hub", docs_url=None, redoc_url=None, openapi_url=None)
-    for kind in (YolodeckError, HttpError, RequestValidationError, ValidationError):
-        app.add_exception_handler(kind, _on_error)
+    for kind in HANDLED:
+        app.add_exception_handler(kind, on_error)
     Caller = Annotated[Token | None, Depends(access.caller)]  # noqa: N806 - a type, read as one
 
     def base(request: Request) -> str:
@@ -316,8 +253,8 @@ def _conflict(fn, *args, **kwargs) -> None:
 
 
 def create_app(root: str | Path | None = None, *, token: str | None = None, private: bool = False,
-               limits: Limits = DEFAULT_LIMITS) -> _Gate:
+               limits: Limits = DEFAULT_LIMITS) -> Gate:
     """The ASGI app for ``hub serve``: the embedded hub at ``root`` (default: the usual one)."""
     store = LocalStore(root)
     (store.root / "staging").mkdir(exist_ok=True)
-    return _Gate(build(store, token=token, private=private, limits=limits), limits)
+    return Gate(build(store, token=token, private=private, limits=limits), limits)
