@@ -43,7 +43,9 @@ __all__ = ["QUEUE_POLL_S", "App", "FrameClock", "InlineImage", "build_app", "def
 MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
 WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser posts (whether or not the last is done; the newest wins)
-WEBCAM_TIME_LIMIT = 120  # seconds of processing per user and stream (Gradio counts processing time)
+# seconds per webcam stream, enforced by the handler (Gradio's own time_limit ends the event, but its
+# frontend opens a new one and goes on streaming)
+WEBCAM_TIME_LIMIT = float(os.environ.get("YOLODECK_WEBCAM_TIME_LIMIT", "120"))
 
 
 def video_ready() -> bool:
@@ -143,7 +145,7 @@ def _compare_tab(app: App, c: Controls, examples: list[str]) -> None:
 
 def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
     gr.Markdown(f"Your browser's camera (not the server's), streamed frame by frame; at most "
-                f"{WEBCAM_TIME_LIMIT} s of processing per stream.")
+                f"{WEBCAM_TIME_LIMIT:g} s per stream.")
     with gr.Row():
         # frames at about the model's input size: the browser draws and JPEG-encodes every frame
         # it streams, and a model at 320 px gains nothing from 640 x 480
@@ -190,7 +192,7 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
     """The whole app for ``repo`` at ``revision`` on the embedded hub (or ``endpoint``)."""
     hub.offline.configure()
     models = Models(endpoint=endpoint, threads=threads or default_threads())
-    app = App(models)
+    app = App(models, webcam_limit=WEBCAM_TIME_LIMIT)
     deck = models.deck(repo, revision)
     examples = [str(p) for p in models.examples(deck)]
     with gr.Blocks(title="yolodeck", delete_cache=(60, 600)) as demo:

@@ -59,7 +59,15 @@ class StreamState:
     def __init__(self) -> None:
         self.clock = FrameClock()
         self.tracker = self.line = None
-        self._last = 0.0
+        self._last = self._seen = self.started = 0.0
+
+    def within(self, limit: float) -> bool:
+        """Whether this stream is still inside its ``limit`` seconds (a pause of two seconds starts a new one)."""
+        now = time.perf_counter()
+        if now - self._seen > 2.0:
+            self.started = now
+        self._seen = now
+        return now - self.started <= limit
 
     def track(self, det: Detections, width: int, height: int, conf: float):
         from hub.video import LineCounter, Tracker
@@ -81,8 +89,8 @@ def _fail(exc: Exception) -> gr.Error:
 class App:
     """Event handlers, one method per event."""
 
-    def __init__(self, models: Models, *, downloads: Path | None = None) -> None:
-        self.models = models
+    def __init__(self, models: Models, *, downloads: Path | None = None, webcam_limit: float = float("inf")) -> None:
+        self.models, self.webcam_limit = models, webcam_limit
         self.downloads = downloads or Path(tempfile.mkdtemp(prefix="yolodeck-downloads-"))
 
     # --- pickers -------------------------------------------------------------------------------
@@ -191,10 +199,13 @@ class App:
         counts those crossing it, for as long as the stream runs."""
         if frame is None:
             return None, "waiting for the camera...", state
+        session = state if isinstance(state, StreamState) else StreamState()
+        if not session.within(self.webcam_limit):  # the model stops here, whatever the browser goes on sending
+            return gr.skip(), (f"**The stream ended** after its {self.webcam_limit:g} s: stop it, and start it "
+                               "again to go on."), session
         deck = self._deck(repo, revision)
         rgb, det, _ = self._run(deck, backend, precision, frame, conf=float(conf) / (3 if track else 1),
                                 iou=float(iou))
-        session = state if isinstance(state, StreamState) else StreamState()
         fps = session.clock.tick()
         if track:
             tracked, line = session.track(det, rgb.shape[1], rgb.shape[0], float(conf))

@@ -61,10 +61,10 @@ def app_env(hub_root: Path, cache: Path) -> dict:
             "GRADIO_TEMP_DIR": str(cache / "gradio")}
 
 
-def gradio_app(repo: str, hub_root: Path, cache: Path) -> tuple[subprocess.Popen, str]:
+def gradio_app(repo: str, hub_root: Path, cache: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = start_server([sys.executable, "-m", "apps.gradio_app", "--repo", repo, "--port", str(port), "--threads", "2"],
-                        port, app_env(hub_root, cache))
+                        port, {**app_env(hub_root, cache), **env})
     return proc, f"http://127.0.0.1:{port}/"
 
 

@@ -158,6 +158,38 @@ def test_webcam_stream_from_a_fake_camera(app_url, camera, state_dir):
         browser.close()
 
 
+def test_the_webcam_stream_stops_at_its_time_limit(demo_hub, camera, state_dir):
+    """A stream ends after its seconds and says so (Gradio's own time_limit did not stop it: its frontend
+    opened a new event and frames kept coming for 90 s); a pause starts a new one."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.apphelpers import gradio_app, stop
+
+    proc, url = gradio_app(demo_hub[1], demo_hub[0], state_dir / "app-cache-limit", YOLODECK_WEBCAM_TIME_LIMIT="1.5")
+    try:
+        with sync_playwright() as p:
+            browser, context = launch_browser(p, camera=camera)
+            page = context.new_page()
+            page.goto(url, wait_until="load")
+            page.get_by_role("tab", name="Webcam").click()
+            expect(page.get_by_text("at most 1.5 s per stream")).to_be_visible(timeout=30_000)
+            page.locator("#cam [title='grant webcam access']").click()
+            page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
+                                   timeout=30_000)
+            page.locator("#cam button:has([title='start recording'])").click()
+            expect(page.locator("#fps")).to_contain_text("fps", timeout=60_000)  # frames come
+            expect(page.locator("#fps")).to_contain_text("The stream ended after its 1.5 s", timeout=30_000)
+            page.wait_for_timeout(3_000)  # the browser goes on sending; the model does not run again
+            expect(page.locator("#fps")).to_contain_text("The stream ended")
+            page.locator("#cam button:has([title='stop recording'])").click()
+            page.wait_for_timeout(2_500)
+            page.locator("#cam button:has([title='start recording'])").click()
+            expect(page.locator("#fps")).to_contain_text("fps", timeout=30_000)  # a new stream runs again
+            browser.close()
+    finally:
+        stop(proc)
+
+
 def test_the_browser_is_kept_on_loopback(app_url):
     """The test browser aborts any request off loopback (on top of the network namespace and its resolver rules)."""
     from playwright.sync_api import sync_playwright
