@@ -101,8 +101,16 @@ def test_metrics_agree_with_ultralytics_val(tiny_deck, tiny_data, variant):
     """
     from ultralytics import YOLO
 
+    from training.data.layout import read_data_yaml, split_images
+    from training.evaluate import evaluate_file
+
     manifest = Manifest.read(tiny_deck)
-    ours = manifest.variant(variant).metrics
+    v = manifest.variant(variant)
+    # scored again now, by this code (the deck may come from the test state's cache): the manifest holds the same
+    ours = evaluate_file(tiny_deck / v.file, split_images(read_data_yaml(tiny_data), "test"), manifest.classes,
+                         imgsz=manifest.imgsz, backend=v.backend, progress=False)
+    for field in ("precision", "recall", "f1", "map50", "map50_95"):
+        assert abs(getattr(ours, field) - getattr(v.metrics, field)) < 1e-3, (field, ours, v.metrics)
     val = YOLO(str(tiny_deck / manifest.variant(variant).file), task="detect").val(
         data=str(tiny_data), split="test", imgsz=256, conf=0.001, iou=0.7, max_det=1000, batch=1, device="cpu",
         plots=False, verbose=False, project=str(tiny_deck.parent / "val"), name=variant,
@@ -113,6 +121,24 @@ def test_metrics_agree_with_ultralytics_val(tiny_deck, tiny_data, variant):
     p, r = (float(np.interp(ours.conf, box.px, curve.mean(0))) for curve in (box.p_curve, box.r_curve))
     assert abs(p - ours.precision) < 0.03 and abs(r - ours.recall) < 0.03, ((p, r), (ours.precision, ours.recall))
     assert abs(box.f1_curve.mean(0).max() - ours.f1) < 0.02, (box.f1_curve.mean(0).max(), ours.f1)
+
+
+def test_coco_metrics_score_a_dense_image_whole():
+    """180 objects in one image (a shelf is often over COCO's default of 100 detections per image): boxes equal to
+    the truth score 1.0 on every figure; every other object found gives recall 0.5 and mAP50 about 51/101
+    (COCO's 101-point interpolation: precision 1 up to recall 0.5, then nothing)."""
+    from training.evaluate import GroundTruth, coco_metrics
+
+    boxes = np.array([[c * 25 + 2, r * 25 + 2, c * 25 + 22, r * 25 + 22] for r in range(12) for c in range(15)],
+                     np.float32)
+    gt = GroundTruth(images=[], arrays=[np.zeros((300, 375, 3), np.uint8)],
+                     labels=[np.column_stack([np.zeros(len(boxes)), boxes])])
+    scores = np.linspace(0.99, 0.5, len(boxes)).astype(np.float32)
+    whole = coco_metrics(gt, [(boxes, scores, np.zeros(len(boxes), np.int64))], ["product"])
+    assert (whole.precision, whole.recall, whole.map50, whole.map50_95) == pytest.approx((1, 1, 1, 1), abs=1e-6)
+    half = coco_metrics(gt, [(boxes[::2], scores[::2], np.zeros(len(boxes[::2]), np.int64))], ["product"])
+    assert half.recall == pytest.approx(0.5, abs=1e-6) and half.precision == pytest.approx(1, abs=1e-6)
+    assert half.map50 == pytest.approx(51 / 101, abs=1e-6)
 
 
 def test_a_step_s_output_is_dropped_when_it_succeeds_and_kept_when_it_fails(capfd):
