@@ -118,8 +118,8 @@ def test_streamlit_run_renders_the_charts_in_chromium(demo_hub, tmp_path):
             page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
             expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible(timeout=90_000)
             expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(5, timeout=60_000)
-            page.wait_for_timeout(1500)
-            assert page.locator("[data-testid='stPlotlyChart']").first.locator(".point").count() >= 8
+            page.wait_for_function("() => (document.querySelector(\"[data-testid='stPlotlyChart']\")"
+                                   "?.querySelectorAll('.point').length ?? 0) >= 8", timeout=30_000)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
             browser.close()
