@@ -36,6 +36,14 @@ def _rows(page) -> int:
     return int(page.locator("#table [role=grid]").get_attribute("aria-rowcount") or 0)
 
 
+def _start_camera(page) -> None:
+    """Grant the fake camera, wait until it plays, start streaming."""
+    page.locator("#cam [title='grant webcam access']").click()
+    page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
+                           timeout=30_000)
+    page.locator("#cam button:has([title='start recording'])").click()
+
+
 def _pick(page, elem_id: str, option: str) -> None:
     page.locator(f"#{elem_id} input").click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -136,10 +144,7 @@ def test_webcam_stream_from_a_fake_camera(app_url, camera, state_dir):
         page = context.new_page()
         page.goto(app_url, wait_until="load")
         page.get_by_role("tab", name="Webcam").click()
-        page.locator("#cam [title='grant webcam access']").click()
-        page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
-                               timeout=30_000)
-        page.locator("#cam button:has([title='start recording'])").click()
+        _start_camera(page)
         expect(page.locator("#fps")).to_contain_text("fps", timeout=60_000)
         expect(page.locator("#cam-out img")).to_be_visible(timeout=30_000)
         def frames() -> int:
@@ -173,10 +178,7 @@ def test_the_webcam_stream_stops_at_its_time_limit(demo_hub, camera, state_dir):
             page.goto(url, wait_until="load")
             page.get_by_role("tab", name="Webcam").click()
             expect(page.get_by_text("at most 1.5 s per stream")).to_be_visible(timeout=30_000)
-            page.locator("#cam [title='grant webcam access']").click()
-            page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
-                                   timeout=30_000)
-            page.locator("#cam button:has([title='start recording'])").click()
+            _start_camera(page)
             expect(page.locator("#fps")).to_contain_text("fps", timeout=60_000)  # frames come
             expect(page.locator("#fps")).to_contain_text("The stream ended after its 1.5 s", timeout=30_000)
             page.wait_for_timeout(3_000)  # the browser goes on sending; the model does not run again
@@ -250,10 +252,7 @@ def test_the_webcam_can_track_and_count(app_url, camera):
         page.goto(app_url, wait_until="load")
         page.get_by_role("tab", name="Webcam").click()
         page.locator("#cam-track input").check()
-        page.locator("#cam [title='grant webcam access']").click()
-        page.wait_for_function("() => { const v = document.querySelector('#cam video'); return v && v.readyState >= 2 }",
-                               timeout=30_000)
-        page.locator("#cam button:has([title='start recording'])").click()
+        _start_camera(page)
         expect(page.locator("#fps")).to_contain_text("tracked", timeout=60_000)
         # waits for the condition, not for a fixed time: objects tracked and the line's counts shown
         expect(page.locator("#fps")).to_contain_text(re.compile(r"\b[1-9]\d* tracked · line in \d+ out \d+"),
