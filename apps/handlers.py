@@ -204,8 +204,8 @@ class App:
             return gr.skip(), (f"**The stream ended** after its {self.webcam_limit:g} s: stop it, and start it "
                                "again to go on."), session
         deck = self._deck(repo, revision)
-        rgb, det, _ = self._run(deck, backend, precision, frame, conf=float(conf) / (3 if track else 1),
-                                iou=float(iou))
+        rgb, det, ran = self._run(deck, backend, precision, frame, conf=float(conf) / (3 if track else 1),
+                                  iou=float(iou))
         fps = session.clock.tick()
         if track:
             tracked, line = session.track(det, rgb.shape[1], rgb.shape[0], float(conf))
@@ -218,7 +218,7 @@ class App:
             return annotated, gr.skip(), session
         counts = ", ".join(f"{n} {name}" for name, n in det.counts().items())
         status = (f"**{fps:.1f} fps** · frame {session.clock.frames} · {det.timing_ms['total']:.1f} ms per frame "
-                  f"({backend} {precision}) · {counts}")
+                  f"({ran} @ {deck.commit[:8]}) · {counts}")
         if track:
             c = line.counts(det.names)
             status += (f" · {len(tracked)} tracked · line in {sum(c['in'].values())} out "

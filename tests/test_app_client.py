@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -99,9 +100,10 @@ def test_compare_runs_every_variant(client, shelf):
 def test_webcam_endpoint_processes_a_frame(client, shelf):
     from gradio_client import handle_file
 
-    frame, line = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "int8", 0.25, 0.7,
-                                 api_name="/frame")
-    assert Path(frame).is_file() and "ms per frame" in line
+    for backend, ran in (("onnxruntime", "onnx-int8"), ("openvino", "openvino-int8"), ("onnxruntime", "onnx-int8")):
+        frame, line = client.predict(handle_file(shelf), "acme/tiny", "main", backend, "int8", 0.25, 0.7,
+                                     api_name="/frame")  # one file, two backends: the line names the one that ran
+        assert Path(frame).is_file() and "ms per frame" in line and re.search(rf"\({ran} @ [0-9a-f]{{8}}\)", line), line
 
 
 def test_metrics_come_from_the_manifest(client, tiny_deck):
