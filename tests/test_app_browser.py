@@ -184,7 +184,7 @@ def test_the_webcam_stream_stops_at_its_time_limit(demo_hub, camera, state_dir):
             page.wait_for_timeout(3_000)  # the browser goes on sending; the model does not run again
             expect(page.locator("#fps")).to_contain_text("The stream ended")
             page.locator("#cam button:has([title='stop recording'])").click()
-            page.wait_for_timeout(2_500)
+            page.wait_for_timeout(4_000)  # a pause of over 2 s between frames starts a new stream
             page.locator("#cam button:has([title='start recording'])").click()
             expect(page.locator("#fps")).to_contain_text("fps", timeout=30_000)  # a new stream runs again
             browser.close()
