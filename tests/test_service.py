@@ -178,6 +178,12 @@ def test_api_keys_are_the_hubs_tokens(service, images, tmp_path):
     """`hub token create` makes the service's keys: hashes only, revocable, namespace-scoped."""
     from hub.store.tokens import TokenStore
 
+    closed, closed_url = start_api(service["redis"].url, service["env"], "--tokens", str(tmp_path / "none-yet"))
+    try:  # keys asked for and none made yet: closed, and the answer says how to make one
+        r = httpx.post(f"{closed_url}/v1/detect", files={"image": images[0]}, timeout=30)
+        assert r.status_code == 401 and "hub token create" in r.json()["error"], r.text
+    finally:
+        stop(closed)
     store = TokenStore(tmp_path / "keys")
     key, _ = store.create(role="read", name="shop-app")
     owner = service["repo"].split("/")[0]

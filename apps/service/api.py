@@ -42,7 +42,8 @@ def _problem(status: int, message: str, headers: dict[str, str] | None = None) -
 
 def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
     """The API over ``queue``; with ``tokens`` (a hub root's, made by ``hub token create``) every
-    request but the probes needs one of them that covers the served deck's namespace."""
+    request but the probes needs one of them that covers the served deck's namespace, even before any
+    exists (asking for keys and having none is not an open service)."""
     app = FastAPI(title="yolodeck service", version="1",
                   description="Object detection on yolodeck decks, queued on Redis, run by model workers.")
     metrics = ServiceMetrics(queue)
@@ -80,15 +81,16 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
     def caller(authorization: Annotated[str | None, Header()] = None,
                x_api_key: Annotated[str | None, Header()] = None,
                api_key: Annotated[str | None, Query(max_length=256)] = None) -> None:
-        if tokens is None or not tokens.entries():
+        if tokens is None:
             return
         given = x_api_key or api_key or (authorization or "").removeprefix("Bearer ").strip() or None
-        if given is None:
-            raise ServiceError(401, "an API key is required (Authorization: Bearer KEY, X-API-Key or ?api_key=)",
-                               {"WWW-Authenticate": "Bearer"})
-        token = tokens.find(given)  # hashes only, compared in constant time: the hub's own tokens
+        token = tokens.find(given) if given else None  # hashes only, compared in constant time: the hub's tokens
         if token is None:
-            raise ServiceError(401, "the API key is not valid (or was revoked)", {"WWW-Authenticate": "Bearer"})
+            problem = ("the API key is not valid (or was revoked)" if given else
+                       "an API key is required (Authorization: Bearer KEY, X-API-Key or ?api_key=)")
+            if not tokens.entries():
+                problem += f"; no key exists yet: make one with `hub token create --root {tokens.path.parent}`"
+            raise ServiceError(401, problem, {"WWW-Authenticate": "Bearer"})
         repo = served().deck.get("repo")
         if repo and not token.covers(repo):
             raise ServiceError(403, f"key '{token.name}' covers {token.namespace}/, not the served deck {repo}")
