@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,10 @@ class App:
 
     def __init__(self, models: Models, *, downloads: Path | None = None, webcam_limit: float = float("inf")) -> None:
         self.models, self.webcam_limit = models, webcam_limit
+        # Compare runs its variants side by side on the cores one model call leaves idle (each call gets
+        # cores / CONCURRENCY threads: one of two here)
+        self._compare_pool = ThreadPoolExecutor(max(1, (os.cpu_count() or 1) // (models.threads or 1)),
+                                                thread_name_prefix="compare")
         self.downloads = downloads or Path(tempfile.mkdtemp(prefix="yolodeck-downloads-"))
 
     # --- pickers -------------------------------------------------------------------------------
@@ -184,11 +190,14 @@ class App:
             rgb = load_image(image)
         except YolodeckError as exc:
             raise _fail(exc) from exc
-        gallery, table = [], []
-        for v in deck.runnable:
+
+        def one(v):
             _, det, _ = self._run(deck, v.backend, v.precision, rgb, conf=float(conf), iou=float(iou))
-            caption = f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"
-            gallery.append((self._annotate(rgb, det), caption))
+            return v, det, self._annotate(rgb, det)
+
+        gallery, table = [], []
+        for v, det, annotated in self._compare_pool.map(one, deck.runnable):  # in the deck's order
+            gallery.append((annotated, f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"))
             m = v.metrics
             table.append([v.id, len(det), round(det.timing_ms["inference"], 2), round(det.timing_ms["total"], 2),
                           round(v.bytes / 1e6, 2), m and round(m.map50, 4), m and round(m.map50_95, 4)])
