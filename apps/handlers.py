@@ -197,7 +197,8 @@ class App:
 
         gallery, table = [], []
         for v, det, annotated in self._compare_pool.map(one, deck.runnable):  # in the deck's order
-            gallery.append((annotated, f"{v.id}: {len(det)} objects, {det.timing_ms['total']:.1f} ms"))
+            gallery.append((annotated, f"{v.id} @ {deck.commit[:8]}: {len(det)} objects, "
+                                       f"{det.timing_ms['total']:.1f} ms"))
             m = v.metrics
             table.append([v.id, len(det), round(det.timing_ms["inference"], 2), round(det.timing_ms["total"], 2),
                           round(v.bytes / 1e6, 2), m and round(m.map50, 4), m and round(m.map50_95, 4)])

@@ -95,6 +95,8 @@ def test_compare_runs_every_variant(client, shelf):
     gallery, table = client.predict(handle_file(shelf), "acme/tiny", "main", 0.25, 0.7, api_name="/compare")
     assert len(gallery) == len(table["data"]) == 10  # every variant: the full set installs every backend
     assert {row[0] for row in table["data"]} >= {"onnx-fp32", "onnx-int8", "tflite-int8", "openvino-int8"}
+    for picture, (variant, objects, *_) in zip(gallery, table["data"], strict=True):  # run side by side, shown in order
+        assert re.match(rf"{variant} @ [0-9a-f]{{8}}: {objects} objects, ", picture["caption"]), (picture, variant)
 
 
 def test_webcam_endpoint_processes_a_frame(client, shelf):
