@@ -9,7 +9,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video serve demo dashboard demo-checkpoint lint
+.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
 
 install: $(STAMP) $(APT_STAMP)
 
@@ -70,6 +70,10 @@ bench-video: install
 
 bench-service: install
 	$(NETNS) $(BIN)/python -m tests.bench_service
+
+# Hand-made bugs, each run against the tests that must catch it (about 4 min once make test has run).
+mutations: install
+	$(BIN)/python -m tests.mutations
 
 # Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).
 demo: install

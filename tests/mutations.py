@@ -1,0 +1,193 @@
+"""Hand-made bugs and the tests that must catch them: ``python -m tests.mutations [NAME ...]``.
+
+Each mutation replaces one snippet of the code, runs the named tests (``pytest -x``, in the same network
+namespace as ``make test``), and puts the file back; it prints whether the tests failed, as they must.
+Rows named "(old ... only)" run a test that existed before the behaviour was covered: it passing shows why
+the new test was needed. This is the audit of issue 21, kept so that it can be run again after a change;
+it is not part of ``make test`` (each row is a pytest run of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    Mutation('geometry: padding offset',
+             'hub/runtime/ops.py',
+             'np.array([box.pad_left, box.pad_top, box.pad_left, box.pad_top], np.float32)',
+             'np.array([box.pad_left, box.pad_left, box.pad_left, box.pad_left], np.float32)',
+             ('tests/test_geometry.py',)),
+    Mutation('geometry: padding offset (old square-image parity only)',
+             'hub/runtime/ops.py',
+             'np.array([box.pad_left, box.pad_top, box.pad_left, box.pad_top], np.float32)',
+             'np.array([box.pad_left, box.pad_left, box.pad_left, box.pad_left], np.float32)',
+             ('tests/test_runtime.py::test_detections_match_ultralytics_predict',)),
+    Mutation('geometry: scale rounded',
+             'hub/runtime/ops.py',
+             'out /= np.float32(box.ratio)',
+             'out /= np.float32(round(box.ratio, 1))',
+             ('tests/test_geometry.py',)),
+    Mutation('geometry: scale rounded (old square-image parity only)',
+             'hub/runtime/ops.py',
+             'out /= np.float32(box.ratio)',
+             'out /= np.float32(round(box.ratio, 1))',
+             ('tests/test_runtime.py::test_detections_match_ultralytics_predict',)),
+    Mutation('app: detector cache keyed by file',
+             'apps/models.py',
+             'key = (deck.repo, deck.commit, variant.id)',
+             'key = (deck.repo, deck.commit, variant.file)',
+             ('tests/test_app_client.py::test_detect_follows_the_controls',)),
+    Mutation('app: IoU slider ignored',
+             'apps/handlers.py',
+             'image, conf=float(conf), iou=float(iou),\n                                  classes=class_ids',
+             'image, conf=float(conf), iou=0.7,\n                                  classes=class_ids',
+             ('tests/test_app_client.py::test_detect_follows_the_controls',)),
+    Mutation('app: Tiles control ignored',
+             'apps/handlers.py',
+             'tiles=TILES[tiles or "off"])',
+             'tiles=None)',
+             ('tests/test_app_client.py::test_detect_follows_the_controls',)),
+    Mutation('app: image size not validated',
+             'hub/runtime/detector.py',
+             '        if size % 32:\n',
+             '        if False:\n',
+             ('tests/test_app_client.py::test_bad_controls_are_clear_errors',)),
+    Mutation('app: webcam time limit not enforced',
+             'apps/handlers.py',
+             'if not session.within(self.webcam_limit):',
+             'if False:',
+             ('tests/test_app_browser.py::test_the_webcam_stream_stops_at_its_time_limit',)),
+    Mutation('metrics: recall over detections',
+             'training/evaluate.py',
+             'recall = ctp / max(n_gt, 1)',
+             'recall = ctp / max(len(tp), 1)',
+             ('tests/test_training.py::test_metrics_agree_with_ultralytics_val',)),
+    Mutation("metrics: COCO's 100 detections per image",
+             'training/evaluate.py',
+             'ev.params.maxDets = [1, 100, max_det]',
+             'ev.params.maxDets = [1, 100, 100]',
+             ('tests/test_training.py::test_coco_metrics_score_a_dense_image_whole',)),
+    Mutation('classes: relabel with best allowed class',
+             'hub/runtime/ops.py',
+             '        wanted = np.isin(class_ids, np.asarray(list(classes), np.int64))\n        keep, class_ids = keep[wanted], class_ids[wanted]\n',
+             '        allowed = np.asarray(list(classes), np.int64)\n        class_ids = allowed[cls_scores[allowed][:, keep].argmax(axis=0)]\n',
+             ('tests/test_cli_digits.py::test_the_class_filter_keeps_exactly_those_classes', 'tests/test_cli_digits.py::test_the_class_filter_agrees_with_ultralytics')),
+    Mutation('auth: anonymous writes allowed',
+             'hub/store/access.py',
+             '        if caller is None:\n            raise HttpError(401, f"writing to {namespace}/ needs a write token: pass token= or set HF_TOKEN")',
+             '        if caller is None:\n            return',
+             ('tests/test_foundations.py::test_hub_serve_with_a_token_refuses_anonymous_writes',)),
+    Mutation('auth: anonymous writes allowed (old hub tests only)',
+             'hub/store/access.py',
+             '        if caller is None:\n            raise HttpError(401, f"writing to {namespace}/ needs a write token: pass token= or set HF_TOKEN")',
+             '        if caller is None:\n            return',
+             ('tests/test_hub.py',)),
+    Mutation('auth: private repos readable by anyone',
+             'hub/store/access.py',
+             '        return caller is not None and caller.covers(repo_id)',
+             '        return True',
+             ('tests/test_hub_access.py::test_the_access_table',)),
+    Mutation('auth: namespace scope ignored',
+             'hub/store/tokens.py',
+             'return self.namespace is None or repo_id.split("/")[0] == self.namespace',
+             'return True',
+             ('tests/test_hub_access.py::test_the_access_table',)),
+    Mutation('pull cache: cached file trusted',
+             'hub/api.py',
+             '        try:\n            variant.verify_file(path)\n            return path\n        except IntegrityError:\n            _evict(path)  # a stale or damaged copy: fetch it once more\n',
+             '        if path.exists():\n            return path\n',
+             ('tests/test_foundations.py::test_a_cached_file_is_checked_again_and_fetched_anew_if_it_changed',)),
+    Mutation('default variant: accuracy tolerance ignored',
+             'hub/manifest.py',
+             'good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - tolerance)]',
+             'good = list(pool)',
+             ('tests/test_foundations.py::test_load_picks_the_fastest_variant_within_tolerance',)),
+    Mutation('default variant: probe keeps the slowest',
+             'hub/probe.py',
+             'fastest = min(pool, key=lambda v: ms[v.id])',
+             'fastest = max(pool, key=lambda v: ms[v.id])',
+             ('tests/test_foundations.py::test_the_probe_picks_what_it_measured_fastest_here_and_caches_it',)),
+    Mutation('dashboard: diff compares a revision with itself',
+             'apps/dashboard.py',
+             '(first, a), (last, b) = list(manifests.items())[0], list(manifests.items())[-1]',
+             '(first, a), (last, b) = list(manifests.items())[-1], list(manifests.items())[-1]',
+             ('tests/test_dashboard.py::test_revisions_that_differ_show_what_changed',)),
+    Mutation('space: handlers.py left out of the Space',
+             'hub/space.py',
+             '"gradio_app.py", "components.py", "handlers.py",',
+             '"gradio_app.py", "components.py",',
+             ('tests/test_space.py::test_a_wheel_in_a_fresh_venv_builds_a_space_that_serves_a_model',)),
+    Mutation('training CLI: weights keep one class name',
+             'training/cli.py',
+             'names = [yolo.names[i] for i in sorted(yolo.names)]',
+             'names = [yolo.names[i] for i in sorted(yolo.names)][:1]',
+             ('tests/test_cli_digits.py::test_weights_cli_writes_a_checkpoint_the_runtime_loads',)),
+    Mutation('service: a revoked key still works',
+             'hub/store/tokens.py',
+             '            self._save([t for t in tokens if t.name != name])',
+             '            pass',
+             ('tests/test_service.py::test_api_keys_are_the_hubs_tokens',)),
+    Mutation('webcam line: detector cache keyed by file',
+             'apps/models.py',
+             'key = (deck.repo, deck.commit, variant.id)',
+             'key = (deck.repo, deck.commit, variant.file)',
+             ('tests/test_app_client.py::test_webcam_endpoint_processes_a_frame',)),
+]
+
+
+def run(m: Mutation) -> bool:
+    """Apply ``m``, run its tests, restore the file; True when the tests failed (the bug was caught)."""
+    path = ROOT / m.file
+    original = path.read_text()
+    if original.count(m.old) != 1:
+        raise SystemExit(f"{m.name}: the snippet to change is not in {m.file} exactly once; update the mutation")
+    path.write_text(original.replace(m.old, m.new))
+    try:
+        cmd = ["tests/in-netns.sh", sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *m.tests]
+        if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
+            cmd = ["unshare", "-n", *cmd]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ)
+    finally:
+        path.write_text(original)
+    return done.returncode != 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutations", description=__doc__)
+    parser.add_argument("names", nargs="*", help="mutations to run (default: all); see --list")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(m.name for m in MUTATIONS))
+        return 0
+    chosen = [m for m in MUTATIONS if not args.names or m.name in args.names]
+    missed = []
+    for m in chosen:
+        caught = run(m)
+        control = "only)" in m.name  # an old test, expected to miss the bug
+        print(f"{'caught' if caught else 'missed':7} {m.name}  ({', '.join(m.tests)})", flush=True)
+        if caught == control:
+            missed.append(m.name)
+    print(f"{len(chosen) - len(missed)} of {len(chosen)} as expected" + (f"; not: {missed}" if missed else ""))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
