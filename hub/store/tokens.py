@@ -60,11 +60,18 @@ class TokenStore:
     def __init__(self, root: str | Path) -> None:
         self.path = Path(root) / "tokens.json"
         self._lock = FileLock(Path(root) / "tokens.lock")
+        self._read: tuple[tuple[int, int, int], list[Token]] | None = None
 
     def entries(self) -> list[Token]:
-        if not self.path.is_file():
+        """The stored tokens; parsed again only when ``tokens.json`` changed (a server asks on every request)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
             return []
-        return [Token(**t) for t in json.loads(self.path.read_text())]
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)  # write_atomic renames a new file in: a new inode
+        if self._read is None or self._read[0] != seen:
+            self._read = (seen, [Token(**t) for t in json.loads(self.path.read_text())])
+        return list(self._read[1])
 
     def _save(self, tokens: list[Token]) -> None:
         write_atomic(self.path, json.dumps([asdict(t) for t in tokens], indent=2).encode())
