@@ -29,6 +29,9 @@ BOXES, LABELS = BoxAnnotator(), LabelAnnotator()
 TILES = {"off": None, "auto": "auto", "2x2": (2, 2), "3x3": (3, 3), "4x4": (4, 4)}
 
 
+NEW_STREAM_AFTER_S = 2.0  # a pause this long between a session's frames starts a new stream
+
+
 class FrameClock:
     """Frames processed in one webcam stream, and the rate over the last 30."""
 
@@ -39,7 +42,7 @@ class FrameClock:
 
     def tick(self) -> float:
         now = time.perf_counter()
-        if self._times and now - self._times[-1] > 2.0:  # a new stream in the same session
+        if self._times and now - self._times[-1] > NEW_STREAM_AFTER_S:  # a new stream in the same session
             self._times.clear()
         self.frames += 1
         self._times.append(now)
@@ -66,7 +69,7 @@ class StreamState:
     def within(self, limit: float) -> bool:
         """Whether this stream is still inside its ``limit`` seconds (a pause of two seconds starts a new one)."""
         now = time.perf_counter()
-        if now - self._seen > 2.0:
+        if now - self._seen > NEW_STREAM_AFTER_S:
             self.started = now
         self._seen = now
         return now - self.started <= limit
@@ -75,7 +78,7 @@ class StreamState:
         from hub.video import LineCounter, Tracker
 
         now = time.perf_counter()
-        if self.tracker is None or now - self._last > 2.0:
+        if self.tracker is None or now - self._last > NEW_STREAM_AFTER_S:
             self.tracker = Tracker(fps=15.0, activation=conf)
             self.line = LineCounter((width / 2, 0), (width / 2, height))
         self._last = now
