@@ -6,7 +6,9 @@ may decode a JPEG reduced (its DCT scaling, 1/2 to 1/8, through ``Image.draft``)
 step needs fewer pixels: a 12 MP photo for a 416 px network decodes in a sixth of the time.
 Pillow's draft was measured against OpenCV's ``IMREAD_REDUCED_COLOR_8`` on a 12 MP JPEG here
 (30 vs 28 ms, against 194 ms for a full decode) and kept: one decoder for every format and mode,
-with EXIF orientation and the header checks it already has.
+with EXIF orientation and the header checks it already has. At half scale (a 3000 x 4000 shelf for
+tiles, 4.2 MB) it is 65 ms against OpenCV's 52 (Intel Xeon, AVX-512): the entropy decoding, which no
+scaling shortens, is most of both; the rest is Pillow's one copy into numpy.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def _pixels(im: Image.Image) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         im.seek(0)  # first frame of an animation
-        im = ImageOps.exif_transpose(im)
+        if im.getexif().get(0x0112, 1) != 1:  # else exif_transpose copies it as it is: 2 ms on a 12 MP photo
+            im = ImageOps.exif_transpose(im)
         if im.mode in ("I;16", "I;16B", "I;16L", "I"):
             arr = np.asarray(im, dtype=np.float32)
             top = 65535.0 if arr.max() > 255 else 255.0
@@ -87,7 +90,7 @@ def _pixels(im: Image.Image) -> np.ndarray:
             rgba = im.convert("RGBA")
             bg = Image.new("RGBA", rgba.size, (114, 114, 114, 255))
             return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
-        return np.asarray(im.convert("RGB"))
+        return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))  # convert() copies even an RGB image
 
 
 def _open_bytes(data: bytes, what: str, fit: Fit = None) -> tuple[np.ndarray, tuple[int, int]]:

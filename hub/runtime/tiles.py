@@ -61,28 +61,53 @@ def _cut(xyxy: np.ndarray, region: Region, width: int, height: int) -> np.ndarra
             | ((xyxy[:, 2] >= x1 - EDGE_PX) & (x1 < width)) | ((xyxy[:, 3] >= y1 - EDGE_PX) & (y1 < height)))
 
 
-def merge(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, cut: np.ndarray, tile: np.ndarray,
-          ios: float = MERGE_IOS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Greedy merge, best score first: each box absorbs the same-class boxes of other tiles it overlaps by
-    ``ios`` (of the smaller), and takes the object's whole view (module docstring) when a tile border ``cut``
-    it. Within one tile the model's own NMS has decided already, and stands."""
+def _pairs(found: list[tuple[Region, np.ndarray, np.ndarray, np.ndarray]], ios: float) -> np.ndarray:
+    """(i, j) index pairs, into the concatenated boxes, of same-class boxes of two different tiles that overlap
+    by ``ios`` of the smaller. Two boxes can meet only where their tiles do, so only the boxes reaching into
+    each overlap are compared: a few thousand pairs on a 20-tile shelf instead of a million."""
+    starts = np.cumsum([0] + [len(b) for _, b, _, _ in found])
+    pairs = []
+    for a, (ra, ba, _, ca) in enumerate(found):
+        for b in range(a + 1, len(found)):
+            rb, bb, _, cb = found[b]
+            x0, y0, x1, y1 = max(ra[0], rb[0]), max(ra[1], rb[1]), min(ra[2], rb[2]), min(ra[3], rb[3])
+            if x0 >= x1 or y0 >= y1:
+                continue
+            ia = np.flatnonzero((ba[:, 0] < x1) & (ba[:, 2] > x0) & (ba[:, 1] < y1) & (ba[:, 3] > y0))
+            ib = np.flatnonzero((bb[:, 0] < x1) & (bb[:, 2] > x0) & (bb[:, 1] < y1) & (bb[:, 3] > y0))
+            if not ia.size or not ib.size:
+                continue
+            p, q = ba[ia][:, None], bb[ib][None]
+            inter = np.clip(np.minimum(p[..., 2:], q[..., 2:]) - np.maximum(p[..., :2], q[..., :2]), 0, None).prod(-1)
+            area_p = (p[..., 2] - p[..., 0]) * (p[..., 3] - p[..., 1])
+            area_q = (q[..., 2] - q[..., 0]) * (q[..., 3] - q[..., 1])
+            hit = (inter / np.maximum(np.minimum(area_p, area_q), 1e-9) >= ios) & (ca[ia][:, None] == cb[ib][None])
+            i, j = np.nonzero(hit)
+            pairs.append(np.stack([ia[i] + starts[a], ib[j] + starts[b]], axis=1))
+    return np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
+
+
+def merge(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, cut: np.ndarray,
+          pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy merge, best score first: each box absorbs the boxes it is paired with (:func:`_pairs`) that are
+    still there, and takes the object's whole view (module docstring) when a tile border ``cut`` it. Within one
+    tile the model's own NMS has decided already, and stands."""
     order = np.argsort(-scores, kind="stable")
-    xyxy, scores, class_ids, cut, tile = xyxy[order].copy(), scores[order], class_ids[order], cut[order], tile[order]
-    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    xyxy, scores, class_ids, cut = xyxy[order].copy(), scores[order], class_ids[order], cut[order]
+    ranked = np.sort(rank[pairs], axis=1)  # (better, worse) in score order
+    ranked = ranked[np.lexsort((ranked[:, 1], ranked[:, 0]))]
+    firsts, begin = np.unique(ranked[:, 0], return_index=True)
     alive = np.ones(len(xyxy), bool)
-    for i in range(len(xyxy)):
+    ends = np.append(begin[1:], len(ranked)) if len(begin) else begin
+    for i, lo, hi in zip(firsts.tolist(), begin.tolist(), ends.tolist(), strict=True):
         if not alive[i]:
             continue
-        rest = np.flatnonzero(alive & (class_ids == class_ids[i]) & (tile != tile[i]))
-        rest = rest[rest > i]
-        if not rest.size:
-            continue
-        tl = np.maximum(xyxy[i, :2], xyxy[rest, :2])
-        br = np.minimum(xyxy[i, 2:], xyxy[rest, 2:])
-        inter = np.clip(br - tl, 0, None).prod(axis=1)
-        same = rest[inter / np.maximum(np.minimum(area[i], area[rest]), 1e-9) >= ios]
+        same = ranked[lo:hi, 1]
+        same = same[alive[same]]  # best first
         if cut[i] and same.size:
-            whole = same[~cut[same]]  # best first: the tile that saw the object whole
+            whole = same[~cut[same]]  # the tile that saw the object whole
             if whole.size:
                 xyxy[i] = xyxy[whole[0]]
             else:  # pieces only: their union
@@ -98,6 +123,5 @@ def stitch(found: list[tuple[Region, np.ndarray, np.ndarray, np.ndarray]], width
     if not found:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
     cut = np.concatenate([_cut(b, r, width, height) for r, b, _, _ in found])
-    tile = np.concatenate([np.full(len(b), i) for i, (_, b, _, _) in enumerate(found)])
     return merge(np.concatenate([b for _, b, _, _ in found]), np.concatenate([s for _, _, s, _ in found]),
-                 np.concatenate([c for _, _, _, c in found]), cut, tile, ios)
+                 np.concatenate([c for _, _, _, c in found]), cut, _pairs(found, ios))
