@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hub.runtime import Detector, load_image
-from hub.runtime.tiles import auto_grid, fit, grid, stitch
+from hub.runtime.tiles import MERGE_IOS, _pairs, auto_grid, fit, grid, stitch
 from tests.test_runtime import _box_iou
 
 A, B = (0, 0, 120, 100), (80, 0, 200, 100)  # two tiles of a 200 x 100 image, sharing x 80..120
@@ -59,6 +59,32 @@ def test_neighbours_and_other_classes_are_not_merged():
     assert len(two) == 2
     classes = stitch([_tile(A, [60, 10, 120, 60], cls=0), _tile(B, [80, 10, 140, 60], cls=1)], 200, 100)[2]
     assert sorted(classes.tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_the_merge_finds_every_pair_an_all_pairs_search_finds(whole):
+    """The merge compares only boxes reaching into an overlap of their two tiles: on random dense tiles (and the
+    whole-image pass, which overlaps every tile) it pairs exactly the boxes that comparing all pairs does."""
+    rng = np.random.default_rng(7)
+    regions = grid(900, 700, 3, 4, overlap=0.25) + ([(0, 0, 900, 700)] if whole else [])
+    found = []
+    for x0, y0, x1, y1 in regions:
+        n = 80
+        xy = rng.uniform([x0, y0], [x1 - 8, y1 - 8], (n, 2))
+        wh = rng.uniform(8, 60, (n, 2))
+        boxes = np.c_[xy, np.minimum(xy + wh, [x1, y1])].astype(np.float32)
+        found.append(((x0, y0, x1, y1), boxes, rng.uniform(0.2, 1, n).astype(np.float32), rng.integers(0, 2, n)))
+    xyxy = np.concatenate([b for _, b, _, _ in found])
+    cls = np.concatenate([c for _, _, _, c in found])
+    tile = np.concatenate([np.full(len(b), k) for k, (_, b, _, _) in enumerate(found)])
+    tl, br = np.maximum(xyxy[:, None, :2], xyxy[None, :, :2]), np.minimum(xyxy[:, None, 2:], xyxy[None, :, 2:])
+    inter = np.clip(br - tl, 0, None).prod(-1)
+    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    ios = inter / np.maximum(np.minimum(area[:, None], area[None]), 1e-9)
+    every = np.argwhere(np.triu((ios >= MERGE_IOS) & (cls[:, None] == cls[None]) & (tile[:, None] != tile[None]), 1))
+    got = np.sort(_pairs(found, MERGE_IOS), axis=1)
+    assert len(every) > 50  # dense enough to mean something
+    assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, every.tolist()))
 
 
 @pytest.mark.parametrize("w, h", [(4000, 3000), (3000, 4000), (640, 480), (12000, 800), (300, 200)])
