@@ -80,7 +80,7 @@ def one(path: Path, imgsz: int, threads: int, runs: int, pairs: int, backend: st
 
     images = _images()
     det = Detector(path, backend=backend, imgsz=imgsz, threads=threads)
-    blobs = [letterbox(im, imgsz, layout=det.layout)[0] for im in images]
+    blobs = [letterbox(im, imgsz, layout=det.layout, codes=det.input_codes)[0] for im in images]
     fns = {"detect_ms": lambda im: det.detect(im, conf=0.25, iou=0.7)}
     inputs = {"detect_ms": images}
     if det.backend in ("onnxruntime", "tflite", "torchscript"):  # what Ultralytics' predict runs these files on

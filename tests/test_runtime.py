@@ -209,17 +209,38 @@ def test_the_nhwc_letterbox_is_the_nchw_one_transposed(shape):
     nhwc, box2 = ops.letterbox(image, 320, layout="nhwc", out=np.zeros((1, 320, 320, 3), np.float32))
     assert box == box2 and nhwc.shape == (1, 320, 320, 3)
     assert np.array_equal(nhwc, nchw.transpose(0, 2, 3, 1))
+    codes = np.random.default_rng(2).integers(0, 256, 256).astype(np.uint8)  # int8 codes: each pixel's, padding too
+    coded, box3 = ops.letterbox(image, 320, codes=codes)
+    assert box3 == box and coded.dtype == np.int8
+    assert np.array_equal(coded.view(np.uint8), codes[np.rint(nhwc * 255).astype(np.uint8)])
 
 
-def test_each_backend_gets_its_blob_in_the_layout_its_file_takes(tiny_deck, test_images):
-    """LiteRT's own exporter keeps NCHW; an NHWC TFLite file (other exporters) gets an NHWC blob, no transpose."""
+def test_an_int8_tflite_file_takes_int8_codes_and_gives_the_same_head_bit_for_bit(tiny_deck, test_images):
+    """LiteRT's int8 export quantizes and transposes a float NCHW image as its first two steps; the Detector cuts
+    those out (``backends/_tflite_input.py``) and writes the int8 codes itself. The head is bit for bit what the
+    file as it is gives on the float blob; files that do not start so (fp32) are left as they are."""
     from ai_edge_litert.interpreter import Interpreter
 
     det = Detector(tiny_deck / "model-int8.tflite", threads=2)
-    shape = Interpreter(model_path=str(det.path)).get_input_details()[0]["shape"]
-    assert det.layout == ("nhwc" if shape[-1] == 3 else "nchw")
-    blob, _ = ops.letterbox(load_image(test_images[0]), det.imgsz, layout=det.layout)
-    assert blob.shape == tuple(shape) and det.infer(blob).shape[1] == 5
+    assert det.layout == "nhwc" and det.input_codes is not None and det.input_codes.shape == (256,)
+    original = Interpreter(model_path=str(det.path), num_threads=2)
+    original.allocate_tensors()
+    given, head = original.get_input_details()[0], original.get_output_details()[0]
+    assert given["dtype"] == np.float32 and list(given["shape"]) == [1, 3, det.imgsz, det.imgsz]
+    for image in [*test_images[:4], np.full((100, 300, 3), 255, np.uint8)]:  # a padded, saturated one too
+        rgb = load_image(image)
+        original.set_tensor(given["index"], ops.letterbox(rgb, det.imgsz)[0])
+        original.invoke()
+        expected = original.get_tensor(head["index"]).astype(np.float32)
+        expected = expected.transpose(0, 2, 1) if expected.shape[1] > expected.shape[2] else expected
+        expected[:, :4] *= det.imgsz  # what the session does to any TFLite head (normalised boxes)
+        codes, _ = ops.letterbox(rgb, det.imgsz, codes=det.input_codes)
+        assert codes.dtype == np.int8 and codes.shape == (1, det.imgsz, det.imgsz, 3)
+        np.testing.assert_array_equal(det.infer(codes), expected)
+    fp32 = Detector(tiny_deck / "model-fp32.tflite", threads=2)
+    assert fp32.input_codes is None and fp32.layout == "nchw"
+    blob, _ = ops.letterbox(load_image(test_images[0]), fp32.imgsz, layout=fp32.layout)
+    assert fp32.infer(blob).shape[1] == 5 and det.infer(blob).shape[1] == 5  # a float NCHW blob still runs on both
     assert Detector(tiny_deck / "model-fp32.onnx", threads=2).layout == "nchw"
 
 

@@ -94,11 +94,17 @@ class Detector:
         """Whether the network takes any input size (PyTorch) or only the one it was exported at."""
         return bool(getattr(self._session, "dynamic", False))
 
+    @property
+    def input_codes(self):
+        """For a model that takes int8 pixels: each pixel value's code (``ops.letterbox(codes=)``); else None."""
+        return getattr(self._session, "input_codes", None)
+
     def __repr__(self) -> str:
         return f"Detector({self.path.name!r}, backend={self.backend!r}, imgsz={self.imgsz}, classes={len(self.names)})"
 
     def infer(self, blob):
-        """The raw backend call: a float32 blob in ``layout`` -> head output. Exposed for benchmarks."""
+        """The raw backend call: a float32 blob in ``layout`` (or int8 codes, :attr:`input_codes`) -> head output.
+        Exposed for benchmarks."""
         return self._session.run(blob)
 
     def detect(
@@ -180,7 +186,8 @@ class Detector:
                 timing: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Letterbox, run, decode and NMS one region of the image; boxes in image pixels."""
         t1 = time.perf_counter()
-        blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None), layout=self.layout)
+        blob, box = ops.letterbox(rgb, size, out=getattr(self._buffers, "blob", None), layout=self.layout,
+                                  codes=self.input_codes)
         self._buffers.blob = blob
         t2 = time.perf_counter()
         out = self._session.run(blob)

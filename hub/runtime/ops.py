@@ -27,14 +27,16 @@ class Letterbox:
     pad_top: float
 
 
-def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None,
-              layout: str = "nchw") -> tuple[np.ndarray, Letterbox]:
+def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None, layout: str = "nchw",
+              codes: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping aspect, pad to ``size`` x ``size`` with grey; return a float32 blob in [0, 1].
 
     ``layout``: ``"nchw"`` (1, 3, size, size), what ONNX, OpenVINO and PyTorch take, or ``"nhwc"``
     (1, size, size, 3), what TFLite takes: written straight in the backend's layout, the backend does
     not transpose (a 1.2 MB strided copy at 320 px). ``out``: an array of that shape to write into (a
     Detector reuses one per thread: a fresh 1.2 MB buffer per call costs page faults that show).
+    ``codes``: a model that takes int8 pixels (``backends/_tflite_input.py``): each pixel value's code
+    (256 of them, as uint8); the blob is then int8 NHWC, ``layout`` aside.
     """
     h, w = image.shape[:2]
     r = min(size / h, size / w)
@@ -43,6 +45,8 @@ def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None,
     if (w, h) != (new_w, new_h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, left = int(round(dh - 0.1)), int(round(dw - 0.1))  # as Ultralytics splits odd padding
+    if codes is not None:
+        return _coded(image, size, top, left, codes, out), Letterbox(r, left, top)
     shape = (1, size, size, 3) if layout == "nhwc" else (1, 3, size, size)
     if out is None or out.shape != shape or out.dtype != np.float32:
         out = np.empty(shape, np.float32)
@@ -62,6 +66,24 @@ def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None,
     for channel, plane in enumerate(cv2.split(image)):
         np.divide(plane, np.float32(255), out=out[0, channel, top:top + new_h, left:left + new_w], dtype=np.float32)
     return out, Letterbox(r, left, top)
+
+
+def _coded(image: np.ndarray, size: int, top: int, left: int, codes: np.ndarray, out: np.ndarray | None):
+    """The resized image's pixels as the model's int8 codes, in place in a grey-coded (1, size, size, 3) blob."""
+    if out is None or out.shape != (1, size, size, 3) or out.dtype != np.int8:
+        out = np.empty((1, size, size, 3), np.int8)
+    canvas = out.view(np.uint8)[0]
+    new_h, new_w = image.shape[:2]
+    grey = codes[PAD_VALUE]
+    canvas[:top] = grey
+    canvas[top + new_h:] = grey
+    canvas[top:top + new_h, :left] = grey
+    canvas[top:top + new_h, left + new_w:] = grey
+    place = canvas[top:top + new_h, left:left + new_w]
+    coded = cv2.LUT(image, codes, dst=place)  # written in place (OpenCV takes the strided view as it is)
+    if coded.ctypes.data != place.ctypes.data:  # it allocated instead: an image OpenCV would not write there
+        place[...] = coded
+    return out
 
 
 def decode_head(output: np.ndarray, *, conf: float, classes: list[int] | None = None):

@@ -13,14 +13,25 @@ import numpy as np
 
 from hub.errors import UnsupportedModelError
 from hub.runtime.backends import require
+from hub.runtime.backends._tflite_input import int8_input
 from hub.runtime.backends._zipmeta import read_zip_metadata
 
 
 class TfliteSession:
     def __init__(self, path: Path, threads: int | None) -> None:
         interpreter = require("ai_edge_litert.interpreter", "tflite")
+        model = path.read_bytes()
         try:
-            self._interp = interpreter.Interpreter(model_path=str(path), num_threads=threads or None)
+            shortcut = int8_input(model)
+        except Exception:  # noqa: BLE001  (not a flatbuffer we understand: the interpreter will say what is wrong)
+            shortcut = None
+        self.input_codes: np.ndarray | None = None  # pixel -> int8 code, when the model takes int8 NHWC pixels
+        source = {"model_path": str(path)}
+        if shortcut:
+            source = {"model_content": shortcut[0]}
+            self.input_codes = shortcut[1]
+        try:
+            self._interp = interpreter.Interpreter(**source, num_threads=threads or None)
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise UnsupportedModelError(f"{path.name} is not a loadable TFLite model: {exc}") from exc
@@ -35,7 +46,7 @@ class TfliteSession:
 
     def run(self, blob: np.ndarray) -> np.ndarray:
         x = blob.transpose(0, 2, 3, 1) if self._nhwc and blob.shape[-1] != 3 else blob  # an NCHW blob still runs
-        if self._in["dtype"] in (np.int8, np.uint8, np.int16):
+        if self._in["dtype"] in (np.int8, np.uint8, np.int16) and x.dtype.kind == "f":  # else: codes already
             scale, zero = self._in["quantization"]
             info = np.iinfo(self._in["dtype"])
             x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(self._in["dtype"])
