@@ -384,3 +384,27 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, (out.returncode, out.stderr[-2000:])
+
+
+def test_a_pt_file_saved_without_its_scale_loads_without_ultralytics_guessing_it(tiny_deck, tmp_path):
+    """A YAML of several scales saved with ``scale: ''`` (as older decks are): the backend names the scale its
+    weights have, so Ultralytics' "no model scale passed" warning, which no user can act on, never appears."""
+    import logging
+
+    import torch
+
+    weights = torch.load(tiny_deck / "model.pt", map_location="cpu", weights_only=True)
+    weights["yaml"] = {**weights["yaml"], "scale": ""}
+    torch.save(weights, tmp_path / "model.pt")
+    log, records = logging.getLogger("ultralytics"), []
+    handler, filters = logging.Handler(), log.filters[:]
+    handler.emit = records.append
+    log.filters.clear()  # training.quiet's filter would hide the warning, not prevent it
+    log.addHandler(handler)
+    try:
+        det = Detector(tmp_path / "model.pt")
+    finally:
+        log.removeHandler(handler)
+        log.filters[:] = filters
+    assert len(det.detect(np.zeros((64, 64, 3), np.uint8))) == 0
+    assert not [r.getMessage() for r in records if "scale" in r.getMessage()]

@@ -196,7 +196,9 @@ def save_weights(model, target: Path, *, names: list[str], imgsz: int, half: boo
 
     state = {k: (v.half() if half and v.is_floating_point() else v.float() if v.is_floating_point() else v)
              for k, v in model.state_dict().items()}
-    torch.save({"format": WEIGHTS_FORMAT, "yaml": dict(model.yaml), "state_dict": state, "names": list(names),
+    from hub.runtime.backends.torch import model_yaml
+
+    torch.save({"format": WEIGHTS_FORMAT, "yaml": model_yaml(model.yaml), "state_dict": state, "names": list(names),
                 "imgsz": int(imgsz)}, target)
     return target
 
@@ -207,8 +209,10 @@ def checkpoint_from_weights(weights: Path, target: Path) -> Path:
     import torch
     from ultralytics.nn.tasks import DetectionModel
 
+    from hub.runtime.backends.torch import model_yaml
+
     w = torch.load(str(weights), map_location="cpu", weights_only=True)
-    model = DetectionModel(cfg=dict(w["yaml"]), nc=len(w["names"]), verbose=False)
+    model = DetectionModel(cfg=model_yaml(w["yaml"]), nc=len(w["names"]), verbose=False)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in w["state_dict"].items()})
     model.names = dict(enumerate(w["names"]))
     torch.save({"model": model.half(), "train_args": {"imgsz": int(w["imgsz"]), "task": "detect"},

@@ -19,6 +19,15 @@ from hub.runtime.backends import require
 FORMAT = "yolodeck-weights-v1"
 
 
+def model_yaml(saved: dict) -> dict:
+    """The saved model YAML with its scale named: a YAML of several scales saved with ``scale: ''`` was built at
+    the first (Ultralytics assumes it, and warns at every build); its weights only load at the scale they have."""
+    cfg = dict(saved)
+    if cfg.get("scales") and not cfg.get("scale"):
+        cfg["scale"] = next(iter(cfg["scales"]))
+    return cfg
+
+
 class TorchSession:
     dynamic = True  # a PyTorch module runs at any multiple of 32
 
@@ -36,7 +45,7 @@ class TorchSession:
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
             raise UnsupportedModelError(f"{path.name} is not a yolodeck weights file (format {FORMAT})")
         tasks = require("ultralytics.nn.tasks", "torch")
-        model = tasks.DetectionModel(cfg=dict(ckpt["yaml"]), nc=len(ckpt["names"]), verbose=False)
+        model = tasks.DetectionModel(cfg=model_yaml(ckpt["yaml"]), nc=len(ckpt["names"]), verbose=False)
         model.load_state_dict(ckpt["state_dict"])
         self._model = model.fuse(verbose=False).eval()
         self.metadata = {"names": list(ckpt["names"]), "imgsz": int(ckpt["imgsz"])}
