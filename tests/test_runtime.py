@@ -408,3 +408,15 @@ def test_a_pt_file_saved_without_its_scale_loads_without_ultralytics_guessing_it
         log.filters[:] = filters
     assert len(det.detect(np.zeros((64, 64, 3), np.uint8))) == 0
     assert not [r.getMessage() for r in records if "scale" in r.getMessage()]
+
+
+def test_a_torchscript_variant_loads_without_torch_s_deprecation_warning(tiny_deck):
+    """``torch.jit.load`` warns that it is deprecated at every load; the deck ships TorchScript on purpose, so the
+    backend silences that one warning where it calls it, and only there."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        det = Detector(tiny_deck / "model.torchscript")
+    assert det.backend == "torchscript"
+    assert not [str(w.message) for w in caught if "deprecated" in str(w.message)]

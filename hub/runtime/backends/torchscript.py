@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ class TorchScriptSession:
         if threads:
             torch.set_num_threads(threads)
         try:
-            self._module = torch.jit.load(str(path), map_location="cpu").eval()
+            with warnings.catch_warnings():  # TorchScript is a deck format on purpose: nothing a user can change
+                warnings.filterwarnings("ignore", r"`torch\.jit\.load` is deprecated", FutureWarning)
+                self._module = torch.jit.load(str(path), map_location="cpu").eval()
         except RuntimeError as exc:
             raise UnsupportedModelError(f"{path.name} is not a loadable TorchScript model: {exc}") from exc
         self.metadata = read_zip_metadata(path)
