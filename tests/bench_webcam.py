@@ -9,6 +9,10 @@ is the most this browser + Gradio + server path allows here. Before streaming, i
 CPU an idle app server takes, against one with Gradio's own 1 ms queue poll. Prints what this one
 run measured.
 
+Not measured beside it: a WebRTC path. FastRTC, Gradio's WebRTC component, requires ``gradio<6.0`` in
+every release on the registry (0.0.34 the newest, checked 2026-12-04); the app runs on Gradio 6.31, and
+installing FastRTC would take it back to Gradio 5.50 and huggingface_hub 1.33.
+
     python -m tests.bench_webcam [--seconds 10] [--rounds 3] [--threads N]
 """
 
