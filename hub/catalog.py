@@ -28,6 +28,8 @@ class Backend:
         imports: the import names it needs (checked without importing them).
         package: what to ``pip install`` for it.
         runtime: the distribution whose version is recorded as the variant's runtime.
+        side_by_side: one-thread copies of a model can run at once, each on its own core (tiles do); not
+            where the thread count is the whole process's (torch).
     """
 
     name: str
@@ -37,6 +39,7 @@ class Backend:
     imports: tuple[str, ...]
     package: str
     runtime: str
+    side_by_side: bool = True
 
     @property
     def installed(self) -> bool:
@@ -68,8 +71,10 @@ class VariantKind:
 
 # In order of preference: a suffix's default backend is the first that runs it.
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
-    Backend("torch", "PyTorch", "torch", (".pt",), ("torch", "ultralytics"), "torch ultralytics", "torch"),
-    Backend("torchscript", "TorchScript", "torchscript", (".torchscript",), ("torch",), "torch", "torch"),
+    Backend("torch", "PyTorch", "torch", (".pt",), ("torch", "ultralytics"), "torch ultralytics", "torch",
+            side_by_side=False),
+    Backend("torchscript", "TorchScript", "torchscript", (".torchscript",), ("torch",), "torch", "torch",
+            side_by_side=False),
     Backend("onnxruntime", "ONNX Runtime", "onnx", (".onnx",), ("onnxruntime",), "onnxruntime", "onnxruntime"),
     Backend("tflite", "TFLite", "tflite", (".tflite",), ("ai_edge_litert",), "ai-edge-litert", "ai-edge-litert"),
     Backend("openvino", "OpenVINO", "openvino", (".xml", ".onnx"), ("openvino",), "openvino", "openvino"),

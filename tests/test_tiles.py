@@ -150,3 +150,19 @@ def test_a_tiled_large_image_finds_what_its_parts_find(tiny_deck, mosaic):
     assert abs(len(auto) - len(tiled)) <= max(3, len(tiled) // 10)
     with pytest.raises(ValueError, match="tiles must be"):
         det.detect(image, tiles=(0, 2))
+
+
+@pytest.mark.parametrize("name, backend", [("model-fp32.onnx", None), ("model-int8.tflite", None),
+                                           ("model-fp32.onnx", "openvino")])
+def test_tiles_run_side_by_side_give_what_one_by_one_gives(tiny_deck, mosaic, name, backend):
+    """With two threads, tiles run on two one-thread copies of the model at once (each its own TFLite interpreter,
+    which runs one call at a time); with one, one after another on the detector's own session: the same boxes."""
+    image = mosaic[0]
+    side_by_side = Detector(tiny_deck / name, backend=backend, threads=2)
+    one_by_one = Detector(tiny_deck / name, backend=backend, threads=1)
+    a, b = (d.detect(image, tiles=(3, 3), conf=0.1) for d in (side_by_side, one_by_one))
+    assert side_by_side._copies is not None and one_by_one._copies is None  # the two paths ran
+    assert len(a) == len(b) > 20
+    order_a, order_b = np.lexsort(a.xyxy.T[::-1]), np.lexsort(b.xyxy.T[::-1])
+    np.testing.assert_allclose(a.xyxy[order_a], b.xyxy[order_b], atol=0.05)
+    np.testing.assert_allclose(a.confidence[order_a], b.confidence[order_b], atol=1e-3)
