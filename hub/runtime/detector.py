@@ -21,6 +21,7 @@ from hub.runtime.images import ImageLike, read_image
 from hub.runtime.nms import nms
 
 Tiles = tuple[int, int] | str | None
+MAX_TILE_COPIES = 8  # one-thread model copies for tiles at most (each holds its own weights and buffers)
 DEFAULT_MAX_DET = 1000  # dense shelves: ~150 objects per image, up to ~200 boxes at conf 0.25
 
 
@@ -34,7 +35,7 @@ class Detector:
         backend: run the file with this backend (default: the one its format needs; ``"openvino"``
             also runs ``.onnx`` files).
         threads: intra-op threads for the backend (default: the backend's choice). Tiles run side by side
-            instead, on as many one-thread copies of the model, opened at the first tiled call.
+            instead, on as many one-thread copies of the model (8 at most), opened at the first tiled call.
         busy_wait: let idle worker threads spin between calls: lowest latency for one stream of calls,
             but it takes CPU from everything else; turn it off in servers and next to a browser.
         tile_px: the size of the images the model learned on, for ``detect(tiles="auto")`` (default: twice
@@ -204,7 +205,7 @@ class Detector:
         """Threads and one-thread copies of the model, one per thread the detector was given, for tiles: on 2
         cores two one-thread ONNX Runtime sessions run 20 tiles in 168 ms, one two-thread session in 198-206
         (Intel Xeon); their pre- and post-processing overlaps the other's call too. None where that cannot be."""
-        n = self._threads or os.cpu_count() or 1
+        n = min(self._threads or os.cpu_count() or 1, MAX_TILE_COPIES)
         if n < 2 or not catalog.BACKENDS[self.backend].side_by_side:
             return None
         with self._copies_lock:
