@@ -359,6 +359,16 @@ def test_unknown_model_format_is_a_clear_error(tmp_path):
         Detector(broken)
 
 
+@pytest.mark.parametrize("cut", ["garbage", "head", "tail"])
+def test_a_broken_tflite_file_is_a_clear_error(tiny_deck, tmp_path, cut):
+    """Also for the int8 input rewrite, which reads the flatbuffer first: a cut file never half-loads."""
+    data = (tiny_deck / "model-int8.tflite").read_bytes()
+    broken = tmp_path / "model.tflite"
+    broken.write_bytes({"garbage": b"TFL3" * 64, "head": data[:4096], "tail": data[: len(data) // 2]}[cut])
+    with pytest.raises(UnsupportedModelError, match="not a loadable TFLite model"):
+        Detector(broken)
+
+
 def test_one_detector_serves_many_threads(tiny_deck, test_images):
     """Apps share one Detector between users; a TFLite interpreter alone would crash on concurrent invokes."""
     code = f"""
