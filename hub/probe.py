@@ -3,7 +3,9 @@
 A deck's latencies were measured on the machine that built it; on another CPU the order changes
 (int8 kernels differ most: AVX2 against AVX-512 VNNI). So ``hub.load`` with no variant times the
 few accurate candidates the manifest ranks best, here, in blocks taken in turn (well under a
-second each), and remembers the winner in ``<cache>/probes/<commit>-<cpu>.json``.
+second each), and remembers the winner in ``<cache>/probes/<commit>-<key>.json``, the key naming the
+CPU, the thread count and the versions of what runs the candidates (the runtimes, and
+:data:`RUNTIME_REVISION`): a new ONNX Runtime or a faster path of ours probes again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from hub.api import RepoDeck
     from hub.manifest import Variant
 
+RUNTIME_REVISION = 2  # raised when a change here moves one backend's speed against another's (2: TFLite int8
+# takes int8 pixels, OpenVINO unpinned)
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "avx_vnni", "neon", "asimd")
 
 
@@ -44,8 +48,20 @@ def cpu() -> str:
     return f"{model} ({' '.join(have)})" if have else model
 
 
-def _key(threads: int | None) -> str:
-    return hashlib.sha1(f"{cpu()}|{threads}".encode()).hexdigest()[:12]
+def _key(threads: int | None, backends: set[str]) -> str:
+    """What a probe's answer holds for: CPU, threads, and what runs the candidates, at which versions."""
+    from importlib import metadata
+
+    from hub import catalog
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "-"
+
+    runtimes = sorted(f"{catalog.BACKENDS[b].runtime}={version(catalog.BACKENDS[b].runtime)}" for b in backends)
+    return f"{cpu()}|{threads}|{RUNTIME_REVISION}|{' '.join(runtimes)}"
 
 
 def measure(deck: RepoDeck, candidates: list[Variant], *, threads: int | None = None,
@@ -78,7 +94,8 @@ def fastest_here(deck: RepoDeck, *, candidates: int = 3, threads: int | None = N
     pool = deck.manifest.accurate(tolerance=tolerance, backends=catalog.installed())[:candidates]
     if len(pool) == 1:
         return pool[0]
-    path = cache_dir() / "probes" / f"{deck.commit}-{_key(threads)}.json"
+    key = _key(threads, {v.backend for v in pool})
+    path = cache_dir() / "probes" / f"{deck.commit}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
     try:
         cached = json.loads(path.read_text())
         return next(v for v in pool if v.id == cached["fastest"])
@@ -87,5 +104,6 @@ def fastest_here(deck: RepoDeck, *, candidates: int = 3, threads: int | None = N
     ms = measure(deck, pool, threads=threads)
     fastest = min(pool, key=lambda v: ms[v.id])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"cpu": cpu(), "threads": threads, "ms": ms, "fastest": fastest.id}, indent=2))
+    path.write_text(json.dumps({"cpu": cpu(), "threads": threads, "key": key, "ms": ms, "fastest": fastest.id},
+                               indent=2))
     return fastest

@@ -144,7 +144,8 @@ def test_load_picks_the_fastest_variant_within_tolerance(tiny_deck, tmp_path):
     assert opened.default_variant(probe=True).id in ("onnx-fp32", "onnx-int8")  # never the inaccurate one
 
 
-def test_the_probe_picks_what_it_measured_fastest_here_and_caches_it(tiny_deck, tmp_path):
+def test_the_probe_picks_what_it_measured_fastest_here_and_caches_it(tiny_deck, tmp_path, monkeypatch):
+    from hub import probe
     from hub.offline import cache_dir
 
     ids = ["onnx-fp32", "onnx-int8", "tflite-int8"]
@@ -168,6 +169,10 @@ def test_the_probe_picks_what_it_measured_fastest_here_and_caches_it(tiny_deck, 
     assert opened.default_variant().id == other
     assert hub.load("acme/probe", endpoint=root).path.name == catalog.VARIANTS[other].file
     assert opened.default_variant(probe=False).id == "onnx-fp32"  # the deck's own figures
+    assert "onnxruntime=" in measured["key"] and "ai-edge-litert=" in measured["key"]
+    monkeypatch.setattr(probe, "RUNTIME_REVISION", probe.RUNTIME_REVISION + 1)  # as a new runtime version would
+    opened.default_variant(probe=True)
+    assert len(list((cache_dir() / "probes").glob(f"{opened.commit}-*.json"))) == 2  # probed again
 
 
 def test_a_cached_file_is_checked_again_and_fetched_anew_if_it_changed(tiny_deck, tmp_path):
