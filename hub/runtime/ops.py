@@ -52,20 +52,22 @@ def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None, la
         out = np.empty(shape, np.float32)
     grey = np.float32(PAD_VALUE) / np.float32(255)
     if layout == "nhwc":  # the grey border, then the image scaled into its place in one pass
-        out[0, :top] = grey
-        out[0, top + new_h:] = grey
-        out[0, top:top + new_h, :left] = grey
-        out[0, top:top + new_h, left + new_w:] = grey
+        _border(out[0], top, left, new_h, new_w, grey)
         np.divide(image, np.float32(255), out=out[0, top:top + new_h, left:left + new_w], dtype=np.float32)
         return out, Letterbox(r, left, top)
     # the grey border, then the image's planes scaled straight into their place (HWC uint8 -> NCHW float32)
-    out[0, :, :top] = grey
-    out[0, :, top + new_h:] = grey
-    out[0, :, top:top + new_h, :left] = grey
-    out[0, :, top:top + new_h, left + new_w:] = grey
+    _border(out[0].transpose(1, 2, 0), top, left, new_h, new_w, grey)
     for channel, plane in enumerate(cv2.split(image)):
         np.divide(plane, np.float32(255), out=out[0, channel, top:top + new_h, left:left + new_w], dtype=np.float32)
     return out, Letterbox(r, left, top)
+
+
+def _border(canvas: np.ndarray, top: int, left: int, new_h: int, new_w: int, value) -> None:
+    """Fill ``canvas`` (an H x W x C view, any strides) with ``value`` around the image's place."""
+    canvas[:top] = value
+    canvas[top + new_h:] = value
+    canvas[top:top + new_h, :left] = value
+    canvas[top:top + new_h, left + new_w:] = value
 
 
 def _coded(image: np.ndarray, size: int, top: int, left: int, codes: np.ndarray, out: np.ndarray | None):
@@ -74,11 +76,7 @@ def _coded(image: np.ndarray, size: int, top: int, left: int, codes: np.ndarray,
         out = np.empty((1, size, size, 3), np.int8)
     canvas = out.view(np.uint8)[0]
     new_h, new_w = image.shape[:2]
-    grey = codes[PAD_VALUE]
-    canvas[:top] = grey
-    canvas[top + new_h:] = grey
-    canvas[top:top + new_h, :left] = grey
-    canvas[top:top + new_h, left + new_w:] = grey
+    _border(canvas, top, left, new_h, new_w, codes[PAD_VALUE])
     place = canvas[top:top + new_h, left:left + new_w]
     coded = cv2.LUT(image, codes, dst=place)  # written in place (OpenCV takes the strided view as it is)
     if coded.ctypes.data != place.ctypes.data:  # it allocated instead: an image OpenCV would not write there

@@ -15,6 +15,7 @@ operator vector shortened by two): LiteRT's ``flatbuffer_utils`` would unpack an
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 import numpy as np
@@ -23,7 +24,7 @@ NHWC_FROM_NCHW = [0, 2, 3, 1]
 _INPUTS, _OPERATORS = 6, 10  # SubGraph's vtable slots (schema.fbs: tensors, inputs, outputs, operators)
 
 
-def int8_input(model: bytes) -> tuple[bytes, np.ndarray] | None:
+def int8_input(model: bytes | mmap.mmap) -> tuple[bytes, np.ndarray] | None:
     """``(model taking int8 NHWC, 256 codes: pixel value -> int8 as uint8)``, or None when ``model`` does not
     begin with float NCHW -> QUANTIZE (int8) -> TRANSPOSE to NHWC."""
     from ai_edge_litert import schema_py_generated as fb

@@ -6,6 +6,7 @@ Boxes come out normalised to [0, 1] (Ultralytics' LiteRT export) and are scaled 
 
 from __future__ import annotations
 
+import mmap
 import threading
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from hub.runtime.backends._zipmeta import read_zip_metadata
 class TfliteSession:
     def __init__(self, path: Path, threads: int | None) -> None:
         interpreter = require("ai_edge_litert.interpreter", "tflite")
-        model = path.read_bytes()
-        try:
-            shortcut = int8_input(model)
+        try:  # mapped, not read: a file that does not match is only looked at, and the interpreter reads it
+            with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as model:
+                shortcut = int8_input(model)
         except Exception:  # noqa: BLE001  (not a flatbuffer we understand: the interpreter will say what is wrong)
             shortcut = None
         self.input_codes: np.ndarray | None = None  # pixel -> int8 code, when the model takes int8 NHWC pixels
