@@ -135,6 +135,7 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         if noisy:
             lines += [f"**Noisy timing:** the machine was busy while {', '.join(noisy)} were timed (their slowest "
                       f"blocks took over {NOISY_SPREAD:g}x their quietest); trust their ratios less.", ""]
+    lines += _object_scale(manifest)
     plots = {k: v for k, v in manifest.files.items() if v.endswith((".png", ".jpg"))}
     if plots:
         lines += ["## Training", "", *(f"![{k}]({v})" for k, v in plots.items()), ""]
@@ -145,6 +146,20 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         lines += ["Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.tools.items())), ""]
     lines += [f"Made with yolodeck on {manifest.created}."]
     return "\n".join(lines) + "\n"
+
+
+def _object_scale(manifest: Manifest) -> list[str]:
+    """What the deck measured of its objects' size (``training.scale``), and what ``tiles="auto"`` does with it."""
+    o = manifest.objects
+    if o is None:
+        return []
+    return ["## Object size", "",
+            f"On the test split the objects are a median {o.median_px:.1f} px (square root of the box area) at the "
+            f"{manifest.imgsz} px input. Shown smaller and larger, {o.variant} keeps its mAP50-95 within 5% of its best "
+            f"down to **{o.min_px:.1f} px**: `detect(photo, tiles=\"auto\")` measures a photo's objects and tiles it so "
+            "that they reach that size (no tiles when the whole photo does).", "",
+            "| object px | mAP50-95 | recall |", "|---|---|---|",
+            *(f"| {p.object_px:.1f} | {p.map50_95:.3f} | {p.recall:.3f} |" for p in o.curve), ""]
 
 
 def _rounded(x: float | None, digits: int) -> float | None:

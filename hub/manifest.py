@@ -98,6 +98,26 @@ class Latency(_Model):
     spread: float | None = Field(None, description="slowest block median / quietest: over 2, the machine was busy")
 
 
+class ScalePoint(_Model):
+    """The reference variant on the test split shown with its objects at one size (``training.scale``)."""
+
+    object_px: Annotated[float, Field(gt=0.0, description="median object side (square root of its area) at the "
+                                                         "network input, in pixels")]
+    map50_95: Score
+    recall: Score
+
+
+class ObjectScale(_Model):
+    """How large the deck's objects are at the network input, and how small they may get before it misses them:
+    ``detect(tiles="auto")`` tiles a photo so that its objects reach ``min_px``."""
+
+    median_px: Annotated[float, Field(gt=0.0, description="the test split's median object side, as it is")]
+    min_px: Annotated[float, Field(gt=0.0, description="the smallest median object side at which mAP50-95 stays "
+                                                      "within 5% of the curve's best")]
+    variant: str
+    curve: list[ScalePoint]
+
+
 class Variant(_Model):
     """One deployable file of the deck (or the reason it could not be made)."""
 
@@ -156,6 +176,7 @@ class Manifest(_Model):
     training: dict[str, Any] = Field(default_factory=dict)
     architecture: dict[str, Any] = Field(default_factory=dict,
                                          description="parameters and GFLOPs at imgsz, as Ultralytics counts them")
+    objects: ObjectScale | None = None
     files: dict[str, RelPath] = Field(default_factory=dict, description="extra deck files: plots, examples")
 
     model_config = ConfigDict(strict=True, extra="ignore", validate_assignment=True, populate_by_name=True)

@@ -18,6 +18,8 @@ from training.data.layout import read_data_yaml, read_labels, split_images
 from training.evaluate import GroundTruth, evaluate_file, measure_latencies
 from training.export import Exporter
 from training.quiet import captured, quiet_scale_guess
+from training.scale import ZOOMS
+from training.scale import measure as measure_scale
 
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
          "val_batch0_pred.jpg")
@@ -78,11 +80,13 @@ def build_deck(
     calibration: int = 64,
     name: str | None = None,
     examples: int = 4,
+    object_scale: bool = True,
 ) -> Manifest:
     """Export and evaluate ``variants`` (default: all) of ``run`` into the deck folder ``out``.
 
     A variant that cannot be made here is kept in the manifest as ``unavailable`` with the reason.
-    The first ``examples`` test images travel with the deck (``examples/``) for the apps.
+    The first ``examples`` test images travel with the deck (``examples/``) for the apps. ``object_scale``: measure
+    how small its objects may get (``training.scale``, what ``detect(tiles="auto")`` reads; about 20 s a deck).
     """
     run, out = Path(run), Path(out)
     checkpoint = checkpoint_of(run)
@@ -134,6 +138,13 @@ def build_deck(
         for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads).items():
             next(v for v in entries if v.id == vid).latency_ms = latency
 
+    objects = None
+    reference = next((v for vid in catalog.REFERENCES for v in entries if v.id == vid and v.ok), None)
+    if object_scale and reference:
+        tqdm.write(f"deck: object scale curve ({reference.id}, {len(ZOOMS)} sizes)")
+        objects = _in_subprocess(measure_scale, out / reference.file, test, names, imgsz=imgsz, variant=reference.id,
+                                 backend=reference.backend, threads=threads)
+
     files = {}
     (out / "training").mkdir(exist_ok=True)
     for plot in PLOTS + ("results.csv",):
@@ -159,6 +170,7 @@ def build_deck(
         training={k: train_args[k] for k in ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "seed")
                   if k in train_args},
         architecture=dict(zip(("parameters", "gflops"), size, strict=True)),
+        objects=objects,
         files=files,
     )
     manifest.write(out)

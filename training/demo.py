@@ -53,7 +53,7 @@ def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234,
     data = synth_shelves.generate(out.parent / "demo-data", train=64, val=2, test=24, seed=seed)
     ckpt = checkpoint_from_weights(CHECKPOINT, out.parent / "shelves-demo-ckpt.pt")
     build_deck(ckpt, data=data, out=out, imgsz=imgsz, calibration=64, name="shelves-demo", examples=EXAMPLES,
-               variants=variants)
+               variants=variants, object_scale=variants is None)  # the first variants serve at once; the full deck follows
     return out
 
 

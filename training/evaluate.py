@@ -33,6 +33,7 @@ class GroundTruth:
     images: list[Path]
     arrays: list[np.ndarray]
     labels: list[np.ndarray]  # (N, 5): class, x1, y1, x2, y2
+    crowd: list[np.ndarray] | None = None  # per label: cut by the view's edge, neither found nor missed (COCO's iscrowd)
 
     @classmethod
     def load(cls, images: list[Path]) -> GroundTruth:
@@ -50,9 +51,10 @@ def coco_metrics(gt: GroundTruth, predictions: list[tuple[np.ndarray, np.ndarray
     images, annotations, results = [], [], []
     for i, (arr, lab) in enumerate(zip(gt.arrays, gt.labels, strict=True)):
         images.append({"id": i, "width": int(arr.shape[1]), "height": int(arr.shape[0])})
-        for cls, x1, y1, x2, y2 in lab.tolist():
+        crowd = gt.crowd[i].tolist() if gt.crowd is not None else [False] * len(lab)
+        for (cls, x1, y1, x2, y2), cut in zip(lab.tolist(), crowd, strict=True):
             annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": int(cls),
-                                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+                                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": int(cut)})
     for i, (xyxy, scores, cls) in enumerate(predictions):
         for (x1, y1, x2, y2), s, c in zip(xyxy.tolist(), scores.tolist(), cls.tolist(), strict=True):
             results.append({"image_id": i, "category_id": int(c), "bbox": [x1, y1, x2 - x1, y2 - y1], "score": s})

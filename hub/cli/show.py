@@ -1,4 +1,4 @@
-"""Show a repo's deck: model, classes, and the variant table from its manifest."""
+"""Show a repo's deck: model, classes, the variant table and the objects' size from its manifest."""
 
 from __future__ import annotations
 
@@ -24,4 +24,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.repo}@{args.revision}: {m.model}, {len(m.classes)} classes ({', '.join(m.classes[:10])}), "
           f"imgsz {m.imgsz}, dataset {m.dataset.get('name', '?')}, created {m.created}; tags: {tags}\n")
     print(table(m))
+    if m.objects:
+        print(f"\nobjects: median {m.objects.median_px:.1f} px at the input; {m.objects.variant} keeps its accuracy down "
+              f"to {m.objects.min_px:.1f} px (detect(tiles=\"auto\") tiles photos so their objects reach it)")
     return 0
