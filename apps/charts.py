@@ -109,3 +109,24 @@ def precision_recall(manifest: Manifest, keep: Keep = _all) -> go.Figure:
     fig.update_layout(title="Precision-recall at IoU 0.5 (class mean)", xaxis_title="recall",
                       yaxis_title="precision", height=360)
     return fig
+
+
+def object_scale(manifests: dict[str, Manifest]) -> go.Figure:
+    """The deck's accuracy against the size of its objects at the network input (``manifest.objects``), with the
+    size ``tiles="auto"`` tiles photos to; a deck made before yolodeck measured it draws nothing."""
+    fig = go.Figure()
+    for name, m in manifests.items():
+        o = m.objects
+        if o is None:
+            continue
+        xs = [p.object_px for p in o.curve]
+        fig.add_trace(go.Scatter(x=xs, y=[p.map50_95 for p in o.curve], mode="lines+markers",
+                                 name=f"mAP50-95 ({name})"))
+        fig.add_trace(go.Scatter(x=xs, y=[p.recall for p in o.curve], mode="lines+markers", line={"dash": "dash"},
+                                 name=f"recall ({name})"))
+        fig.add_vline(x=o.min_px, line={"dash": "dot", "color": "#888"},
+                      annotation_text=f"auto tiles to {o.min_px:.1f} px")
+    fig.update_layout(title="Accuracy by object size (test split, shown smaller and larger)",
+                      xaxis_title="median object side at the network input, px", yaxis_title="score",
+                      yaxis_range=[0, 1], height=360)
+    return fig

@@ -152,6 +152,8 @@ def main() -> None:
     right.plotly_chart(charts.sizes(m, keep), key="size")
     left.plotly_chart(charts.per_class(m, keep), key="per_class")
     right.plotly_chart(charts.precision_recall(m, keep), key="pr")
+    if m.objects:
+        left.plotly_chart(charts.object_scale(manifests), key="object-scale")
     if len(manifests) > 1:
         st.subheader(f"Revision against revision: {list(manifests)[0]} -> {list(manifests)[-1]}")
         st.dataframe(revision_diff(manifests, keep), hide_index=True, width="stretch", key="diff")

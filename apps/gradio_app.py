@@ -174,6 +174,7 @@ def _metrics_tab(app: App, c: Controls) -> list:
     with gr.Row():
         charts = [gr.Plot(label="Latency vs mAP50-95", elem_id="chart-tradeoff"),
                   gr.Plot(label="File size", elem_id="chart-size"), gr.Plot(label="Latency", elem_id="chart-latency")]
+    objects = gr.Plot(label="Accuracy by object size (what tiles 'auto' aims for)", elem_id="chart-object-size")
     gr.Markdown("### Across models\nSeveral decks side by side (a sweep's points, or any repos): one table, one "
                 "Pareto front over all of them, and what each model costs.")
     with gr.Row():
@@ -184,7 +185,7 @@ def _metrics_tab(app: App, c: Controls) -> list:
         across_charts = [gr.Plot(label="Latency vs mAP50-95, all models", elem_id="across-tradeoff"),
                          gr.Plot(label="GFLOPs and parameters", elem_id="across-costs")]
     compare.click(app.across, [*c.deck, others], [across, *across_charts], api_name="across")
-    return [table, *charts]
+    return [table, *charts, objects]
 
 
 def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str | None = None,

@@ -166,10 +166,11 @@ class App:
             raise gr.Error(f"tiles {tiles!r}: choose one of {', '.join(TILES)}", print_exception=False)
         rgb, det, ran = self._run(deck, backend, precision, image, conf=float(conf), iou=float(iou),
                                   classes=class_ids, imgsz=int(imgsz) if imgsz else None, tiles=TILES[tiles or "off"])
+        grid = f"tiles {tiles}" + (" → {} x {}".format(*det.tiles) if tiles == "auto" else "")  # what auto chose
         ran = (f"**{ran}** · {deck.repo}@{deck.commit[:8]} · {len(det)} objects · conf {float(conf):.2f} · "
                f"IoU {float(iou):.2f} · {int(imgsz) if imgsz else deck.manifest.imgsz} px · "
                + (f"only {', '.join(classes)} · " if class_ids else "")
-               + (f"tiles {tiles} · " if TILES.get(tiles or "off") else "") + f"{det.timing_ms['total']:.1f} ms")
+               + (f"{grid} · " if TILES.get(tiles or "off") else "") + f"{det.timing_ms['total']:.1f} ms")
         rows = [[r["class_name"], r["score"], r["x1"], r["y1"], r["x2"], r["y2"]] for r in det.to_rows()]
         counts = [[name, n] for name, n in det.counts().items()] + [["total", len(det)]]
         latency = [[stage, round(det.timing_ms.get(stage, 0.0), 2)] for stage in STAGES]
@@ -262,4 +263,5 @@ class App:
         deck = self._deck(repo, revision)
         table = [[r[c] for c in METRIC_COLUMNS] for r in card.rows(deck.manifest)]
         m = deck.manifest
-        return table, charts.tradeoff({deck.revision: m}), charts.sizes(m), charts.latencies(m)
+        return (table, charts.tradeoff({deck.revision: m}), charts.sizes(m), charts.latencies(m),
+                charts.object_scale({deck.revision: m}))

@@ -138,9 +138,11 @@ class RepoDeck:
         """A Detector for the queried variant (default: :meth:`default_variant`)."""
         chosen = query.one(self.manifest) if query else self.default_variant(probe=probe, threads=threads)
         trained_on = self.manifest.dataset.get("image_size") or []  # what detect(tiles="auto") tiles to
+        objects = self.manifest.objects
         return Detector(self.file(chosen), backend=chosen.backend, names=self.manifest.classes,
                         imgsz=self.manifest.imgsz, threads=threads, busy_wait=busy_wait,
-                        tile_px=int(max(trained_on)) if trained_on else None)
+                        tile_px=int(max(trained_on)) if trained_on else None,
+                        min_object_px=objects.min_px if objects else None)
 
 
 def _evict(path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -22,6 +23,13 @@ CHROMIUM_ARGS = [
 ]
 NOT_LOOPBACK = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?:[:/]|$))[a-z]+://")
 ARTIFACTS = Path(os.environ.get("YOLODECK_ARTIFACTS", Path(__file__).resolve().parents[1] / "build" / "test-artifacts"))
+
+
+def plotly_values(array) -> list:
+    """A Plotly trace's numbers (Plotly >= 6 writes numeric arrays as base64 'bdata')."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array)
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.apphelpers import plotly_values
 from tests.test_runtime import BAD_IMAGES
 
 
@@ -80,6 +81,9 @@ def test_detect_follows_the_controls(client, shelf):
     assert "tiles 2x2" in tiled[6] and len(tiled[1]["data"]) > 0  # the Tiles control reaches detect()
     plain = run("onnxruntime", "fp32", 0.25)[1]["data"]
     assert tiled[1]["data"] != plain  # and changes the result (tiles see the shelf at twice the scale)
+    auto = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7, 256, [], "auto",
+                          api_name="/detect")
+    assert re.search(r"tiles auto → \d x \d ·", auto[6]), auto[6]  # the line says which grid auto chose
     at_320 = client.predict(handle_file(shelf), "acme/tiny", "main", "torch", "fp32", 0.25, 0.7, 320, [],
                             api_name="/detect")
     at_256 = run("torch", "fp32", 0.25)
@@ -111,11 +115,13 @@ def test_webcam_endpoint_processes_a_frame(client, shelf):
 def test_metrics_come_from_the_manifest(client, tiny_deck):
     from hub.manifest import Manifest
 
-    table, scatter, sizes, latency = client.predict("acme/tiny", "main", api_name="/metrics")
+    table, scatter, sizes, latency, objects = client.predict("acme/tiny", "main", api_name="/metrics")
     manifest = Manifest.read(tiny_deck)
     assert [row[0] for row in table["data"]] == [v.id for v in manifest.variants]
     assert table["data"][2][7] == round(manifest.variant("onnx-fp32").metrics.map50, 4)
     assert json.loads(scatter["plot"])["data"]
+    curve = json.loads(objects["plot"])["data"][0]  # the deck's scale curve, as measured
+    assert plotly_values(curve["y"]) == pytest.approx([p.map50_95 for p in manifest.objects.curve])
 
 
 @pytest.mark.parametrize("kind", ["empty bytes", "random bytes", "truncated jpeg", "svg", "pdf", "decompression bomb",

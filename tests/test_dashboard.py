@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from hub.manifest import Manifest
 from hub.store.local import AddFile, LocalStore
-from tests.apphelpers import ARTIFACTS, CHROMIUM, app_env, free_port, launch_browser, start_server, stop
+from tests.apphelpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    app_env,
+    free_port,
+    launch_browser,
+    plotly_values,
+    start_server,
+    stop,
+)
 
 SCRIPT = str(Path(__file__).resolve().parents[1] / "apps" / "dashboard.py")
-
-
-def _values(array) -> list:
-    """Plotly >= 6 writes numeric arrays as base64 'bdata'."""
-    if isinstance(array, dict) and "bdata" in array:
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
-    return list(array)
 
 
 def _chart(at, key: str) -> dict:
@@ -56,9 +56,13 @@ def test_table_equals_the_manifest_and_charts_have_a_point_per_variant(dashboard
         assert row["ms (median)"] == round(v.latency_ms.median, 2)
     scatter = _chart(at, "Latency vs mAP50-95")
     points = scatter["data"][0]
-    assert len(_values(points["x"])) == len(manifest.variants) == len(points["text"])
-    assert sorted(_values(points["y"])) == sorted(v.metrics.map50_95 for v in manifest.variants)
-    assert len(_values(_chart(at, "File size")["data"][0]["y"])) == len(manifest.variants)
+    assert len(plotly_values(points["x"])) == len(manifest.variants) == len(points["text"])
+    assert sorted(plotly_values(points["y"])) == sorted(v.metrics.map50_95 for v in manifest.variants)
+    scale = _chart(at, "Accuracy by object size")  # the deck's measured scale curve and the size auto tiles to
+    assert plotly_values(scale["data"][0]["x"]) == [p.object_px for p in manifest.objects.curve]
+    assert plotly_values(scale["data"][1]["y"]) == [p.recall for p in manifest.objects.curve]
+    assert scale["layout"]["shapes"][0]["x0"] == manifest.objects.min_px
+    assert len(plotly_values(_chart(at, "File size")["data"][0]["y"])) == len(manifest.variants)
     assert len(_chart(at, "AP50-95 per class")["data"]) == len(manifest.variants)
     assert _chart(at, "Training")["data"]  # curves from the deck's results.csv
 
@@ -68,7 +72,7 @@ def test_filters_change_table_and_charts(dashboard):
     at.sidebar.multiselect(key="backends").unselect("tflite").unselect("torch").unselect("openvino").run()
     df = at.dataframe[0].value
     assert set(df["backend"]) == {"torchscript", "onnxruntime"}
-    assert len(_values(_chart(at, "Latency vs mAP50-95")["data"][0]["x"])) == len(df) == 4
+    assert len(plotly_values(_chart(at, "Latency vs mAP50-95")["data"][0]["x"])) == len(df) == 4
     at.sidebar.multiselect(key="precisions").unselect("fp32").run()
     assert list(at.dataframe[0].value["variant"]) == ["onnx-fp16", "onnx-int8"]
 
@@ -117,7 +121,7 @@ def test_streamlit_run_renders_the_charts_in_chromium(demo_hub, tmp_path):
             page.set_viewport_size({"width": 1500, "height": 3400})
             page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
             expect(page.locator("[data-testid='stPlotlyChart'] .main-svg").first).to_be_visible(timeout=90_000)
-            expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(5, timeout=60_000)
+            expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(6, timeout=60_000)  # 5 + object size
             page.wait_for_function("() => (document.querySelector(\"[data-testid='stPlotlyChart']\")"
                                    "?.querySelectorAll('.point').length ?? 0) >= 8", timeout=30_000)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -204,7 +208,7 @@ def test_several_repos_render_in_chromium(demo_hub, tiny_deck, tmp_path):
             page.set_viewport_size({"width": 1500, "height": 4200})
             page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
             expect(page.get_by_text("Across 2 repos")).to_be_visible(timeout=90_000)
-            expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(7, timeout=60_000)
+            expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(8, timeout=60_000)  # 6 + across
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "dashboard_across.png"))
             browser.close()

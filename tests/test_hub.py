@@ -94,6 +94,7 @@ def test_real_client_round_trip(served, tiny_deck, tmp_path, monkeypatch):
     out = subprocess.run([sys.executable, "-m", "hub.cli", "show", "acme/shelves", "--revision", "v1",
                           "--endpoint", url], capture_output=True, text=True, check=True).stdout
     assert "| onnx-int8 |" in out and "tags: stable, v1, v2" in out
+    assert f"down to {Manifest.read(v1).objects.min_px:.1f} px" in out  # the size tiles="auto" aims for
     out = subprocess.run([sys.executable, "-m", "hub.cli", "ls", "--endpoint", url], capture_output=True,
                          text=True, check=True).stdout
     assert "acme/shelves" in out
@@ -158,6 +159,8 @@ def test_variants_sharing_a_file_push_it_once_and_load_with_their_own_backend(ti
     ov = hub.load("acme/shared", variant="openvino-int8", endpoint=str(store.root))
     ort = hub.load("acme/shared", variant="onnx-int8", endpoint=str(store.root))
     assert (ov.backend, ort.backend) == ("openvino", "onnxruntime") and ov.path == ort.path
+    objects = Manifest.read(deck).objects  # what detect(tiles="auto") tiles to, as the deck measured it
+    assert objects is not None and ov.min_object_px == ort.min_object_px == objects.min_px
     raw = json.loads((deck / "manifest.json").read_text())
     raw["variants"][1]["sha256"] = "0" * 64
     with pytest.raises(ManifestError, match="share model-int8.onnx but disagree"):

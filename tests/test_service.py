@@ -87,7 +87,8 @@ def test_detect_multipart_and_json_answer_what_the_detector_finds(service, image
 
 
 def test_tiles_find_the_small_objects_of_a_large_photo(service, images):
-    """Four test shelves side by side: the whole 512 px image at 256 px misses most; 2x2 tiles find them."""
+    """Four test shelves side by side: the whole 512 px image at 256 px misses most; 2x2 tiles find them, and
+    "auto" tiles it so (its objects are half the size the deck measured its model needs), and says so."""
     parts = [np.asarray(Image.open(io.BytesIO(data))) for _, data in images[:4]]
     mosaic = np.vstack([np.hstack(parts[:2]), np.hstack(parts[2:])])
     out = io.BytesIO()
@@ -95,10 +96,13 @@ def test_tiles_find_the_small_objects_of_a_large_photo(service, images):
     with httpx.Client(base_url=service["url"], timeout=30) as http:
         whole = http.post("/v1/detect", files={"image": ("m.jpg", out.getvalue())}).json()
         tiled = http.post("/v1/detect", files={"image": ("m.jpg", out.getvalue())}, data={"tiles": "2x2"}).json()
+        auto = http.post("/v1/detect", files={"image": ("m.jpg", out.getvalue())}, data={"tiles": "auto"}).json()
         bad = http.post("/v1/detect", files={"image": ("m.jpg", out.getvalue())}, data={"tiles": "9x9x9"})
     assert len(tiled["detections"]) > 1.5 * len(whole["detections"]), (len(tiled["detections"]),
                                                                         len(whole["detections"]))
     assert tiled["image"] == {"width": 512, "height": 512} and bad.status_code == 422 and "tiles" in bad.text
+    assert (whole["tiles"], tiled["tiles"], auto["tiles"]) == ([1, 1], [2, 2], [2, 2])
+    assert len(auto["detections"]) > 1.5 * len(whole["detections"])
 
 
 def test_the_roboflow_route_takes_roboflows_request_and_answers_its_shape(service, images, reference):

@@ -9,7 +9,19 @@ import numpy as np
 import pytest
 
 from hub.runtime import Detector, load_image
-from hub.runtime.tiles import MERGE_IOS, _pairs, auto_grid, fit, grid, stitch
+from hub.runtime.tiles import (
+    CONFIDENT,
+    MERGE_IOS,
+    SURE,
+    TRUST,
+    _pairs,
+    auto_grid,
+    choose,
+    fit,
+    grid,
+    grid_for,
+    stitch,
+)
 from tests.test_runtime import _box_iou
 
 A, B = (0, 0, 120, 100), (80, 0, 200, 100)  # two tiles of a 200 x 100 image, sharing x 80..120
@@ -105,6 +117,89 @@ def test_auto_tiles_only_images_larger_than_what_the_model_learned_on():
     assert auto_grid(4032, 3024, 640) == (4, 6)
 
 
+def _longest_tile(w: int, h: int, tiles: tuple[int, int], overlap: float = 0.2) -> int:
+    return max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in grid(w, h, *tiles, overlap=overlap))
+
+
+def test_grid_for_is_the_coarsest_grid_that_shows_objects_large_enough():
+    """Its tiles, shrunk to the network's size, show the object at object_px or more; one tile fewer along either
+    side would not (or that side has one tile)."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        w, h = (int(v) for v in rng.integers(200, 8000, 2))
+        object_side, object_px, size = rng.uniform(8, 300), rng.uniform(8, 40), int(rng.choice([256, 320, 640]))
+        rows, cols = grid_for(w, h, object_side, size=size, object_px=object_px)
+        tile_w, tile_h = w / (cols - 0.2 * (cols - 1)), h / (rows - 0.2 * (rows - 1))
+        assert object_side * size / max(tile_w, tile_h) >= object_px * (1 - 1e-6)
+        if rows > 1:
+            assert object_side * size / (h / (rows - 1 - 0.2 * (rows - 2))) < object_px
+        if cols > 1:
+            assert object_side * size / (w / (cols - 1 - 0.2 * (cols - 2))) < object_px
+
+
+class _Shelf:
+    """A modelled detector on a 4000 x 3000 image holding a lattice of square objects of ``side`` px: a region
+    run at ``size`` finds the objects that reach into it (clipped to it: pieces, as a real model boxes what it
+    sees) when they are at least ``visible`` px at the network; it counts its runs. ``choose``'s input, so its rule
+    is checked against known object sizes."""
+
+    def __init__(self, side: float, *, size: int = 320, visible: float = 8.0, score: float = 0.9):
+        self.side, self.size, self.visible, self.score, self.runs = side, size, visible, score, []
+        xs, ys = np.arange(5, 4000 - side, side * 1.3), np.arange(5, 3000 - side, side * 1.3)
+        x, y = (a.ravel() for a in np.meshgrid(xs, ys))
+        self.boxes = np.c_[x, y, x + side, y + side].astype(np.float32)
+
+    def __call__(self, region):
+        self.runs.append(region)
+        x0, y0, x1, y1 = region
+        shown = self.side * self.size / max(x1 - x0, y1 - y0)
+        b = self.boxes[(self.boxes[:, 2] > x0) & (self.boxes[:, 0] < x1) & (self.boxes[:, 3] > y0)
+                       & (self.boxes[:, 1] < y1)] if shown >= self.visible else np.zeros((0, 4), np.float32)
+        b = b.clip([x0, y0, x0, y0], [x1, y1, x1, y1])
+        return region, b, np.full(len(b), self.score, np.float32), np.zeros(len(b), np.int64)
+
+
+@pytest.mark.parametrize("side, grid_expected, runs", [
+    (300, (1, 1), 1),  # 24 px at the network in the whole image: no tiles, one pass
+    (150, "measured", 1),  # 12 px whole: measurable (over TRUST x 16), too small: the grid that shows them at 16
+    (55, "measured", 3),  # 4.4 px whole (not seen), 8.8 at 2x (seen, under TRUST: not measured), 17.6 at 4x
+    (20, (4, 6), 3),  # still 6.4 px at the finest probe: the finest grid
+])
+def test_auto_probes_until_the_objects_can_be_measured_then_takes_the_coarsest_grid_that_shows_them(
+        side, grid_expected, runs):
+    object_px, finest = 16.0, (4, 6)
+    shelf = _Shelf(side)
+    chosen, ran = choose(4000, 3000, shelf, size=320, object_px=object_px, finest=finest)
+    expected = grid_for(4000, 3000, side, size=320, object_px=object_px) if grid_expected == "measured" else \
+        grid_expected
+    assert chosen == (min(expected[0], finest[0]), min(expected[1], finest[1]))
+    assert len(shelf.runs) == runs and list(ran) == shelf.runs  # every probe handed back for reuse
+    assert shelf.runs[0] == (0, 0, 4000, 3000)  # the whole image first: reused when it is the answer
+    if chosen != finest:  # the grid shows the objects at object_px
+        assert side * 320 / _longest_tile(4000, 3000, chosen) >= object_px
+
+
+def test_auto_measures_objects_whole_not_the_pieces_a_probe_cuts():
+    """Objects of 400 px, unseen in the whole image (32 px at the network, under ``visible``): the 2x probe measures
+    them, and cuts most of them at its borders. The pieces are left out, so the grid is the one for their true
+    size (with the pieces, their median is smaller and the grid finer)."""
+    shelf = _Shelf(400, visible=33)
+    chosen, _ = choose(4000, 3000, shelf, size=320, object_px=40.0, finest=(8, 8))
+    assert len(shelf.runs) == 2
+    assert chosen == grid_for(4000, 3000, 400, size=320, object_px=40.0)
+    pieces = shelf(shelf.runs[1])[1]
+    assert np.median(np.sqrt(np.prod(pieces[:, 2:] - pieces[:, :2], axis=1))) < 0.9 * 400  # the test can fail
+
+
+def test_auto_with_nothing_found_or_unsure_boxes_only_takes_the_finest_grid():
+    """Nothing seen, boxes under SURE, or boxes the model is unsure of (a median score under CONFIDENT: what it
+    draws around clusters of objects too small to see) measure nothing: the finest grid."""
+    for shelf in (_Shelf(300, visible=1e9), _Shelf(300, score=SURE / 2), _Shelf(300, score=(SURE + CONFIDENT) / 2)):
+        chosen, ran = choose(4000, 3000, shelf, size=320, object_px=16.0, finest=(4, 6))
+        assert chosen == (4, 6) and len(ran) == 3  # the whole image, 2x, 4x; an 8x probe would be finer than 4 x 6
+    assert 0 < TRUST < 1
+
+
 @pytest.fixture(scope="module")
 def mosaic(tiny_data) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
     """Four test shelves side by side (2 x 2): a large dense image whose parts the model knows, its parts,
@@ -166,3 +261,51 @@ def test_tiles_run_side_by_side_give_what_one_by_one_gives(tiny_deck, mosaic, na
     order_a, order_b = np.lexsort(a.xyxy.T[::-1]), np.lexsort(b.xyxy.T[::-1])
     np.testing.assert_allclose(a.xyxy[order_a], b.xyxy[order_b], atol=0.05)
     np.testing.assert_allclose(a.confidence[order_a], b.confidence[order_b], atol=1e-3)
+
+
+def test_auto_runs_large_objects_whole_and_tiles_small_ones_to_the_size_the_deck_measured(tiny_deck, tiny_data):
+    """Images made from the test split at sizes the deck's own measurement decides: its objects at the size the
+    deck's curve peaks at, at least ``min_px`` (enlarged to 768 px: tiles of the training images' size would be
+    3 x 3), and at most half of ``min_px`` (a k x k mosaic of test images). The first runs whole, once, as with no
+    tiles; the second is tiled on a grid that shows its labelled objects at about ``min_px``, and finds what its
+    parts find."""
+    import cv2
+
+    from hub.manifest import Manifest
+    from training.data.layout import read_data_yaml, split_images
+    from training.evaluate import GroundTruth
+    from training.scale import view
+
+    manifest = Manifest.read(tiny_deck)
+    objects, size = manifest.objects, manifest.imgsz
+    gt = GroundTruth.load(split_images(read_data_yaml(tiny_data), "test"))
+    det = Detector(tiny_deck / "model-fp32.onnx", threads=2, imgsz=size, tile_px=256, min_object_px=objects.min_px)
+
+    calls = []
+    model_run = det._session.run
+    det._session.run = lambda blob: calls.append(1) or model_run(blob)  # counts the model's calls
+
+    best = max(objects.curve, key=lambda p: p.map50_95)
+    assert best.object_px >= objects.min_px
+    zoomed = view(gt, best.object_px / objects.median_px)
+    big = cv2.resize(zoomed.arrays[0], (768, 768 * zoomed.arrays[0].shape[0] // zoomed.arrays[0].shape[1]))
+    auto = det.detect(big, tiles="auto")
+    assert len(calls) == 1  # the whole image, no probe
+    whole = det.detect(big)
+    assert auto.tiles == (1, 1) and len(auto) == len(whole) > 0
+    np.testing.assert_allclose(auto.xyxy, whole.xyxy)
+
+    k = max(2, int(np.ceil(2 * objects.median_px / objects.min_px)))
+    side = gt.arrays[0].shape[0]
+    cells = [gt.arrays[i % len(gt.arrays)] for i in range(k * k)]
+    mosaic = np.vstack([np.hstack(cells[r * k:(r + 1) * k]) for r in range(k)])
+    truth = np.vstack([gt.labels[i % len(gt.labels)][:, 1:] + [(i % k) * side, (i // k) * side] * 2
+                       for i in range(k * k)])
+    tiled = det.detect(mosaic, tiles="auto")
+    assert tiled.tiles != (1, 1)
+    true_side = np.median(np.sqrt(np.prod(truth[:, 2:] - truth[:, :2], axis=1)))
+    longest = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in grid(*mosaic.shape[1::-1], *tiled.tiles))
+    finest = auto_grid(*mosaic.shape[1::-1], 256)
+    assert true_side * size / longest >= 0.8 * objects.min_px or tiled.tiles == finest
+    separately = np.vstack([det.detect(c).xyxy + [(i % k) * side, (i // k) * side] * 2 for i, c in enumerate(cells)])
+    assert _found(tiled.xyxy, truth) >= 0.9 * _found(separately, truth) > 0

@@ -56,6 +56,8 @@ class DetectResult(BaseModel):
     commit: str | None = None
     worker: str | None = None
     image: ImageSize
+    tiles: list[int] = Field([1, 1], min_length=2, max_length=2,
+                             description="the rows and columns of tiles it ran as (the grid 'auto' chose); 1, 1: whole")
     detections: list[Box]
     counts: dict[str, int]
     timing_ms: dict[str, float] = Field(description="queue, read, letterbox, inference, postprocess, total; and "

@@ -39,6 +39,7 @@ def result_of(found: Detections, *, queued_ms: float) -> dict[str, Any]:
     w, h = found.image_size
     return {
         "image": {"width": int(w), "height": int(h)},
+        "tiles": list(found.tiles),
         "detections": [{"xyxy": [round(float(v), 2) for v in box], "confidence": round(float(score), 5),
                         "class_id": int(cid), "class_name": name}
                        for box, score, cid, name in zip(found.xyxy, found.confidence, found.class_id,

@@ -27,6 +27,7 @@ class Detections:
             postprocess (decode the head, NMS, rescale), total.
         image_size: (width, height) of the image the boxes refer to.
         tracker_id: (N,) int64 track ids once a tracker has seen them (:mod:`hub.video`), else None.
+        tiles: the (rows, cols) grid of tiles the image ran as; (1, 1): whole.
     """
 
     xyxy: np.ndarray
@@ -36,6 +37,7 @@ class Detections:
     timing_ms: dict[str, float] = field(default_factory=dict)
     image_size: tuple[int, int] = (0, 0)
     tracker_id: np.ndarray | None = None
+    tiles: tuple[int, int] = (1, 1)
 
     @classmethod
     def empty(cls, names: list[str], image_size: tuple[int, int] = (0, 0)) -> Detections:
@@ -65,7 +67,7 @@ class Detections:
             index = [index]
         return Detections(
             self.xyxy[index], self.confidence[index], self.class_id[index], self.names, self.timing_ms, self.image_size,
-            None if self.tracker_id is None else self.tracker_id[index],
+            None if self.tracker_id is None else self.tracker_id[index], self.tiles,
         )
 
     @property
@@ -97,6 +99,7 @@ class Detections:
         return json.dumps(
             {
                 "image_size": list(self.image_size),
+                "tiles": list(self.tiles),
                 "counts": self.counts(),
                 "timing_ms": {k: round(v, 3) for k, v in self.timing_ms.items()},
                 "detections": self.to_rows(),

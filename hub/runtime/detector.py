@@ -38,8 +38,12 @@ class Detector:
             instead, on as many one-thread copies of the model (8 at most), opened at the first tiled call.
         busy_wait: let idle worker threads spin between calls: lowest latency for one stream of calls,
             but it takes CPU from everything else; turn it off in servers and next to a browser.
-        tile_px: the size of the images the model learned on, for ``detect(tiles="auto")`` (default: twice
-            the input size).
+        tile_px: the size of the images the model learned on: ``detect(tiles="auto")`` tiles no finer (default:
+            twice the input size).
+        min_object_px: the smallest object side, in network pixels, that the model finds about as well as any
+            (the deck measured it: ``manifest.objects.min_px``): ``tiles="auto"`` then measures the image's
+            objects and picks the coarsest grid that shows them that large (:func:`hub.runtime.tiles.choose`);
+            without it, "auto" tiles by ``tile_px`` alone.
         warmup: run one blank image through it before returning (the backend's first call and the NMS
             session's start are slow), so the first real request is not.
 
@@ -61,6 +65,7 @@ class Detector:
         busy_wait: bool = True,
         warmup: bool = True,
         tile_px: int | None = None,
+        min_object_px: float | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -77,6 +82,7 @@ class Detector:
         self._buffers = threading.local()  # one input blob per calling thread, reused
         self._classes = len(self.names)
         self.tile_px = tile_px or 2 * self.imgsz
+        self.min_object_px = min_object_px
         if warmup:
             self._warm()
 
@@ -140,8 +146,9 @@ class Detector:
             max_det: most boxes returned.
             imgsz: network input size, for backends that take any size (PyTorch); others run at their own.
             tiles: run on a grid of overlapping tiles, each at the network's size, merged across borders
-                (:mod:`hub.runtime.tiles`): ``(rows, cols)``, or ``"auto"`` (tiles about the size of the
-                images the model learned on, ``tile_px``; none for an image no larger); None: the whole image.
+                (:mod:`hub.runtime.tiles`): ``(rows, cols)``, or ``"auto"`` (the coarsest grid that shows the
+                image's objects at ``min_object_px``, measured by a whole-image pass and a few centre probes; none
+                when the whole image does; never finer than tiles of ``tile_px``); None: the whole image.
             overlap: how much neighbouring tiles share (a fraction of a tile).
             whole: with tiles, also run the whole image once (large objects no tile holds whole).
 
@@ -170,21 +177,27 @@ class Detector:
                                                                                 size, overlap))
         timing["read"] = (time.perf_counter() - t0) * 1e3
         rh, rw = rgb.shape[:2]
-        grid = self._grid(w, h, tiles)  # from the image's own size (tile_px is in its pixels), cut in the read one
-        regions = tiles_mod.grid(rw, rh, int(grid[0]), int(grid[1]), overlap) if grid != (1, 1) else [(0, 0, rw, rh)]
-        if whole and len(regions) > 1:
-            regions.append((0, 0, rw, rh))
+
         def run(region, session=self._session):
             x0, y0, x1, y1 = region
             return region, *self._region(rgb[y0:y1, x0:x1], region, size, conf, iou, classes, max_det, session)
 
-        copies = self._side_by_side() if len(regions) > 1 else None
-        found = list(copies[0].map(lambda r: _borrowing(copies[1], run, r), regions)) if copies else \
-            [run(r) for r in regions]
-        for *_, spent in found:
+        grid = self._grid(w, h, tiles)  # from the image's own size (tile_px is in its pixels), cut in the read one
+        ran = {}  # regions already run to choose the grid
+        if tiles == "auto" and self.min_object_px:
+            grid, ran = tiles_mod.choose(rw, rh, run, size=size, object_px=self.min_object_px, finest=grid,
+                                         overlap=overlap)
+        regions = tiles_mod.grid(rw, rh, int(grid[0]), int(grid[1]), overlap) if grid != (1, 1) else [(0, 0, rw, rh)]
+        if whole and len(regions) > 1:
+            regions.append((0, 0, rw, rh))
+        todo = [r for r in regions if r not in ran]
+        copies = self._side_by_side() if len(todo) > 1 else None
+        ran.update((f[0], f) for f in (copies[0].map(lambda r: _borrowing(copies[1], run, r), todo) if copies else
+                                        map(run, todo)))
+        for *_, spent in ran.values():  # every region run, the probes that chose the grid included
             for stage, ms in zip(("letterbox", "inference", "postprocess"), spent, strict=True):
                 timing[stage] += ms
-        found = [f[:4] for f in found]
+        found = [ran[r][:4] for r in regions]
         t4 = time.perf_counter()
         if len(found) == 1:
             xyxy, scores, class_ids = found[0][1:]
@@ -196,7 +209,8 @@ class Detector:
         timing["postprocess"] += (time.perf_counter() - t4) * 1e3
         timing["total"] = (time.perf_counter() - t0) * 1e3
         names = self.names or [str(i) for i in range(self._classes)]
-        return Detections(xyxy.astype(np.float32, copy=False), scores, class_ids, names, timing, (w, h))
+        return Detections(xyxy.astype(np.float32, copy=False), scores, class_ids, names, timing, (w, h),
+                          tiles=(int(grid[0]), int(grid[1])))
 
     def _grid(self, width: int, height: int, tiles: Tiles) -> tuple[int, int]:
         return tiles_mod.auto_grid(width, height, self.tile_px) if tiles == "auto" else tuple(tiles or (1, 1))

@@ -38,4 +38,4 @@ class Tracker:
         conf = np.asarray(tracked.confidence if tracked.confidence is not None else np.ones(len(ids)), np.float32)
         cls = np.asarray(tracked.class_id if tracked.class_id is not None else np.zeros(len(ids)), np.int64)
         return Detections(xyxy, conf[keep], cls[keep], detections.names, detections.timing_ms,
-                          detections.image_size, ids[keep])
+                          detections.image_size, ids[keep], detections.tiles)
