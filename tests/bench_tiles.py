@@ -1,26 +1,28 @@
 """``make bench-tiles``: high-resolution dense shelves with tiles off, "auto" and fixed grids.
 
 Shelves rendered at 3000 x 4000 with products 40-80 px wide (SKU-110K's photos), labelled; one
-variant of the demo deck; mAP50, mAP50-95, recall (pycocotools, as the deck's own metrics) and
+variant of the demo deck; "auto" as it is (the grid from the objects it measures, against the deck's
+measured object scale), as it was ("by image size": tiles of the deck's training images) and fixed grids; mAP50, mAP50-95, recall (pycocotools, as the deck's own metrics) and
 median ms per image, measured in this one run. Beside ours: SAHI's ``get_sliced_prediction`` and
 supervision's ``InferenceSlicer`` around the same variant file, on the same tiles (the size and
-overlap of our "auto" grid), each twice: as their docs show it (SAHI's own Ultralytics model
+overlap of the grid our "auto" chose most often), each twice: as their docs show it (SAHI's own Ultralytics model
 class, or an Ultralytics ``YOLO`` callback, on the ONNX file: "UL"), and calling our ``Detector``
 on each tile ("ours": the same model, pre-processing and NMS, so those rows differ from ours only
 in the slicing and the merge across tiles). Accuracy is scored at the deck's evaluation confidence; time per image is
 taken at the apps' default confidence (0.25), from the file, as a user sends it.
 
-    python -m tests.bench_tiles [--variant onnx-fp32] [--images 4] [--threads 2]
+    python -m tests.bench_tiles [--variant onnx-fp32] [--images 4] [--threads 2] [--rounds 3] [--rows REGEX]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import hub.offline
 
@@ -118,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", default="onnx-fp32")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds, rows in turn (default: 3)")
+    parser.add_argument("--rows", default="", help="only the rows whose name matches this regular expression "
+                                                   "(the 'auto' row always runs: the others are timed against it)")
     parser.add_argument("--more", default="openvino-fp32,tflite-int8",
                         help="other variants of the deck for an 'auto' row each (openvino-fp32 runs the same ONNX file)")
     args = parser.parse_args(argv)
@@ -127,10 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     import ultralytics  # noqa: F401
 
     import hub
+    import hub.runtime
 
     logging.getLogger("sahi").setLevel(logging.ERROR)  # it says at each call that eval confidence switches it to NMS
     logging.getLogger("ultralytics").setLevel(logging.WARNING)  # "Loading ... for ONNX Runtime inference"
     from hub.probe import cpu
+    from tests.bench import _interleaved
     from training.demo import ensure_demo
     from training.evaluate import EVAL_CONF, EVAL_IOU, EVAL_MAX_DET, GroundTruth, coco_metrics
 
@@ -145,13 +152,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.images} shelves at 3000 x 4000, {objects} products (median {np.median(widths):.0f} px wide); "
               f"{args.variant} of {repo} at {deck.manifest.imgsz} px, trained on "
               f"{deck.manifest.dataset.get('image_size')} px images; {args.threads} threads; CPU {cpu()}\n")
-        from hub.runtime.tiles import auto_grid, grid
+        from hub.runtime.tiles import grid
 
-        rows, cols = auto_grid(3000, 4000, det.tile_px)
+        objects = deck.manifest.objects
+        print(f"the deck's objects: median {objects.median_px:.1f} px at the network on its test split, found as well "
+              f"as any down to {objects.min_px:.1f} px (mAP50-95 by size: "
+              + ", ".join(f"{p.object_px:.0f} px {p.map50_95:.3f}" for p in objects.curve) + ")\n"
+              if objects else "the deck has no object scale: auto tiles by image size\n")
+        chosen = [det.detect(path, tiles="auto").tiles for path in images]
+        rows, cols = max(set(chosen), key=chosen.count)
         x0, y0, x1, y1 = grid(3000, 4000, rows, cols, 0.2)[0]
         tile = (x1 - x0, y1 - y0)
-        print(f"auto tiles here: {rows} x {cols} of {tile[0]} x {tile[1]} px, overlap 0.2; SAHI and supervision "
-              "slice the same way\n")
+        print(f"auto tiles per image: {', '.join(f'{r} x {c}' for r, c in chosen)}; SAHI and supervision slice as the "
+              f"most common, {rows} x {cols}: {tile[0]} x {tile[1]} px, overlap 0.2\n")
+        by_size = hub.runtime.Detector(det.path, backend=det.backend, names=det.names, imgsz=det.imgsz,
+                                       threads=args.threads, tile_px=det.tile_px)  # the rule before the deck measured its objects
 
         def ours(tiles, whole=False, detector=det):
             def run(path: Path, conf: float):
@@ -161,30 +176,29 @@ def main(argv: list[str] | None = None) -> int:
 
         names = deck.manifest.classes
         runs = [("off", ours(None)), ("auto", ours("auto")), ("auto + whole", ours("auto", True)),
-                 ("4 x 3", ours((4, 3))), ("8 x 6", ours((8, 6))),
-                 ("SAHI, UL model", _sahi(det, names, tile, 0.2, False, ultralytics=True)),
-                 ("SAHI, ours", _sahi(det, names, tile, 0.2, False)),
-                 ("SAHI + whole", _sahi(det, names, tile, 0.2, True)),
-                 ("sv NMS, UL", _slicer(det, tile, 0.2, "non_max_suppression", ultralytics=True)),
-                 ("sv NMS, ours", _slicer(det, tile, 0.2, "non_max_suppression")),
-                 ("sv NMM, ours", _slicer(det, tile, 0.2, "non_max_merge"))]
+                ("auto by image size", ours("auto", detector=by_size)),
+                *((f"{r} x {c}", ours((r, c))) for r, c in ((3, 2), (3, 3), (4, 3), (5, 4), (6, 4), (8, 6))),
+                ("SAHI, UL model", _sahi(det, names, tile, 0.2, False, ultralytics=True)),
+                ("SAHI, ours", _sahi(det, names, tile, 0.2, False)),
+                ("SAHI + whole", _sahi(det, names, tile, 0.2, True)),
+                ("sv NMS, UL", _slicer(det, tile, 0.2, "non_max_suppression", ultralytics=True)),
+                ("sv NMS, ours", _slicer(det, tile, 0.2, "non_max_suppression")),
+                ("sv NMM, ours", _slicer(det, tile, 0.2, "non_max_merge"))]
         for vid in filter(None, args.more.split(",")):
             runs.append((f"auto, {vid}", ours("auto", detector=deck.load(hub.VariantQuery(vid), threads=args.threads))))
+        runs = [(name, run) for name, run in runs if name == "auto" or re.search(args.rows, name)]
+        scores = {}
+        for name, run in tqdm(runs, desc="accuracy", unit="row", leave=False):
+            scores[name] = coco_metrics(gt, [run(path, EVAL_CONF) for path in images], names)
+        # time: from the file, as a user sends it, at the apps' confidence; rows in turn, each round over every image,
+        # the quietest round's median kept (a shared machine's bursts moved single passes by 20-30% here)
+        ms = _interleaved({name: (lambda path, run=run: run(path, 0.25)) for name, run in runs},
+                          dict.fromkeys(scores, images), runs=len(images) * args.rounds, warmup=1, rounds=args.rounds)
         head = f"{'tiles':<20} {'mAP50':>7} {'mAP50-95':>9} {'recall':>7} {'ms/image':>9} {'vs auto':>8}"
         print(head + "\n" + "-" * len(head))
-        auto_ms = None
-        for name, run in runs:
-            preds = [run(path, EVAL_CONF) for path in images]
-            times = []
-            for path in images:  # from the file, as a user would send it, at the apps' confidence
-                t = time.perf_counter()
-                run(path, 0.25)
-                times.append((time.perf_counter() - t) * 1e3)
-            m = coco_metrics(gt, preds, names)
-            ms = float(np.median(times))
-            auto_ms = ms if name == "auto" else auto_ms
-            ratio = f"{ms / auto_ms:7.2f}x" if auto_ms else ""
-            print(f"{name:<20} {m.map50:7.3f} {m.map50_95:9.3f} {m.recall:7.3f} {ms:9.0f} {ratio:>8}", flush=True)
+        for name, m in scores.items():
+            print(f"{name:<20} {m.map50:7.3f} {m.map50_95:9.3f} {m.recall:7.3f} {ms[name]:9.0f} "
+                  f"{ms[name] / ms['auto']:7.2f}x", flush=True)
     return 0
 
 
