@@ -48,6 +48,7 @@ def digits_deck(state_dir) -> Path:
 def test_the_deck_cli_made_the_variants_asked_for(digits_deck):
     manifest = Manifest.read(digits_deck)
     assert [v.id for v in manifest.variants] == ["onnx-fp32", "tflite-int8"] and manifest.classes == DIGITS
+    assert manifest.objects is not None and manifest.objects.variant == "onnx-fp32"  # measured by default
     manifest.verify(digits_deck)
     for v in manifest.available:  # per-class AP for the classes the test split holds, keyed by name
         assert set(v.metrics.per_class) <= set(DIGITS) and len(v.metrics.per_class) >= 5
@@ -119,9 +120,10 @@ def test_the_two_head_model_trains_exports_and_runs(digits_deck, tmp_path):
     _cli("-m", "training", "train", "--data", str(data), "--model", str(model), "--epochs", "1", "--imgsz", "128",
          "--batch", "16", "--out", str(tmp_path / "run"), "--set", "workers=0", "--set", "mosaic=0.0")
     _cli("-m", "training", "deck", str(tmp_path / "run"), "--data", str(data), "--out", str(tmp_path / "deck"),
-         "--variants", "onnx-fp32", "tflite-int8", "--calibration", "8", "--examples", "0")
+         "--variants", "onnx-fp32", "tflite-int8", "--calibration", "8", "--examples", "0", "--no-object-scale")
     manifest = Manifest.read(tmp_path / "deck")
     assert [v.id for v in manifest.available] == ["onnx-fp32", "tflite-int8"], [v.reason for v in manifest.variants]
+    assert manifest.objects is None  # --no-object-scale
     image = sorted((digits_deck.parent / "data" / "images" / "test").iterdir())[0]
     for v in manifest.available:
         det = Detector(tmp_path / "deck" / v.file, threads=2)

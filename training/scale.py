@@ -98,8 +98,9 @@ def smallest_kept(curve: list[ScalePoint], keep: float = KEEP) -> float:
 
 
 def measure(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, variant: str,
-            backend: str | None = None, threads: int = 2, zooms: tuple[float, ...] = ZOOMS) -> ObjectScale:
-    """The scale curve of one variant file (the deck's fp32 reference) on the test images."""
+            backend: str | None = None, threads: int = 2, zooms: tuple[float, ...] = ZOOMS) -> ObjectScale | None:
+    """The scale curve of one variant file (the deck's fp32 reference) on the test images; None when the model
+    finds nothing at any size (an untrained model: no size to tile to)."""
     detector = Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
     gt = GroundTruth.load(test_images)
     curve = []
@@ -112,5 +113,7 @@ def measure(path: str | Path, test_images: list[Path], names: list[str], *, imgs
         metrics = coco_metrics(shown, preds, names)
         curve.append(ScalePoint(object_px=round(median_px(shown, imgsz), 2), map50_95=metrics.map50_95,
                                 recall=metrics.recall))
+    if max(p.map50_95 for p in curve) <= 0:
+        return None
     return ObjectScale(median_px=round(median_px(gt, imgsz), 2), min_px=round(smallest_kept(curve), 2),
                        variant=variant, curve=curve)
