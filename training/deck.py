@@ -138,13 +138,6 @@ def build_deck(
         for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads).items():
             next(v for v in entries if v.id == vid).latency_ms = latency
 
-    objects = None
-    reference = next((v for vid in catalog.REFERENCES for v in entries if v.id == vid and v.ok), None)
-    if object_scale and reference:
-        tqdm.write(f"deck: object scale curve ({reference.id}, {len(ZOOMS)} sizes)")
-        objects = _in_subprocess(measure_scale, out / reference.file, test, names, imgsz=imgsz, variant=reference.id,
-                                 backend=reference.backend, threads=threads)
-
     files = {}
     (out / "training").mkdir(exist_ok=True)
     for plot in PLOTS + ("results.csv",):
@@ -170,9 +163,13 @@ def build_deck(
         training={k: train_args[k] for k in ("model", "epochs", "imgsz", "batch", "optimizer", "lr0", "seed")
                   if k in train_args},
         architecture=dict(zip(("parameters", "gflops"), size, strict=True)),
-        objects=objects,
         files=files,
     )
+    reference = manifest.reference()
+    if object_scale and reference:
+        tqdm.write(f"deck: object scale curve ({reference.id}, {len(ZOOMS)} sizes)")
+        manifest.objects = _in_subprocess(measure_scale, out / reference.file, test, names, imgsz=imgsz,
+                                          variant=reference.id, backend=reference.backend, threads=threads)
     manifest.write(out)
     (out / "README.md").write_text(card.render(manifest))
     return manifest

@@ -163,9 +163,14 @@ def evaluate_file(path: str | Path, test_images: list[Path], names: list[str], *
                   backend: str | None = None, progress: bool = True) -> Metrics:
     """COCO metrics of one variant file on the test images (run by ``backend``: default, the file's own)."""
     detector = Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
-    gt = GroundTruth.load(test_images)
+    return score(detector, GroundTruth.load(test_images), names, progress=progress)
+
+
+def score(detector: Detector, gt: GroundTruth, names: list[str], *, conf: float = EVAL_CONF,
+          progress: bool = False) -> Metrics:
+    """COCO metrics of ``detector`` on every image of ``gt``, at the deck's evaluation IoU and max detections."""
     preds = []
-    for arr in tqdm(gt.arrays, desc=f"eval {Path(path).name}", unit="img", disable=not progress, leave=False):
-        d = detector.detect(arr, conf=EVAL_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
+    for arr in tqdm(gt.arrays, desc=f"eval {detector.path.name}", unit="img", disable=not progress, leave=False):
+        d = detector.detect(arr, conf=conf, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
         preds.append((d.xyxy, d.confidence, d.class_id))
     return coco_metrics(gt, preds, names)

@@ -7,8 +7,9 @@ metrics. An object that a window's edge cuts is neither found nor missed (COCO's
 on its visible part is ignored), so a view is scored only on objects it shows whole.
 ``min_px`` is where the curve reaches ``KEEP`` of its best mAP50-95 (interpolated between the two sizes around
 it): ``Detector.detect(tiles="auto")`` chooses the coarsest grid that shows a photo's objects at least that
-large. Windows enlarge a test image (a 640 px image cut in two and shown at 320 px is upscaled, blurred), so
-the curve's large side is pessimistic; ``min_px`` is read on its rising, small side.
+large. A window is upscaled (blurred) when the test images are smaller than the zoom times the network's size
+(not so for the demo deck: 640 px images at 320), which makes the curve's large side pessimistic; ``min_px`` is
+read on its rising, small side.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from hub.manifest import ObjectScale, ScalePoint
 from hub.runtime import Detector
-from training.evaluate import EVAL_IOU, EVAL_MAX_DET, GroundTruth, coco_metrics
+from training.evaluate import GroundTruth, score
 
 ZOOMS = (1 / 3, 1 / 2, 2 / 3, 1.0, 1.5, 2.0)
 SCALE_CONF = 0.01  # the curve's mAP as at 0.001 to the third decimal (measured on the demo deck), in half the time
@@ -106,11 +107,7 @@ def measure(path: str | Path, test_images: list[Path], names: list[str], *, imgs
     curve = []
     for zoom in zooms:
         shown = view(gt, zoom)
-        preds = []
-        for image in shown.arrays:
-            d = detector.detect(image, conf=SCALE_CONF, iou=EVAL_IOU, max_det=EVAL_MAX_DET)
-            preds.append((d.xyxy, d.confidence, d.class_id))
-        metrics = coco_metrics(shown, preds, names)
+        metrics = score(detector, shown, names, conf=SCALE_CONF)
         curve.append(ScalePoint(object_px=round(median_px(shown, imgsz), 2), map50_95=metrics.map50_95,
                                 recall=metrics.recall))
     if max(p.map50_95 for p in curve) <= 0:

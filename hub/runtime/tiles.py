@@ -93,9 +93,9 @@ def choose(width: int, height: int, run: Callable[[Region], Found], *, size: int
         keep = found[2] >= SURE
         keep[keep] = ~_cut(found[1][keep], region, width, height)  # not the pieces of objects its border cut
         boxes, scores = found[1][keep], found[2][keep]
-        if len(boxes) and side(boxes) * size / max(tile_w, tile_h) >= TRUST * object_px \
-                and np.median(scores) >= CONFIDENT:
-            rows, cols = grid_for(width, height, side(boxes), size=size, object_px=object_px, overlap=overlap)
+        seen = side(boxes)
+        if len(boxes) and seen * size / max(tile_w, tile_h) >= TRUST * object_px and np.median(scores) >= CONFIDENT:
+            rows, cols = grid_for(width, height, seen, size=size, object_px=object_px, overlap=overlap)
             return (min(rows, finest[0]), min(cols, finest[1])), ran
         zoom *= 2
         if zoom > max(finest):  # the next probe would be smaller than the finest grid's tiles
