@@ -4,39 +4,57 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPACE_WHEELS := build/wheels-space/.stamp
 APT_PACKAGES := chromium ffmpeg redis-server
 APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
+.PHONY: install install-system test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
 
-install: $(STAMP) $(APT_STAMP)
+# `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
+# for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
+# `make install INSTALLER=pip` is the slower fallback with pip alone. requirements.txt is the one pin list.
+UV_VERSION := 0.13.9
+INSTALLER ?= uv
+ifeq ($(INSTALLER),uv)
+PIP_INSTALL = $(BIN)/uv pip install --python $(BIN)/python
+else
+PIP_INSTALL = $(BIN)/pip install --disable-pip-version-check --progress-bar on
+endif
+install: $(STAMP)
+install-system: $(APT_STAMP)
 
-$(STAMP): requirements.txt space/requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@echo "==> install 1/3: the pinned Python packages into $(VENV) (about 8 GB: PyPI's torch brings CUDA libraries)"
-	set -o pipefail; $(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt \
-	  | { grep -v "^Requirement already" || true; }
-	@echo "==> install 2/3: yolodeck itself (editable)"
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
-	@echo "==> install 3/3: the Space's lean set as local wheels (its test builds a fresh venv from them, offline)"
-	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
+	@t0=$$(date +%s); test -x $(BIN)/python || $(PY) -m venv $(VENV); \
+	if [ "$(INSTALLER)" = uv ]; then echo "==> install 1/3: uv $(UV_VERSION) into $(VENV) (from the package index)"; \
+	  $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION) || exit 1; fi; \
+	echo "==> install 2/3: the pinned Python packages into $(VENV) with $(INSTALLER) (about 8 GB: PyPI's torch brings CUDA libraries)"; \
+	$(PIP_INSTALL) -r requirements.txt || exit 1; \
+	echo "==> install 3/3: yolodeck itself (editable)"; \
+	$(PIP_INSTALL) -q --no-deps -e . || exit 1; \
+	echo "==> installed in $$(( $$(date +%s) - t0 )) s"
 	touch $(STAMP)
 
+# The Space's lean set as local wheels: its test builds a fresh venv from them, offline.
+$(SPACE_WHEELS): space/requirements.txt | $(STAMP)
+	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
+	touch $@
+
 # Headless Chromium (browser tests), ffmpeg (the fake webcam) and redis-server (the service's queue), from
-# Debian's packages.
+# Debian's packages. `make demo` needs none of them.
 $(APT_STAMP):
 	@if command -v chromium >/dev/null && command -v ffmpeg >/dev/null && command -v redis-server >/dev/null; then touch $@; \
-	elif [ "$$(id -u)" = 0 ]; then echo "==> install: $(APT_PACKAGES) (apt)"; apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null && touch $@; \
+	elif [ "$$(id -u)" = 0 ]; then echo "==> install: $(APT_PACKAGES) (apt)"; t0=$$(date +%s); apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null && touch $@ && \
+	  echo "==> apt packages installed in $$(( $$(date +%s) - t0 )) s"; \
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
-test: install
+test: install install-system $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q
 
-test-all: install
+test-all: install install-system $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install
@@ -48,10 +66,10 @@ bench-photos: install
 bench-tiles: install
 	$(NETNS) $(BIN)/python -m tests.bench_tiles
 
-bench-webcam: install
+bench-webcam: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_webcam
 
-bench-app: install
+bench-app: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_app
 
 # Remakes training/checkpoints/shelves-demo.pt, the committed demo weights (about 30 min on 2 cores).
@@ -61,18 +79,18 @@ demo-checkpoint: install
 	$(BIN)/python -m training weights build/runs/shelves-demo --out training/checkpoints/shelves-demo.pt --half
 
 # The detection service on the demo deck: redis-server (data under build/redis), the API, cores/2 workers.
-serve: install
+serve: install install-system
 	$(BIN)/python -m training.demo
 	$(BIN)/python -m apps.service up --repo yolodeck/shelves-demo --port 8000
 
-bench-video: install
+bench-video: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_video
 
-bench-service: install
+bench-service: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_service
 
 # Hand-made bugs, each run against the tests that must catch it (about 4 min once make test has run).
-mutations: install
+mutations: install install-system $(SPACE_WHEELS)
 	$(BIN)/python -m tests.mutations
 
 # Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).

@@ -99,3 +99,18 @@ def launch_browser(playwright, *, camera: Path | None = None):
     # (every webcam frame) never wait on this Python process
     context.route(NOT_LOOPBACK, lambda route: route.abort())
     return browser, context
+
+
+def near_misses(secret: str) -> dict[str, str]:
+    """Strings that are not ``secret`` but share most of it: what a token check must refuse (named for messages)."""
+    middle = len(secret) // 2
+    return {
+        "one character": secret[:1],
+        "half": secret[:middle],
+        "all but the last character": secret[:-1],
+        "one character more": secret + "x",
+        "twice": secret + secret,
+        "upper case": secret.upper() if secret.upper() != secret else secret.lower(),
+        "a space inside": f"{secret[:middle]} {secret[middle:]}",
+        "a space instead of a character": f"{secret[:middle]} {secret[middle + 1:]}",
+    }

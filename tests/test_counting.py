@@ -24,8 +24,8 @@ def walk(tid: int, xs, y: float = 100.0, cls: int = 0) -> list[list[tuple]]:
     return [[(tid, x, y, cls)] for x in xs]
 
 
-def run(frames: list[list[tuple]], **kw) -> dict:
-    line = LineCounter(*LINE, **kw)
+def run(frames: list[list[tuple]], line=LINE, **kw) -> dict:
+    line = LineCounter(*line, **kw)
     for objs in frames:
         line.update(frame(*objs))
     c = line.counts(NAMES)
@@ -56,6 +56,46 @@ CASES = {
     "beside the segment, not across it": (walk(1, range(60, 141, 8), y=260), 0, 0),
     "two objects crossing side by side, two rows": ([[(1, x, 50), (2, x, 150)] for x in range(60, 141, 8)], 2, 0),
 }
+
+
+def path(tid: int, *points: tuple[float, float], step: float = 8.0) -> list[list[tuple]]:
+    """One object walking from point to point in straight legs of about ``step`` px a frame."""
+    frames = []
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        n = max(1, round(np.hypot(x1 - x0, y1 - y0) / step))
+        frames += [[(tid, x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n)] for k in range(n)]
+    return frames + [[(tid, *points[-1])]]
+
+
+SHORT = ((100, 60), (100, 140))  # a line shorter than the 200 px frame: objects can walk round either end
+LONG = ((100, -100), (100, 300))  # one longer than the frame: no way round inside it
+END_CASES = {
+    # name: (line, frames, expected in, expected out)
+    "down the left, round the bottom end, up the right": (SHORT, path(1, (80, 100), (80, 170), (120, 170),
+                                                                      (120, 100)), 0, 0),
+    "down the right, round the top end, back up the left": (SHORT, path(1, (120, 100), (120, 30), (80, 30),
+                                                                        (80, 100)), 0, 0),
+    "round the bottom end and back the way it came": (SHORT, path(1, (80, 100), (80, 170), (120, 170),
+                                                                  (80, 170), (80, 100)), 0, 0),
+    "across near the bottom end": (SHORT, path(1, (70, 134), (130, 134)), 1, 0),
+    "across near the top end, right to left": (SHORT, path(1, (130, 66), (70, 66)), 0, 1),
+    "round the end, then across the line": (SHORT, path(1, (80, 100), (80, 170), (120, 170), (120, 100),
+                                                        (80, 100)), 0, 1),
+    "across, then back round the end": (SHORT, path(1, (80, 100), (120, 100), (120, 170), (80, 170),
+                                                    (80, 100)), 1, 0),
+    "a detour beyond the end on one side, then across": (SHORT, path(1, (80, 100), (80, 175), (80, 100),
+                                                                     (120, 100)), 1, 0),
+    "a long line: across at the frame's edge": (LONG, path(1, (80, 195), (120, 195)), 1, 0),
+    "a long line: down one side the whole frame, never across": (LONG, path(1, (80, 5), (80, 195)), 0, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(END_CASES))
+def test_line_counts_round_the_ends_of_a_segment(name):
+    """Only a crossing of the segment itself counts: walking round either end of a short line is no crossing."""
+    line, frames, expected_in, expected_out = END_CASES[name]
+    got = run(frames, line=line)
+    assert (got["in"], got["out"]) == (expected_in, expected_out), name
 
 
 @pytest.mark.parametrize("name", list(CASES))

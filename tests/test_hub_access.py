@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hub.store.local import AddFile, LocalStore
-from tests.apphelpers import free_port, start_server, stop
+from tests.apphelpers import free_port, near_misses, start_server, stop
 
 TOKENS = ("none", "read", "write", "wrong", "revoked", "other namespace")
 ACTIONS = ("list", "info", "download", "upload", "create repo", "tag", "delete")
@@ -40,6 +40,9 @@ EXPECTED = {
 }
 
 
+ENV_SECRET = "env-serve-token-2f9c41"  # $YOLODECK_SERVE_TOKEN of the guarded hub
+
+
 def _hub(*args: str, env: dict | None = None) -> str:
     return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, check=True,
                           env=env).stdout
@@ -59,9 +62,11 @@ def guarded(tmp_path_factory):
     assert "other-namespace\twrite\tglobex" in listing and "revoked" not in listing
     assert not any(s in (root / "tokens.json").read_text() for s in secrets.values())  # hashes only
     secrets |= {"none": None, "wrong": "ydk_" + "x" * 43}
+    secrets["env"] = ENV_SECRET
     port = free_port()
     proc = start_server([sys.executable, "-m", "hub.cli", "serve", "--root", str(root), "--port", str(port),
-                         "--max-commit-mb", "1", "--max-file-mb", "0.25", "--max-files", "5"], port, dict(os.environ))
+                         "--max-commit-mb", "1", "--max-file-mb", "0.25", "--max-files", "5"], port,
+                        {**os.environ, "YOLODECK_SERVE_TOKEN": ENV_SECRET})
     yield f"http://127.0.0.1:{port}", root, secrets
     stop(proc)
 
@@ -113,6 +118,21 @@ def test_the_access_table(guarded, tmp_path):
         for kind, expected in rows.items():
             assert table[visibility, kind] == expected, (visibility, kind, dict(zip(ACTIONS, table[visibility, kind],
                                                                                      strict=True)))
+
+
+@pytest.mark.parametrize("kind", ["env", "write", "read"])
+def test_a_token_is_accepted_only_whole(guarded, kind):
+    """$YOLODECK_SERVE_TOKEN and created tokens: a prefix, an extension, a case change or a space is no token
+    (a check that compared only a prefix would hand `Bearer s` every namespace)."""
+    url, _, secrets = guarded
+    secret = secrets[kind]
+    with httpx.Client(base_url=url, timeout=30) as http:
+        def status(token: str) -> int:
+            return http.get("/api/models", headers={"Authorization": f"Bearer {token}"}).status_code
+
+        assert status(secret) == 200
+        refused = {name: status(miss) for name, miss in near_misses(secret).items()}
+    assert set(refused.values()) == {401}, refused
 
 
 def test_the_hf_cli_sees_the_same_rules(guarded, tmp_path):

@@ -24,6 +24,7 @@ from PIL import Image
 
 from apps.service.jobs import JobQueue, Settings
 from hub.runtime import Detector
+from tests.apphelpers import near_misses
 from tests.servicehelpers import REDIS, RedisServer, service_env, start_api, start_worker, stop
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (make install installs it)")
@@ -214,6 +215,25 @@ def test_api_keys_are_the_hubs_tokens(service, images, tmp_path):
             assert http.get("/v1/models").status_code == 401
             assert http.get("/healthz").status_code == 200  # probes need no key
         assert key not in (tmp_path / "keys" / "tokens.json").read_text()
+    finally:
+        stop(proc)
+
+
+def test_an_api_key_is_accepted_only_whole(service, tmp_path):
+    """A prefix, an extension, a case change or a space is no key, in each of the three places a key may be."""
+    from hub.store.tokens import TokenStore
+
+    key, _ = TokenStore(tmp_path / "keys").create(role="read", name="shop-app")
+    proc, url = start_api(service["redis"].url, service["env"], "--tokens", str(tmp_path / "keys"))
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            ways = {"bearer": lambda k: {"headers": {"Authorization": f"Bearer {k}"}},
+                    "x-api-key": lambda k: {"headers": {"X-API-Key": k}}, "query": lambda k: {"params": {"api_key": k}}}
+            for way, place in ways.items():
+                assert http.get("/v1/models", **place(key)).status_code == 200, way
+                refused = {name: http.get("/v1/models", **place(miss)).status_code
+                           for name, miss in near_misses(key).items()}
+                assert set(refused.values()) == {401}, (way, refused)
     finally:
         stop(proc)
 

@@ -112,6 +112,31 @@ def test_a_reduced_read_still_gives_every_tile_the_network_s_size(w, h, tiles):
     assert min(sides) >= min(320, max(w, h) / max(rows, cols)) - 1, (long_side, sides)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("w, h, tiles", [(3000, 4000, (4, 3)), (4000, 3000, (4, 3)), (4000, 3000, (2, 5)),
+                                         (3000, 4000, (5, 2)), (3000, 4000, "auto")])
+def test_a_reduced_read_keeps_each_tile_at_the_network_s_size_in_every_exif_orientation(w, h, tiles, orientation):
+    """The same rule through a real JPEG read: ``w x h`` is the photo as shown, stored turned by its EXIF
+    orientation; the grid's rows and columns are the shown photo's, so the decode size must be worked out there."""
+    import io
+
+    from PIL import Image
+
+    from hub.runtime import read_image
+
+    stored = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = io.BytesIO()
+    Image.new("RGB", stored, (90, 120, 150)).save(data, "JPEG", quality=50, exif=exif)
+    rows, cols = auto_grid(w, h, 640) if tiles == "auto" else tiles
+    rgb, size = read_image(data.getvalue(), fit=lambda sw, sh: fit(sw, sh, (rows, cols), 320))
+    rh, rw = rgb.shape[:2]
+    assert size == (w, h) and (rw > rh) == (w > h) and max(rw, rh) < max(w, h)  # shown, and read reduced
+    sides = [max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in grid(rw, rh, rows, cols)]
+    assert min(sides) >= 320 - 1, (orientation, (rw, rh), sides)
+
+
 def test_auto_tiles_only_images_larger_than_what_the_model_learned_on():
     assert auto_grid(512, 512, 512) == (1, 1)
     assert auto_grid(4032, 3024, 640) == (4, 6)
@@ -143,9 +168,10 @@ class _Shelf:
     sees) when they are at least ``visible`` px at the network; it counts its runs. ``choose``'s input, so its rule
     is checked against known object sizes."""
 
-    def __init__(self, side: float, *, size: int = 320, visible: float = 8.0, score: float = 0.9):
+    def __init__(self, side: float, *, size: int = 320, visible: float = 8.0, score: float = 0.9,
+                 width: int = 4000, height: int = 3000):
         self.side, self.size, self.visible, self.score, self.runs = side, size, visible, score, []
-        xs, ys = np.arange(5, 4000 - side, side * 1.3), np.arange(5, 3000 - side, side * 1.3)
+        xs, ys = np.arange(5, width - side, side * 1.3), np.arange(5, height - side, side * 1.3)
         x, y = (a.ravel() for a in np.meshgrid(xs, ys))
         self.boxes = np.c_[x, y, x + side, y + side].astype(np.float32)
 
@@ -177,6 +203,35 @@ def test_auto_probes_until_the_objects_can_be_measured_then_takes_the_coarsest_g
     assert shelf.runs[0] == (0, 0, 4000, 3000)  # the whole image first: reused when it is the answer
     if chosen != finest:  # the grid shows the objects at object_px
         assert side * 320 / _longest_tile(4000, 3000, chosen) >= object_px
+
+
+@pytest.mark.parametrize("w, h", [(4000, 3000), (3000, 4000), (6000, 1000), (1600, 1200)])
+@pytest.mark.parametrize("side, object_px", [(40, 16.0), (90, 40.0), (30, 16.0), (120, 40.0), (250, 16.0),
+                                             (500, 40.0)])
+def test_auto_never_runs_more_tiles_than_its_finest_grid(w, h, side, object_px):
+    """Objects measured too small for the finest grid (tiles the size the model learned on) to show them at
+    object_px get the finest grid, never more tiles; larger ones get the grid that shows them."""
+    finest = auto_grid(w, h, 640)
+    shelf = _Shelf(side, width=w, height=h)
+    chosen, _ = choose(w, h, shelf, size=320, object_px=object_px, finest=finest)
+    assert chosen[0] <= finest[0] and chosen[1] <= finest[1], (chosen, finest)
+    wanted = grid_for(w, h, side, size=320, object_px=object_px)
+    if chosen != finest:  # measured: the grid that shows them, within the finest
+        assert chosen == (min(wanted[0], finest[0]), min(wanted[1], finest[1]))
+    if (w, h, side) in ((4000, 3000, 40), (4000, 3000, 90), (3000, 4000, 90)):  # the table holds the case that matters:
+        assert side * 320 * 4 / max(w, h) >= TRUST * object_px  # the 4x probe measures them ...
+        assert wanted[0] * wanted[1] > finest[0] * finest[1]  # ... and showing them at object_px takes more tiles
+
+
+def test_auto_tiles_of_a_photo_of_small_objects_stop_at_the_finest_grid(tiny_deck, mosaic):
+    """Through Detector: a deck that wants its objects larger than this photo's tiles could ever show them runs the
+    finest grid (tiles of tile_px), not the finer one its measurement asks for."""
+    image = mosaic[0]
+    h, w = image.shape[:2]
+    det = Detector(tiny_deck / "model-fp32.onnx", threads=1, tile_px=max(w, h) // 2, min_object_px=300.0)
+    finest = auto_grid(w, h, det.tile_px)
+    found = det.detect(image, tiles="auto")
+    assert max(finest) > 1 and found.tiles == finest, (found.tiles, finest)
 
 
 def test_auto_measures_objects_whole_not_the_pieces_a_probe_cuts():

@@ -55,13 +55,13 @@ Fit = int | Callable[[int, int], int | None] | None  # the long side needed, or 
 def _draft(im: Image.Image, fit: Fit) -> tuple[int, int]:
     """Ask a JPEG for its smallest DCT-scaled decode whose long side is still at least ``fit``; return the
     image's full size as shown (after its EXIF orientation)."""
-    w, h = im.size
-    fit = fit(w, h) if callable(fit) else fit
+    w, h = im.size  # as stored; ``fit`` works in the image as shown (a grid's rows and columns are the shown ones)
+    shown = (h, w) if im.getexif().get(0x0112, 1) in _TRANSPOSED else (w, h)
+    fit = fit(*shown) if callable(fit) else fit
     if fit and im.format == "JPEG" and max(w, h) >= 2 * fit:
         scale = fit / max(w, h)
         im.draft(None, (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))))
-    orientation = im.getexif().get(0x0112, 1)
-    return (h, w) if orientation in _TRANSPOSED else (w, h)
+    return shown
 
 
 def _from_pil(im: Image.Image, what: str, fit: Fit = None) -> tuple[np.ndarray, tuple[int, int]]:
