@@ -133,6 +133,7 @@ class LineCounter:
         for track, centre, cls, box in self.memory.step(detections):
             side = self._side(centre)
             if side is None:  # beside the segment, not across it: its side starts again
+                track.side = track.pending = track.streak = 0
                 continue
             if side == 0:
                 continue
