@@ -1,6 +1,8 @@
 """Assemble a Hugging Face Space that serves a model repo, check its config, push it in one commit.
 
-Two kinds: ``gradio`` (the detection app; SDK gradio, lean requirements, no torch) and
+Three kinds: ``static`` (the deck runs in the visitor's browser with onnxruntime-web: free to host
+for every account, ``space/static_space.py``), ``gradio`` (the detection app; SDK gradio, lean
+requirements, no torch; the Hub hosts it on free hardware only for PRO and Team accounts) and
 ``docker`` (the Streamlit dashboard: Streamlit is no longer a built-in Space SDK, so it runs
 in a Dockerfile). The folder holds only what the app needs: ``app.py``, ``hub/`` without
 its server and CLI, the app modules, ``requirements.txt``, ``README.md`` with the front
@@ -62,7 +64,8 @@ def check_front_matter(meta: dict[str, Any]) -> None:
     errors = []
     types = {"title": str, "emoji": str, "colorFrom": str, "colorTo": str, "sdk": str, "sdk_version": str,
              "python_version": str, "app_file": str, "app_port": int, "license": str, "models": list,
-             "datasets": list, "tags": list, "short_description": str, "pinned": bool, "fullWidth": bool}
+             "datasets": list, "tags": list, "short_description": str, "pinned": bool, "fullWidth": bool,
+             "custom_headers": dict}
     for key, kind in types.items():
         if key in meta and not isinstance(meta[key], kind):
             errors.append(f"{key} must be a {kind.__name__}, not {type(meta[key]).__name__}")
@@ -78,6 +81,11 @@ def check_front_matter(meta: dict[str, Any]) -> None:
         errors.append("a gradio Space needs sdk_version (the pinned Gradio)")
     if meta.get("sdk") == "docker" and "app_file" in meta:
         errors.append("a docker Space has no app_file (the Dockerfile's CMD starts it)")
+    if meta.get("sdk") == "static" and not str(meta.get("app_file", "")).endswith(".html"):
+        errors.append("a static Space needs app_file, its HTML page")
+    allowed = {"cross-origin-embedder-policy", "cross-origin-opener-policy", "cross-origin-resource-policy"}
+    for header in set(meta.get("custom_headers") or {}) - allowed:
+        errors.append(f"custom_headers: {header!r} is not one the Hub accepts ({', '.join(sorted(allowed))})")
     if len(meta.get("short_description", "")) > 60:
         errors.append("short_description must be at most 60 characters")
     for model in meta.get("models", []):
@@ -94,7 +102,8 @@ def _readme(meta: dict[str, Any], *, model: str, revision: str) -> str:
     from huggingface_hub import SpaceCard, SpaceCardData
 
     check_front_matter(meta)
-    what = "detection app" if meta["sdk"] == "gradio" else "metrics dashboard"
+    what = {"gradio": "detection app", "docker": "metrics dashboard",
+            "static": "in-browser detection page (the model runs in the visitor's browser; no server)"}[meta["sdk"]]
     data = SpaceCardData(**meta)
     return str(SpaceCard(f"---\n{data.to_yaml()}\n---\n\n# {meta['title']}\n\n"
             f"The yolodeck {what} for [{model}](https://huggingface.co/{model}) at revision `{revision}`. "
@@ -116,11 +125,15 @@ CMD ["streamlit", "run", "apps/dashboard.py", "--server.port", "{port}", "--serv
 
 
 def assemble(out: str | Path, *, model: str, revision: str = "main", endpoint: str | None = None,
-             sdk: str = "gradio") -> Path:
-    """Write the Space folder for ``model`` into ``out`` and return it."""
+             sdk: str = "gradio", variants: list[str] | None = None, bundle: bool = False) -> Path:
+    """Write the Space folder for ``model`` into ``out`` and return it (``variants`` and ``bundle``: static only)."""
     validate_repo_id(model)
-    if sdk not in ("gradio", "docker"):
-        raise SpaceConfigError(f"sdk {sdk!r}: use gradio (the detection app) or docker (the dashboard)")
+    if sdk not in SDKS:
+        raise SpaceConfigError(f"sdk {sdk!r}: use static (the page in the browser), gradio (the detection app) "
+                               "or docker (the dashboard)")
+    if sdk == "static":
+        return _assemble_static(Path(out), model=model, revision=revision, endpoint=endpoint, variants=variants,
+                                bundle=bundle)
     import apps
     import hub
     import space
@@ -146,8 +159,28 @@ def assemble(out: str | Path, *, model: str, revision: str = "main", endpoint: s
     return out
 
 
+def _assemble_static(out: Path, *, model: str, revision: str, endpoint: str | None, variants: list[str] | None,
+                     bundle: bool) -> Path:
+    """The static Space: the deck opened once at ``revision`` (pinned to its commit), the page around it."""
+    from hub.api import open_deck
+    from space.static_space import assemble_static
+    from space.static_space import front_matter as static_front_matter
+
+    public = endpoint if endpoint and endpoint.startswith(("http://", "https://")) else None
+    if not (public or bundle):
+        raise SpaceConfigError("a static Space's page fetches the deck over HTTP: pass --model-endpoint URL (a "
+                               "`hub serve`, or https://huggingface.co) or --bundle to copy the deck into the Space")
+    deck = open_deck(model, revision=revision, endpoint=endpoint)
+    manifest = deck.manifest.to_dict()
+    assemble_static(out, model=model, commit=deck.commit, endpoint=public or "", manifest=manifest, variants=variants,
+                    bundle_from=deck if bundle else None)
+    (out / "README.md").write_text(_readme(static_front_matter(model=model), model=model, revision=deck.commit))
+    return out
+
+
 def push_space(*, repo: str, model: str, revision: str | None = None, endpoint: str | None = None,
-               model_endpoint: str | None = None, sdk: str = "gradio", private: bool = False) -> str:
+               model_endpoint: str | None = None, sdk: str = "gradio", private: bool = False,
+               variants: list[str] | None = None, bundle: bool = False) -> str:
     """Assemble the Space and upload it as repo_type 'space' in one commit; return the commit id.
 
     ``revision`` defaults to the commit the model's main branch points to now (a pin).
@@ -159,6 +192,6 @@ def push_space(*, repo: str, model: str, revision: str | None = None, endpoint: 
     store = open_store(endpoint)
     with tempfile.TemporaryDirectory(prefix="yolodeck-space-") as tmp:
         folder = assemble(Path(tmp) / "space", model=model, revision=pin, endpoint=model_endpoint or endpoint,
-                          sdk=sdk)
+                          sdk=sdk, variants=variants, bundle=bundle)
         store.create_repo(repo, repo_type="space", private=private, exist_ok=True, space_sdk=sdk)
         return store.commit_folder(repo, folder, message=f"Space for {model}@{pin[:12]}", repo_type="space")

@@ -21,6 +21,7 @@ from typing import Annotated
 from urllib.parse import quote, unquote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hub.errors import (
@@ -38,6 +39,13 @@ from hub.store.tokens import Token
 
 TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}
+# CORS as the Hub answers it on resolve and API routes, so a page on another origin (a static Space) can load a
+# deck: any origin, no cookies (a token travels as Authorization), and the headers a download reads exposed.
+CORS = {"allow_origins": ["*"], "allow_credentials": False, "allow_methods": ["GET", "HEAD", "POST", "OPTIONS"],
+        "allow_headers": ["authorization", "range", "content-type", "user-agent", "x-requested-with"],
+        "expose_headers": ["X-Repo-Commit", "ETag", "X-Linked-Etag", "X-Linked-Size", "Content-Range",
+                           "Accept-Ranges", "Content-Length", "X-Error-Code", "X-Error-Message"],
+        "max_age": 3600}
 def _repo_type(kind: str) -> str:
     if kind not in TYPES:
         raise HttpError(404, f"no such API route: /api/{kind}")
@@ -54,6 +62,7 @@ def build(store: LocalStore, *, token: str | None = None, private: bool = False,
     read needs a token too."""
     access = Access(store, env_token=token, private=private)
     app = FastAPI(title="yolodeck hub", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(CORSMiddleware, **CORS)
     for kind in HANDLED:
         app.add_exception_handler(kind, on_error)
     Caller = Annotated[Token | None, Depends(access.caller)]  # noqa: N806 - a type, read as one
