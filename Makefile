@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPACE_WHEELS := build/wheels-space/.stamp
+WEB_STAMP := build/web/.installed
 APT_PACKAGES := chromium ffmpeg redis-server
 APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install install-system test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
+.PHONY: install install-system install-web demo-static bench-static test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
 
 # `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
 # for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
@@ -42,6 +43,16 @@ $(SPACE_WHEELS): space/requirements.txt | $(STAMP)
 	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
 	touch $@
 
+# The static Space's vendored files (onnxruntime-web, plotly.js): npm ci of space/web's lock file (pinned versions
+# and integrity hashes; `hub space build --sdk static` checks each file's sha256 again against space/web/vendor.json).
+install-web: $(WEB_STAMP)
+$(WEB_STAMP): space/web/package.json space/web/package-lock.json
+	@command -v npm >/dev/null || { echo "need npm (Node.js) for the static Space's vendored files"; exit 1; }
+	@echo "==> install: onnxruntime-web and plotly.js for the static Space (npm ci into build/web)"
+	mkdir -p build/web && cp space/web/package.json space/web/package-lock.json build/web/
+	cd build/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Headless Chromium (browser tests), ffmpeg (the fake webcam) and redis-server (the service's queue), from
 # Debian's packages. `make demo` needs none of them.
 $(APT_STAMP):
@@ -51,10 +62,10 @@ $(APT_STAMP):
 	  echo "==> apt packages installed in $$(( $$(date +%s) - t0 )) s"; \
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
-test: install install-system $(SPACE_WHEELS)
+test: install install-system install-web $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q
 
-test-all: install install-system $(SPACE_WHEELS)
+test-all: install install-system install-web $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install
@@ -90,7 +101,7 @@ bench-service: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_service
 
 # Hand-made bugs, each run against the tests that must catch it (about 4 min once make test has run).
-mutations: install install-system $(SPACE_WHEELS)
+mutations: install install-system install-web $(SPACE_WHEELS)
 	$(BIN)/python -m tests.mutations
 
 # Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).
@@ -99,6 +110,17 @@ demo: install
 	@mkdir -p build; $(BIN)/python -m training.demo > build/demo-deck.log 2>&1 & \
 	  echo "==> the demo deck's other variants build in the background (build/demo-deck.log): reload the page to see them"; \
 	  $(BIN)/python -m apps.gradio_app --repo yolodeck/shelves-demo --host 127.0.0.1 --port 7860
+
+# The demo deck as a static Space (the model runs in the browser), served with the headers the Hub sets.
+demo-static: install install-web
+	$(BIN)/python -m training.demo --first
+	rm -rf build/static-space
+	$(BIN)/hub space build --sdk static --model yolodeck/shelves-demo --bundle --out build/static-space
+	$(BIN)/python -m space.serve_static build/static-space --port 7861
+
+# Milliseconds per frame in the page (onnxruntime-web, 1 and 2 threads) beside native ONNX Runtime; bytes per visit.
+bench-static: install install-system install-web
+	$(NETNS) $(BIN)/python -m tests.bench_static
 
 dashboard: install
 	$(BIN)/python -m training.demo

@@ -89,6 +89,7 @@ async function run() {
     download($("json"), JSON.stringify(json, null, 2), "application/json");
     download($("csv"), detections.toCSV(), "text/csv");
     state.last = json;
+    state.runs = (state.runs || 0) + 1;
     showError("");
   } catch (err) {
     showError(err.message);
