@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPACE_WHEELS := build/wheels-space/.stamp
 WEB_STAMP := build/web/.installed
+RF_CLIENT := build/venv-inference-sdk/.installed
 APT_PACKAGES := chromium ffmpeg redis-server
 APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install install-system install-web demo-static bench-static test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
+.PHONY: install install-system install-web install-roboflow-client demo-static bench-static test test-all bench bench-photos bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
 
 # `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
 # for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
@@ -40,7 +41,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The Space's lean set as local wheels: its test builds a fresh venv from them, offline.
 $(SPACE_WHEELS): space/requirements.txt | $(STAMP)
-	$(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space
+	set -o pipefail; $(BIN)/pip download -q --disable-pip-version-check -r space/requirements.txt -d build/wheels-space 2>&1 \
+	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	touch $@
 
 # The static Space's vendored files (onnxruntime-web, plotly.js): npm ci of space/web's lock file (pinned versions
@@ -53,6 +55,13 @@ $(WEB_STAMP): space/web/package.json space/web/package-lock.json
 	cd build/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Roboflow's own client (inference-sdk) in a venv of its own, for tests/test_roboflow.py.
+install-roboflow-client: $(RF_CLIENT)
+$(RF_CLIENT): tests/requirements-roboflow-client.txt | $(STAMP)
+	test -x build/venv-inference-sdk/bin/python || $(PY) -m venv build/venv-inference-sdk
+	$(BIN)/uv pip install -q --python build/venv-inference-sdk/bin/python -r tests/requirements-roboflow-client.txt
+	touch $@
+
 # Headless Chromium (browser tests), ffmpeg (the fake webcam) and redis-server (the service's queue), from
 # Debian's packages. `make demo` needs none of them.
 $(APT_STAMP):
@@ -62,10 +71,10 @@ $(APT_STAMP):
 	  echo "==> apt packages installed in $$(( $$(date +%s) - t0 )) s"; \
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
-test: install install-system install-web $(SPACE_WHEELS)
-	$(NETNS) $(BIN)/python -m pytest -q
+test: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
+	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-test-all: install install-system install-web $(SPACE_WHEELS)
+test-all: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install
@@ -101,7 +110,7 @@ bench-service: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_service
 
 # Hand-made bugs, each run against the tests that must catch it (about 4 min once make test has run).
-mutations: install install-system install-web $(SPACE_WHEELS)
+mutations: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
 	$(BIN)/python -m tests.mutations
 
 # Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).

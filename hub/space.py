@@ -107,7 +107,9 @@ def _readme(meta: dict[str, Any], *, model: str, revision: str) -> str:
     data = SpaceCardData(**meta)
     return str(SpaceCard(f"---\n{data.to_yaml()}\n---\n\n# {meta['title']}\n\n"
             f"The yolodeck {what} for [{model}](https://huggingface.co/{model}) at revision `{revision}`. "
-            f"Change the model with the Space variables `YOLODECK_MODEL` and `YOLODECK_REVISION`.\n"))
+            + ("Build it again for another model or revision: `hub space push --sdk static --model OWNER/NAME`.\n"
+               if meta["sdk"] == "static" else
+               "Change the model with the Space variables `YOLODECK_MODEL` and `YOLODECK_REVISION`.\n")))
 
 
 DOCKERFILE = """FROM python:3.11-slim

@@ -22,6 +22,11 @@ GUARD_DIR = Path(__file__).parent / "netguard"
 _REUSE = os.environ.get("YOLODECK_TEST_STATE")
 _STATE = Path(_REUSE) if _REUSE else Path(tempfile.mkdtemp(prefix="yolodeck-tests-"))
 _STATE.mkdir(parents=True, exist_ok=True)
+# Under pytest-xdist (make test runs two workers), the costly artefacts (the tiny dataset, model and deck) are
+# built once, by whichever worker needs them first behind a file lock, in a folder every worker of the run shares.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+_SHARED = Path(_REUSE) if _REUSE else (Path(tempfile.gettempdir()) / f"yolodeck-tests-{_RUN}" if _RUN else _STATE)
+_SHARED.mkdir(parents=True, exist_ok=True)
 # YOLODECK_TEST_SEED trains the test models with another seed: a stand-in for another machine, whose
 # floating point gives other weights (tests on trained models must hold for any reasonable model).
 SEED = int(os.environ.get("YOLODECK_TEST_SEED", "0"))
@@ -88,35 +93,46 @@ TINY_TRAIN = dict(epochs=16, imgsz=256, batch=4, warmup_epochs=0, mosaic=0.0, cl
                   lr0=0.004, workers=0, seed=SEED)
 
 
+def _built_once(name: str, build):
+    """``build()`` run once per test run (per worker set), its result reused: a lock and a done marker in the shared
+    folder (``YOLODECK_TEST_STATE`` keeps them across runs)."""
+    from filelock import FileLock
+
+    done = _SHARED / f".{name}.done"
+    with FileLock(str(_SHARED / f".{name}.lock")):
+        if done.is_file() and (_REUSE or _RUN):
+            return Path(done.read_text())
+        result = build()
+        done.write_text(str(result))
+        return Path(result)
+
+
 @pytest.fixture(scope="session")
-def tiny_data(state_dir: Path) -> Path:
+def tiny_data() -> Path:
     """synth-shelves at a size a 2-core test run can learn from in a minute (fewer, larger products)."""
     from training.data import synth_shelves
 
-    if _REUSE and (state_dir / "tiny-shelves" / "data.yaml").is_file():
-        return state_dir / "tiny-shelves" / "data.yaml"
-    return synth_shelves.generate(state_dir / "tiny-shelves", train=32, val=8, test=8, width=256, height=256,
-                                  rows=(2, 3), product_width=(0.08, 0.14), seed=0, progress=False)
+    return _built_once("tiny-data", lambda: synth_shelves.generate(
+        _SHARED / "tiny-shelves", train=32, val=8, test=8, width=256, height=256, rows=(2, 3),
+        product_width=(0.08, 0.14), seed=0, progress=False))
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tiny_data: Path, state_dir: Path) -> Path:
+def tiny_run(tiny_data: Path) -> Path:
     from training.train import train
 
-    if _REUSE and (state_dir / "runs" / "tiny" / "yolodeck.json").is_file():
-        return state_dir / "runs" / "tiny"
-    return train(data=tiny_data, out=state_dir / "runs" / "tiny", **TINY_TRAIN)
+    return _built_once("tiny-run", lambda: train(data=tiny_data, out=_SHARED / "runs" / "tiny", **TINY_TRAIN))
 
 
 @pytest.fixture(scope="session")
-def tiny_deck(tiny_run: Path, tiny_data: Path, state_dir: Path) -> Path:
+def tiny_deck(tiny_run: Path, tiny_data: Path) -> Path:
     from training.deck import build_deck
 
-    out = state_dir / "deck"
-    if _REUSE and (out / "README.md").is_file():
-        return out
-    build_deck(tiny_run, data=tiny_data, out=out, threads=2, calibration=16, name="tiny-shelves")
-    return out
+    def build() -> Path:
+        build_deck(tiny_run, data=tiny_data, out=_SHARED / "deck", threads=2, calibration=16, name="tiny-shelves")
+        return _SHARED / "deck"
+
+    return _built_once("tiny-deck", build)
 
 
 @pytest.fixture(scope="session")

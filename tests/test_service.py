@@ -109,9 +109,11 @@ def test_tiles_find_the_small_objects_of_a_large_photo(service, images):
 def test_the_roboflow_route_takes_roboflows_request_and_answers_its_shape(service, images, reference):
     """The request as Roboflow's docs show it (inference server, /infer/object_detection)."""
     name, data = images[1]
-    request = {"model_id": "soccer-players-5fuqs/1", "image": {"type": "base64", "value": base64.b64encode(data).decode()},
+    request = {"model_id": service["repo"], "image": {"type": "base64", "value": base64.b64encode(data).decode()},
                "confidence": 0.25, "iou_threshold": 0.7, "max_detections": 300, "api_key": "ignored-without-keys"}
     with httpx.Client(base_url=service["url"], timeout=30) as http:
+        docs = http.post("/infer/object_detection", json={**request, "model_id": "soccer-players-5fuqs/1"})
+        assert docs.status_code == 404 and service["repo"] in docs.json()["message"]  # the docs' model: not served
         r = http.post("/infer/object_detection", json=request)
         assert r.status_code == 200, r.text
         body = r.json()

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from apps.service import roboflow, schemas, videos
+from apps.service.errors import ServiceError
 from apps.service.jobs import JobQueue, QueueFullError
 from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
@@ -30,14 +31,9 @@ from hub.store.tokens import TokenStore
 MAX_BODY = MAX_BYTES * 4 // 3 + 2**20  # an image at the runtime's limit, base64-encoded, and the fields
 
 
-class ServiceError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
-
-
 def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    """The error body: ``error``, and the same text as ``message``, where Roboflow's clients read it."""
+    return JSONResponse({"error": message, "message": message}, status_code=status, headers=headers)
 
 
 def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
@@ -78,12 +74,15 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         where = ".".join(str(x) for x in first.get("loc", ()))
         return _problem(422, f"{where or 'body'}: {first.get('msg', 'invalid')}")
 
-    def caller(authorization: Annotated[str | None, Header()] = None,
-               x_api_key: Annotated[str | None, Header()] = None,
-               api_key: Annotated[str | None, Query(max_length=256)] = None) -> None:
+    def given_key(authorization: Annotated[str | None, Header()] = None,
+                  x_api_key: Annotated[str | None, Header()] = None,
+                  api_key: Annotated[str | None, Query(max_length=256)] = None) -> str | None:
+        """The key a request carries in a header or the query (Roboflow's clients may also send it in the body)."""
+        return x_api_key or api_key or (authorization or "").removeprefix("Bearer ").strip() or None
+
+    def authorize(given: str | None) -> None:
         if tokens is None:
             return
-        given = x_api_key or api_key or (authorization or "").removeprefix("Bearer ").strip() or None
         token = tokens.find(given) if given else None  # hashes only, compared in constant time: the hub's tokens
         if token is None:
             problem = ("the API key is not valid (or was revoked)" if given else
@@ -94,6 +93,9 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         repo = served().deck.get("repo")
         if repo and not token.covers(repo):
             raise ServiceError(403, f"key '{token.name}' covers {token.namespace}/, not the served deck {repo}")
+
+    def caller(given: Annotated[str | None, Depends(given_key)]) -> None:
+        authorize(given)
 
     guarded = [Depends(caller)]
 
@@ -202,18 +204,9 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
             out["result"] = {"id": job, **state["result"]}
         return out
 
-    @app.post("/infer/object_detection", dependencies=guarded, response_model=schemas.RoboflowResponse,
-              response_model_by_alias=True, tags=["roboflow"])
-    def roboflow_detect(body: schemas.RoboflowRequest) -> dict[str, Any]:
-        """Roboflow inference's object detection request and response, for clients written against it."""
-        arrived = time.perf_counter()
-        data, opts = roboflow.request_to_job(body, served())
-        job, _ = submit(data, opts, None)
-        state = queue.wait(job, opts.timeout)
-        result = answer(job, state, arrived)
-        if isinstance(result, JSONResponse):
-            return result
-        return roboflow.response_of(result, elapsed=time.perf_counter() - arrived)
+    roboflow_api = roboflow.Service(served=served, submit=submit, wait=queue.wait, answer=answer, authorize=authorize,
+                                    given_key=given_key)
+    roboflow.add_routes(app, roboflow_api)
 
     @app.post("/v1/videos", dependencies=guarded, status_code=202, response_model=schemas.Accepted, tags=["jobs"],
               openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -289,5 +282,6 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         body, kind = metrics.render()
         return PlainTextResponse(body, media_type=kind)
 
+    roboflow.add_legacy_route(app, roboflow_api)  # POST /{project}/{version}: after every fixed route
     app.add_middleware(BodyLimit, limit=MAX_BODY, exceeded=lambda message: ServiceError(413, message))
     return app

@@ -13,7 +13,7 @@ SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 
 
 async def parse(request: Request) -> tuple[bytes, dict[str, Any]]:
-    from apps.service.api import ServiceError
+    from apps.service.errors import ServiceError
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ServiceError(415, "send multipart/form-data with the file in field 'video'")
@@ -28,7 +28,7 @@ async def parse(request: Request) -> tuple[bytes, dict[str, Any]]:
 
 
 def _number(fields: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    from apps.service.api import ServiceError
+    from apps.service.errors import ServiceError
 
     try:
         value = float(fields.get(key, default))
@@ -41,7 +41,7 @@ def _number(fields: dict[str, Any], key: str, default: float, low: float, high: 
 
 def check(data: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     """The job's params, once the clip opens, has frames, is short enough and the lines fit in its frame."""
-    from apps.service.api import ServiceError
+    from apps.service.errors import ServiceError
     from hub.errors import InvalidVideoError
     from hub.video import probe, read_frames
 

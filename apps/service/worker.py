@@ -172,7 +172,7 @@ def serve(redis_url: str, repo: str, *, revision: str = "main", variant: str | N
               else deck.default_variant(threads=threads))
     detector = deck.load(VariantQuery(variant=chosen.id), threads=threads, busy_wait=False)
     info = {"repo": repo, "revision": revision, "commit": deck.commit, "backend": chosen.backend,
-            "precision": chosen.precision, "threads": threads, "classes": manifest.classes,
+            "precision": chosen.precision, "threads": threads, "classes": manifest.classes, "imgsz": manifest.imgsz,
             "deck": [{"id": v.id, "backend": v.backend, "precision": v.precision,
                       "map50": round(v.metrics.map50, 4) if v.metrics else None,
                       "latency_ms": round(v.latency_ms.median, 2) if v.latency_ms else None}

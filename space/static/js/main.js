@@ -10,7 +10,7 @@ import { Webcam } from "./webcam.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { deck: null, detectors: new Map(), detector: null, image: null, running: null };
-self.yolodeck = state; // for the browser tests and curious visitors
+self.yolodeck = state; // for the browser tests, the benchmark and curious visitors
 
 function showError(message) {
   $("error").textContent = message;
@@ -213,6 +213,8 @@ function setUpCompare() {
     }
   });
 }
+
+state.detectorFor = (id) => detectorFor(variantNamed(id));
 
 async function main() {
   if (!hasWebAssembly()) return showError("This browser cannot run WebAssembly, which the page needs to run the model.");
