@@ -49,6 +49,12 @@ import hub.offline  # noqa: E402  (after the env above, before anything else imp
 hub.offline.configure()
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The digits deck (its own training, no tiny deck) first: under two xdist workers it is built while the other
+    worker builds the tiny deck, instead of after it."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_cli_digits.py") else 1)
+
+
 def pytest_report_header(config) -> list[str]:
     from hub.probe import cpu
 

@@ -296,6 +296,11 @@ MUTATIONS = [
              '"input_height": size, "input_width": size}',
              '"input_height": size and 2 * size, "input_width": size and 2 * size}',
              ('tests/test_roboflow.py::test_the_roboflow_client_runs_unchanged_against_the_service',)),
+    Mutation('service: one blocking wait as long as the request\'s timeout',
+             'apps/service/jobs.py',
+             'timeout=max(0.01, min(left, WAIT_SLICE))',
+             'timeout=max(0.01, left)',
+             ('tests/test_service.py::test_workers_killed_again_and_again_under_load_cost_no_client_a_request',)),
 ]
 
 

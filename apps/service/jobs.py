@@ -49,6 +49,9 @@ class QueueFullError(Exception):
     """The variant's queue holds ``max_queue`` unfinished jobs: come back later."""
 
 
+WAIT_SLICE = 1.0  # seconds one blocking read waits at most: well under the Redis client's socket timeout
+
+
 @dataclass(frozen=True)
 class Settings:
     prefix: str = "yolodeck"
@@ -130,12 +133,21 @@ class JobQueue:
         return out
 
     def wait(self, job: str, timeout: float) -> dict[str, Any] | None:
-        """The job's state once it has ended, or as it is after ``timeout`` seconds."""
+        """The job's state once it has ended, or as it is after ``timeout`` seconds.
+
+        Blocks in slices of ``WAIT_SLICE`` seconds: one BLPOP as long as the whole wait outlasted the client's socket
+        timeout (redis-py's default is 5 s) whenever a job waited for a dead worker's claim, and the request failed
+        with "Timeout reading from socket" although Redis was up. Each slice also looks at the job again.
+        """
+        deadline = time.monotonic() + timeout
         state = self.job(job)
-        if state is None or state["status"] in ("done", "failed") or timeout <= 0:
-            return state
-        self.r.blpop([self.key("done", job)], timeout=max(0.01, timeout))
-        return self.job(job)
+        while state is not None and state["status"] not in ("done", "failed"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.r.blpop([self.key("done", job)], timeout=max(0.01, min(left, WAIT_SLICE)))
+            state = self.job(job)
+        return state
 
     def depth(self, variant: str) -> int:
         """Unfinished jobs (queued + running) of one variant."""

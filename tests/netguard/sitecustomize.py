@@ -18,8 +18,8 @@ _OWN_HOSTS = frozenset(h for h in os.environ.get("NETGUARD_OWN_HOSTS", "").split
 
 
 def _record(msg: str) -> None:
-    try:
-        with open(_LOG, "a") as fh:
+    try:  # the log named now: a pytest-xdist worker inherits the guard from its start and names its own log later
+        with open(os.environ.get("NETGUARD_LOG", _LOG), "a") as fh:
             argv0 = sys.argv[0] if sys.argv else ""
             fh.write(f"{time.strftime('%H:%M:%S')} pid={os.getpid()} argv0={argv0} {msg}\n")
     except OSError:
