@@ -14,9 +14,11 @@ from inference_sdk import InferenceConfiguration, InferenceHTTPClient
 from inference_sdk.http.errors import HTTPCallErrorError
 
 
-def client(spec: dict, key: str | None = None, transport: str | None = None) -> InferenceHTTPClient:
+def client(spec: dict, key: str | None = None, transport: str | None = None, batch: int = 1) -> InferenceHTTPClient:
+    """``batch``: images per v1 request (the client's ``max_batch_size``; over 1 it sends the list form)."""
     config = InferenceConfiguration(confidence_threshold=spec["conf"], iou_threshold=spec["iou"],
-                                    max_detections=300, api_key_transport=transport or spec.get("transport"))
+                                    max_detections=300, api_key_transport=transport or spec.get("transport"),
+                                    max_batch_size=batch)
     c = InferenceHTTPClient(api_url=spec["url"], api_key=key or spec["key"])
     c.configure(config)
     return c
@@ -39,6 +41,7 @@ def main() -> None:
         "v0_list": v0.infer(images, model_id=model),
         "v1_one": v1.infer(images[0], model_id=model),
         "v1_list": v1.infer(images, model_id=model),
+        "v1_batch": client(spec, batch=8).select_api_v1().infer(images, model_id=model),
         "v0_async": asyncio.run(client(spec).select_api_v0().infer_async(images[0], model_id=model)),
         "v1_async": asyncio.run(client(spec).select_api_v1().infer_async(images, model_id=model)),
         "registry": v1.list_loaded_models().to_dict(),

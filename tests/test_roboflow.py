@@ -76,7 +76,7 @@ def test_the_roboflow_client_runs_unchanged_against_the_service(service, tiny_de
     want = [fp32.detect(p, conf=CONF, iou=IOU, max_det=300) for p in tests]
     for mode in ("v0_one", "v1_one", "v0_async", "header", "header_v0"):
         _same(got[mode], want[0], mode)
-    for mode in ("v0_list", "v1_list", "v1_async"):
+    for mode in ("v0_list", "v1_list", "v1_batch", "v1_async"):
         assert len(got[mode]) == len(tests), mode  # one answer per image, in order
         for answer, expected, path in zip(got[mode], want, tests, strict=True):
             _same(answer, expected, f"{mode} {path.name}")
