@@ -82,6 +82,9 @@ def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(PAGE, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     copy_vendor(out, vendor)
+    from hub.runtime.nms import GRAPH
+
+    shutil.copyfile(GRAPH, out / "nms.onnx")  # the NMS kernel the Python runtime runs, as the page runs it
     if bundle_from is not None:
         deck_dir = out / "deck"
         deck_dir.mkdir(exist_ok=True)
@@ -93,7 +96,9 @@ def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, 
             if local:
                 (deck_dir / path).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(local, deck_dir / path)
+    wasm = "vendor/ort/ort-wasm-simd-threaded.wasm"
     config = {"model": model, "commit": commit, "endpoint": endpoint, "bundle": bundle_from is not None,
-              "variants": variants or None}
+              "variants": variants or None,
+              "runtime": {"wasm": {"file": wasm, "sha256": json.loads(VENDOR_TABLE.read_text())[wasm]["sha256"]}}}
     (out / "space_config.json").write_text(json.dumps(config, indent=2) + "\n")
     return out

@@ -59,8 +59,8 @@ class Link:
             server = await asyncio.start_server(self._client, "127.0.0.1", 0)
             self.port = server.sockets[0].getsockname()[1]
 
-        self._loop.run_until_complete(serve())
-        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()  # its own thread: the caller's may
+        asyncio.run_coroutine_threadsafe(serve(), self._loop).result(timeout=10)  # run a loop already (Playwright)
         return self
 
     def stop(self) -> None:

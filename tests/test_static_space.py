@@ -205,7 +205,8 @@ def test_a_second_visit_downloads_only_the_page_and_nothing_leaves_loopback(brow
     page.reload()
     page.wait_for_selector("body[data-ready='1']", timeout=90_000)
     assert "from this browser's cache" in page.inner_text("#runtime-line")
-    assert not [u for u in requests if u.endswith(".onnx")], requests  # the model came from the Cache API
+    fetched = [u for u in requests if "/resolve/" in u and u.endswith(".onnx") or u.endswith(".wasm")]
+    assert not fetched, fetched  # the model and onnxruntime-web's WebAssembly came from the Cache API
     assert requests and all(urlparse(u).hostname == "127.0.0.1" for u in requests), requests
 
 

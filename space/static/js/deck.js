@@ -27,9 +27,14 @@ export async function openDeck(config) {
   return { config, manifest, commit: config.commit };
 }
 
-// The bytes of `name`, verified against `sha256`; `onProgress(fraction)` while downloading.
-export async function verifiedFile(config, name, sha256, onProgress = () => {}) {
-  const url = fileUrl(config, name);
+// The bytes of the deck's file `name`, verified against `sha256`; `onProgress(fraction)` while downloading.
+export function verifiedFile(config, name, sha256, onProgress = () => {}) {
+  return verifiedFetch(fileUrl(config, name), name, sha256, onProgress);
+}
+
+// The bytes at `url`, from the Cache API when a copy there still matches `sha256`, else downloaded, checked and
+// cached. A file that does not match is refused (ChecksumError) and never used.
+export async function verifiedFetch(url, name, sha256, onProgress = () => {}) {
   const cache = "caches" in self ? await caches.open(CACHE).catch(() => null) : null;
   const cached = cache && await cache.match(url);
   if (cached) {
@@ -52,7 +57,7 @@ export async function verifiedFile(config, name, sha256, onProgress = () => {}) 
   const buffer = await new Blob(parts).arrayBuffer();
   const actual = await sha256Hex(buffer);
   if (actual !== sha256) {
-    throw new ChecksumError(`${name} failed its checksum (sha256 ${actual.slice(0, 12)}..., the manifest says `
+    throw new ChecksumError(`${name} failed its checksum (sha256 ${actual.slice(0, 12)}..., expected `
       + `${sha256.slice(0, 12)}...): refused; the file was changed or damaged on its way`);
   }
   if (cache) await cache.put(url, new Response(buffer, { headers: { "content-type": "application/octet-stream" } }))

@@ -55,7 +55,17 @@ export class Detector {
   static async create(buffer, { names, imgsz, variant }) {
     const session = await ort.InferenceSession.create(buffer, { executionProviders: ["wasm"],
       graphOptimizationLevel: "all" });
-    return new Detector(session, { names, imgsz, variant });
+    const detector = new Detector(session, { names, imgsz, variant });
+    await detector.warm();
+    return detector;
+  }
+
+  // One call through the model and NMS before the first real one (both are slow the first time), as the Python
+  // Detector warms up.
+  async warm() {
+    await this.infer(new Float32Array(3 * this.imgsz * this.imgsz).fill(114 / 255));
+    await nms(Float32Array.from([0, 0, 10, 10, 1, 1, 11, 11]), Float32Array.from([0.9, 0.8]), Int32Array.from([0, 1]),
+      { iou: 0.5, maxDet: 10 });
   }
 
   constructor(session, { names, imgsz, variant }) {
@@ -85,7 +95,7 @@ export class Detector {
     const { values, dims } = await this.infer(box.blob);
     const t2 = performance.now();
     const found = decodeHead(values, dims, { conf, classes });
-    const keep = nms(found.xyxy, found.scores, found.classIds, { iou, maxDet });
+    const keep = await nms(found.xyxy, found.scores, found.classIds, { iou, maxDet });
     const xyxy = new Float32Array(keep.length * 4), scores = new Float32Array(keep.length);
     const classIds = new Int32Array(keep.length);
     keep.forEach((i, k) => {

@@ -1,8 +1,8 @@
 // The static Space: wires the page's sections to the deck. Config: space_config.json beside the page
 // (what `hub space build --sdk static` pinned: model, commit, endpoint, bundle, variants).
 
-import { defaultVariant, fileUrl, onnxVariants, openDeck, verifiedFile } from "./deck.js";
-import { configureRuntime, Detector, hasWebAssembly } from "./detector.js";
+import { defaultVariant, fileUrl, onnxVariants, openDeck, verifiedFetch, verifiedFile } from "./deck.js";
+import { configureRuntime, Detector, hasWebAssembly, ort } from "./detector.js";
 import { annotate } from "./draw.js";
 import { readImage } from "./images.js";
 import { drawCharts, variantTable } from "./metrics.js";
@@ -222,6 +222,11 @@ async function main() {
   let config;
   try {
     config = await (await fetch("space_config.json")).json();
+    // onnxruntime-web's 15 MB of WebAssembly, checked against its pinned sha256 and kept in the Cache API like the
+    // model, so that a second visit downloads only the page
+    const wasm = config.runtime.wasm;
+    ort.env.wasm.wasmBinary = (await verifiedFetch(new URL(wasm.file, document.baseURI).href, wasm.file,
+      wasm.sha256)).buffer;
     state.deck = await openDeck(config);
   } catch (err) {
     $("deck-line").textContent = "";
