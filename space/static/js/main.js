@@ -2,7 +2,7 @@
 // (what `hub space build --sdk static` pinned: model, commit, endpoint, bundle, variants).
 
 import { defaultVariant, fileUrl, onnxVariants, openDeck, verifiedFetch, verifiedFile } from "./deck.js";
-import { configureRuntime, Detector, hasWebAssembly, ort } from "./detector.js";
+import { configureRuntime, Detector, hasWebAssembly, ort, threadCount } from "./detector.js";
 import { annotate } from "./draw.js";
 import { readImage } from "./images.js";
 import { drawCharts, variantTable } from "./metrics.js";
@@ -38,7 +38,7 @@ async function detectorFor(variant) {
 }
 
 function threads() {
-  return Number(new URLSearchParams(location.search).get("threads")) || (self.crossOriginIsolated ? "auto" : 1);
+  return threadCount();
 }
 
 function options() {
@@ -166,7 +166,7 @@ function setUpTabs() {
 
 function setUpWebcam() {
   const webcam = new Webcam({ video: $("video"), overlay: $("overlay"), stats: $("webcam-stats"),
-    getDetector: () => state.detector, getOptions: options });
+    getDetector: () => state.detector, getOptions: options, size: state.deck.manifest.imgsz });
   state.webcam = webcam;
   $("webcam-start").addEventListener("click", async () => {
     try {

@@ -6,8 +6,9 @@ import { pixelsOf } from "./images.js";
 import { drawBoxes } from "./draw.js";
 
 export class Webcam {
-  constructor({ video, overlay, stats, getDetector, getOptions }) {
-    Object.assign(this, { video, overlay, stats, getDetector, getOptions });
+  // size: the network's input side; the camera is asked for frames that wide (4:3), no more pixels than it uses
+  constructor({ video, overlay, stats, getDetector, getOptions, size = 640 }) {
+    Object.assign(this, { video, overlay, stats, getDetector, getOptions, size });
     this.grab = new OffscreenCanvas(1, 1);
     this.counts = { processed: 0, shown: 0, skipped: 0 };
     this.busy = false;
@@ -17,8 +18,8 @@ export class Webcam {
   async start() {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error("this browser gives pages no camera (getUserMedia)");
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } },
-        audio: false });
+      this.stream = await navigator.mediaDevices.getUserMedia({ audio: false,
+        video: { width: { ideal: this.size }, height: { ideal: Math.round(this.size * 3 / 4) } } });
     } catch (err) {
       const why = err.name === "NotAllowedError" ? "the camera was refused: allow it in the browser's site settings"
         : err.name === "NotFoundError" ? "no camera was found" : `the camera could not start (${err.name}: ${err.message})`;
@@ -29,26 +30,39 @@ export class Webcam {
     this.running = true;
     this.times = [];
     this.timer = setInterval(() => this.report(), 500);
-    this.next();
+    this.fresh = false;
+    const mark = () => { // every new camera frame: noted, and counted as skipped if the model is busy
+      if (!this.running) return;
+      if (this.busy) this.counts.skipped++;
+      this.fresh = true;
+      if (this.wake) { this.wake(); this.wake = null; }
+      if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(mark);
+      else requestAnimationFrame(mark);
+    };
+    mark();
+    this.loop();
   }
 
   stop() {
     this.running = false;
     clearInterval(this.timer);
+    if (this.wake) { this.wake(); this.wake = null; }
     this.stream?.getTracks().forEach((t) => t.stop());
     this.video.srcObject = null;
   }
 
-  next() {
-    if (!this.running) return;
-    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(() => this.frame());
-    else requestAnimationFrame(() => this.frame());
+  // The model takes the newest frame as soon as it is free: it waits only when it has seen every frame so far
+  // (waiting for the next frame's callback instead would leave it idle up to a frame's time after each call).
+  async loop() {
+    while (this.running) {
+      if (!this.fresh) await new Promise((resolve) => { this.wake = resolve; });
+      if (!this.running) break;
+      this.fresh = false;
+      await this.frame();
+    }
   }
 
   async frame() {
-    if (!this.running) return;
-    this.next(); // the next frame is asked for now: it is skipped if the model is still busy
-    if (this.busy) { this.counts.skipped++; return; }
     const detector = this.getDetector();
     const w = this.video.videoWidth, h = this.video.videoHeight;
     if (!detector || !w || !h) return;
