@@ -72,7 +72,7 @@ $(APT_STAMP):
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
 test: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
-	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 test-all: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
