@@ -59,7 +59,9 @@ $(WEB_STAMP): space/web/package.json space/web/package-lock.json
 install-roboflow-client: $(RF_CLIENT)
 $(RF_CLIENT): tests/requirements-roboflow-client.txt | $(STAMP)
 	test -x build/venv-inference-sdk/bin/python || $(PY) -m venv build/venv-inference-sdk
-	$(BIN)/uv pip install -q --python build/venv-inference-sdk/bin/python -r tests/requirements-roboflow-client.txt
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python build/venv-inference-sdk/bin/python \
+	  -r tests/requirements-roboflow-client.txt; else build/venv-inference-sdk/bin/pip install -q \
+	  --disable-pip-version-check -r tests/requirements-roboflow-client.txt; fi
 	touch $@
 
 # Headless Chromium (browser tests), ffmpeg (the fake webcam) and redis-server (the service's queue), from
