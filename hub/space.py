@@ -31,6 +31,9 @@ APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handle
              "docker": ["__init__.py", "dashboard.py", "charts.py"]}
 HUB_EXCLUDE = ("cli", "server.py", "payload.py", "space.py", "__pycache__")
 DOCKER_PORT = 7860
+# a static Space's headers: what onnxruntime-web needs for threads (SharedArrayBuffer); the only ones the Hub accepts
+STATIC_HEADERS = {"cross-origin-embedder-policy": "require-corp", "cross-origin-opener-policy": "same-origin",
+                  "cross-origin-resource-policy": "cross-origin"}
 
 
 class SpaceConfigError(YolodeckError, ValueError):
@@ -47,13 +50,16 @@ def front_matter(*, model: str, sdk: str = "gradio", title: str | None = None) -
     }
     if sdk == "gradio":
         meta |= {"sdk_version": importlib.metadata.version("gradio"), "app_file": "app.py", "python_version": "3.11"}
+    elif sdk == "static":
+        meta |= {"app_file": "index.html", "custom_headers": dict(STATIC_HEADERS)}
     else:
         meta |= {"app_port": DOCKER_PORT}
     meta |= {
         "license": "agpl-3.0",
         "models": [model],
-        "short_description": ("Detect objects with every variant of a YOLO deck" if sdk == "gradio"
-                              else "Benchmark dashboard of a YOLO deck's variants"),
+        "short_description": {"gradio": "Detect objects with every variant of a YOLO deck",
+                              "static": "YOLO detection in your browser: no server"}.get(
+                                  sdk, "Benchmark dashboard of a YOLO deck's variants"),
         "pinned": False,
     }
     return meta
@@ -83,9 +89,8 @@ def check_front_matter(meta: dict[str, Any]) -> None:
         errors.append("a docker Space has no app_file (the Dockerfile's CMD starts it)")
     if meta.get("sdk") == "static" and not str(meta.get("app_file", "")).endswith(".html"):
         errors.append("a static Space needs app_file, its HTML page")
-    allowed = {"cross-origin-embedder-policy", "cross-origin-opener-policy", "cross-origin-resource-policy"}
-    for header in set(meta.get("custom_headers") or {}) - allowed:
-        errors.append(f"custom_headers: {header!r} is not one the Hub accepts ({', '.join(sorted(allowed))})")
+    for header in set(meta.get("custom_headers") or {}) - set(STATIC_HEADERS):
+        errors.append(f"custom_headers: {header!r} is not one the Hub accepts ({', '.join(sorted(STATIC_HEADERS))})")
     if len(meta.get("short_description", "")) > 60:
         errors.append("short_description must be at most 60 characters")
     for model in meta.get("models", []):
@@ -166,7 +171,6 @@ def _assemble_static(out: Path, *, model: str, revision: str, endpoint: str | No
     """The static Space: the deck opened once at ``revision`` (pinned to its commit), the page around it."""
     from hub.api import open_deck
     from space.static_space import assemble_static
-    from space.static_space import front_matter as static_front_matter
 
     public = endpoint if endpoint and endpoint.startswith(("http://", "https://")) else None
     if not (public or bundle):
@@ -176,7 +180,7 @@ def _assemble_static(out: Path, *, model: str, revision: str, endpoint: str | No
     manifest = deck.manifest.to_dict()
     assemble_static(out, model=model, commit=deck.commit, endpoint=public or "", manifest=manifest, variants=variants,
                     bundle_from=deck if bundle else None)
-    (out / "README.md").write_text(_readme(static_front_matter(model=model), model=model, revision=deck.commit))
+    (out / "README.md").write_text(_readme(front_matter(model=model, sdk="static"), model=model, revision=deck.commit))
     return out
 
 

@@ -4,7 +4,8 @@ The folder runs as it is on any static host (the Hub's static Spaces, ``python -
 ``index.html``, ``style.css`` and ``js/`` (plain ES modules, package data beside this file), ``vendor/``
 (onnxruntime-web's WASM build and plotly.js, copied from the npm packages ``make install-web`` installs and
 checked against ``web/vendor.json``'s sha256), ``space_config.json`` (model, pinned commit, endpoint) and
-``README.md`` whose front matter asks for the COOP/COEP/CORP headers that give the page threads.
+``README.md`` (``hub.space`` writes it) whose front matter asks for the COOP/COEP/CORP headers that give the page
+threads.
 
 The deck's files are fetched by the page from ``{endpoint}/{model}/resolve/{commit}/{file}`` and checked
 against the manifest's sha256, or, with ``bundle``, copied into ``deck/`` (hosts that cannot reach the repo).
@@ -24,11 +25,6 @@ from hub.errors import YolodeckError
 HERE = Path(__file__).resolve().parent
 PAGE = HERE / "static"
 VENDOR_TABLE = HERE / "web" / "vendor.json"
-HEADERS = {  # what onnxruntime-web needs for threads (SharedArrayBuffer); the only ones the Hub accepts
-    "cross-origin-embedder-policy": "require-corp",
-    "cross-origin-opener-policy": "same-origin",
-    "cross-origin-resource-policy": "cross-origin",
-}
 
 
 class StaticSpaceError(YolodeckError, ValueError):
@@ -41,10 +37,12 @@ def vendor_dir() -> Path:
     return Path(given) if given else HERE.parent / "build" / "web" / "node_modules"
 
 
-def copy_vendor(out: Path, source: Path | None = None) -> None:
-    """Copy onnxruntime-web's and plotly.js' files into ``out``, each checked against the pinned sha256."""
+def copy_vendor(out: Path, source: Path | None = None) -> dict[str, dict[str, str]]:
+    """Copy onnxruntime-web's and plotly.js' files into ``out``, each checked against the pinned sha256; return the
+    table of them (``web/vendor.json``)."""
     source = source or vendor_dir()
-    for dest, entry in json.loads(VENDOR_TABLE.read_text()).items():
+    table = json.loads(VENDOR_TABLE.read_text())
+    for dest, entry in table.items():
         src = source / entry["from"]
         if not src.is_file():
             raise StaticSpaceError(f"{src} is missing: run `make install-web` (npm ci of space/web), or point "
@@ -55,13 +53,7 @@ def copy_vendor(out: Path, source: Path | None = None) -> None:
                                    "reinstall with `make install-web`")
         (out / dest).parent.mkdir(parents=True, exist_ok=True)
         (out / dest).write_bytes(data)
-
-
-def front_matter(*, model: str, title: str | None = None) -> dict[str, Any]:
-    return {"title": title or f"yolodeck: {model.split('/')[-1]}", "emoji": "🛒", "colorFrom": "blue",
-            "colorTo": "green", "sdk": "static", "app_file": "index.html", "custom_headers": dict(HEADERS),
-            "license": "agpl-3.0", "models": [model],
-            "short_description": "YOLO detection in your browser: no server", "pinned": False}
+    return table
 
 
 def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, manifest: dict,
@@ -81,7 +73,7 @@ def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(PAGE, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    copy_vendor(out, vendor)
+    vendored = copy_vendor(out, vendor)
     from hub.runtime.nms import GRAPH
 
     shutil.copyfile(GRAPH, out / "nms.onnx")  # the NMS kernel the Python runtime runs, as the page runs it
@@ -99,6 +91,6 @@ def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, 
     wasm = "vendor/ort/ort-wasm-simd-threaded.wasm"
     config = {"model": model, "commit": commit, "endpoint": endpoint, "bundle": bundle_from is not None,
               "variants": variants or None,
-              "runtime": {"wasm": {"file": wasm, "sha256": json.loads(VENDOR_TABLE.read_text())[wasm]["sha256"]}}}
+              "runtime": {"wasm": {"file": wasm, "sha256": vendored[wasm]["sha256"]}}}
     (out / "space_config.json").write_text(json.dumps(config, indent=2) + "\n")
     return out

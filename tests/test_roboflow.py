@@ -56,11 +56,16 @@ def _run_client(service, images: list[Path], **spec) -> dict:
     return json.loads(done.stdout)
 
 
+def _corners(predictions: list[dict]) -> np.ndarray:
+    """Roboflow's centre boxes (x, y, width, height) as x1, y1, x2, y2."""
+    return np.array([[d["x"] - d["width"] / 2, d["y"] - d["height"] / 2, d["x"] + d["width"] / 2,
+                      d["y"] + d["height"] / 2] for d in predictions], np.float32).reshape(-1, 4)
+
+
 def _same(answer: dict, expected, name: str, *, tol: float = 1e-3) -> None:
     """Roboflow's centre boxes against the runtime's, matched by IoU >= 0.99, confidences within ``tol``."""
     p = answer["predictions"]
-    boxes = np.array([[d["x"] - d["width"] / 2, d["y"] - d["height"] / 2, d["x"] + d["width"] / 2,
-                       d["y"] + d["height"] / 2] for d in p], np.float32).reshape(-1, 4)
+    boxes = _corners(p)
     assert len(boxes) == len(expected) >= 3, (name, len(boxes), len(expected))
     iou = _box_iou(expected.xyxy, boxes)
     assert (iou.max(axis=1) >= 0.99).all(), name
@@ -102,8 +107,7 @@ def test_a_larger_image_downsized_by_the_client_comes_back_in_its_own_pixels(ser
     got = _run_client(service, [big])["v1_one"]
     want = Detector(tiny_deck / "model-fp32.onnx", threads=1).detect(big, conf=CONF, iou=IOU, max_det=300)
     p = got["predictions"]
-    boxes = np.array([[d["x"] - d["width"] / 2, d["y"] - d["height"] / 2, d["x"] + d["width"] / 2,
-                       d["y"] + d["height"] / 2] for d in p], np.float32)
+    boxes = _corners(p)
     assert boxes[:, 2].max() > 400  # in the 768 px image, not the 256 px one sent
     best = _box_iou(want.xyxy, boxes).max(axis=1)
     assert abs(len(p) - len(want)) <= max(2, len(want) // 10) and np.median(best) > 0.9, np.sort(best)[:5]

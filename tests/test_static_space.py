@@ -93,6 +93,13 @@ def _result(page, action) -> dict:
     return page.evaluate("window.yolodeck.last")
 
 
+def _first_result(context, url: str, tiny_data):
+    """The page opened and the first of ``_images`` detected: (page, its name, its bytes, the result)."""
+    page, _ = _open(context, url)
+    name, data = next(iter(_images(tiny_data).items()))
+    return page, name, data, _result(page, _upload(page, name, data))
+
+
 def _png(rgb: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, "PNG")
@@ -146,10 +153,7 @@ def test_the_page_detects_what_detector_detects(browser, space_url, tiny_deck, t
 
 @needs_vendor
 def test_every_control_changes_the_result_and_downloads_say_what_ran(browser, space_url, tiny_data):
-    _, context, _ = browser
-    page, _ = _open(context, space_url)
-    name, data = next(iter(_images(tiny_data).items()))
-    base = _result(page, _upload(page, name, data))
+    page, _, _, base = _first_result(browser[1], space_url, tiny_data)
     n = len(base["detections"])
     assert n >= 3 and base["commit"] and page.inner_text("#ran").startswith(base["variant"])
 
@@ -178,10 +182,7 @@ def test_every_control_changes_the_result_and_downloads_say_what_ran(browser, sp
 
 @needs_vendor
 def test_bad_input_gets_a_clear_message_and_the_page_keeps_working(browser, space_url, tiny_data):
-    _, context, _ = browser
-    page, _ = _open(context, space_url)
-    name, data = next(iter(_images(tiny_data).items()))
-    good = _result(page, _upload(page, name, data))
+    page, name, data, good = _first_result(browser[1], space_url, tiny_data)
     huge = io.BytesIO()
     Image.new("L", (8000, 8000)).save(huge, "PNG")  # 64 MP: over the limit, refused from its header
     cases = [("notes.txt", b"just some text", "text/plain", "not an image"),

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from apps.service import roboflow, schemas, videos
+from apps.service import roboflow, schemas, uploads, videos
 from apps.service.errors import ServiceError
 from apps.service.jobs import JobQueue, QueueFullError
 from apps.service.metrics import ServiceMetrics
@@ -132,10 +132,7 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
     async def parse(request: Request) -> tuple[bytes, schemas.DetectOptions]:
         kind = request.headers.get("content-type", "")
         if kind.startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=20)
-            upload = form.get("image") or form.get("file")
-            if upload is None or isinstance(upload, str):
-                raise ServiceError(422, "the form has no file field 'image'")
+            upload, form = await uploads.form_file(request, ("image", "file"))
             data = await upload.read()
             fields: dict[str, Any] = {k: v for k, v in form.items() if k not in ("image", "file")}
             if "classes" in fields:

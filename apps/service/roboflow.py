@@ -32,10 +32,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from apps.service import schemas
 from apps.service.errors import ServiceError
 from apps.service.served import Served
+from apps.service.uploads import form_file
 
 TASK = "object-detection"
 SERVICE_ID = str(uuid.uuid4())  # this API process, for /info
@@ -203,17 +205,11 @@ def add_legacy_route(app: FastAPI, svc: Service) -> None:
                      confidence: Annotated[float, Query()] = 0.4, overlap: Annotated[float, Query()] = 0.3,
                      max_detections: Annotated[int, Query(ge=1, le=1000)] = 300) -> Any:
         """Roboflow's v0 route: the image as the body (base64 text or a multipart file), options in the query."""
-        from starlette.concurrency import run_in_threadpool
-
         svc.authorize(key)
         variant = variant_of(f"{project}/{version}", svc.served())
         kind = request.headers.get("content-type", "")
         if kind.startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=10)
-            upload = form.get("file") or form.get("image")
-            if upload is None or isinstance(upload, str):
-                raise ServiceError(422, "the form has no file field 'file'")
-            data = await upload.read()
+            data = await (await form_file(request, ("file", "image"), max_fields=10))[0].read()
         else:
             data = decode((await request.body()).decode("ascii", errors="replace"), "body")
         opts = schemas.DetectOptions(conf=_fraction(confidence, "confidence"), iou=_fraction(overlap, "overlap"),

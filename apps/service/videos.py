@@ -8,19 +8,17 @@ from typing import Any
 
 from fastapi import Request
 
+from apps.service.errors import ServiceError
+from apps.service.uploads import form_file
+
 MAX_SECONDS = 120  # longer clips: run `python -m apps.video` where the file is
 SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 
 
 async def parse(request: Request) -> tuple[bytes, dict[str, Any]]:
-    from apps.service.errors import ServiceError
-
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ServiceError(415, "send multipart/form-data with the file in field 'video'")
-    form = await request.form(max_files=1, max_fields=20)
-    upload = form.get("video")
-    if upload is None or isinstance(upload, str):
-        raise ServiceError(422, "the form has no file field 'video'")
+    upload, form = await form_file(request, ("video",))
     fields: dict[str, Any] = {k: v for k, v in form.multi_items() if k != "video"}
     fields["lines"] = [v for k, v in form.multi_items() if k == "line"]
     fields["suffix"] = Path(upload.filename or "clip.mp4").suffix.lower() or ".mp4"
@@ -28,8 +26,6 @@ async def parse(request: Request) -> tuple[bytes, dict[str, Any]]:
 
 
 def _number(fields: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    from apps.service.errors import ServiceError
-
     try:
         value = float(fields.get(key, default))
     except (TypeError, ValueError):
@@ -41,7 +37,6 @@ def _number(fields: dict[str, Any], key: str, default: float, low: float, high: 
 
 def check(data: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     """The job's params, once the clip opens, has frames, is short enough and the lines fit in its frame."""
-    from apps.service.errors import ServiceError
     from hub.errors import InvalidVideoError
     from hub.video import probe, read_frames
 

@@ -27,7 +27,7 @@ async function detectorFor(variant) {
       const detector = await Detector.create(buffer, { names: state.deck.manifest.classes,
         imgsz: state.deck.manifest.imgsz, variant: variant.id });
       $("runtime-line").textContent = `${variant.id} ready (${fromCache ? "from this browser's cache" : "downloaded"}, `
-        + `sha256 checked) · onnxruntime-web WASM, ${threads()} thread(s)`
+        + `sha256 checked) · onnxruntime-web WASM, ${threadCount()} thread(s)`
         + (self.crossOriginIsolated ? "" : " (this page is not cross-origin isolated: one thread)");
       return detector;
     })();
@@ -35,10 +35,6 @@ async function detectorFor(variant) {
     opening.catch(() => state.detectors.delete(variant.id));
   }
   return state.detectors.get(variant.id);
-}
-
-function threads() {
-  return threadCount();
 }
 
 function options() {
