@@ -178,6 +178,8 @@ class Manifest(_Model):
                                          description="parameters and GFLOPs at imgsz, as Ultralytics counts them")
     objects: ObjectScale | None = None
     files: dict[str, RelPath] = Field(default_factory=dict, description="extra deck files: plots, examples")
+    build: dict[str, float] = Field(default_factory=dict, description="where the deck build's time went: wall "
+                                    "seconds per stage (*_s) and milliseconds per test image and variant (*_ms)")
 
     model_config = ConfigDict(strict=True, extra="ignore", validate_assignment=True, populate_by_name=True)
 

@@ -3,6 +3,8 @@ the size the curve keeps its accuracy down to, and the curve a real deck records
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,16 @@ def test_a_deck_records_its_object_scale_curve(tiny_deck):
     assert one.map50_95 == pytest.approx(m.reference().metrics.map50_95, abs=0.02)  # conf 0.01 against 0.001
     assert objects.min_px == pytest.approx(smallest_kept(objects.curve), abs=0.01)
     assert objects.curve[0].map50_95 < max(p.map50_95 for p in objects.curve)  # a third of the size costs accuracy
+
+
+def test_the_curve_s_sample_spreads_over_the_split():
+    """A large split is sampled evenly (the same images every build), a small one is used whole."""
+    from training.scale import sample
+
+    images = [Path(f"{i:04d}.jpg") for i in range(1000)]
+    chosen = sample(images, 48)
+    assert len(chosen) == len(set(chosen)) == 48 and chosen == sample(images, 48)
+    assert chosen[0] == images[0] and chosen[-1] == images[-1]
+    gaps = np.diff([images.index(p) for p in chosen])
+    assert gaps.min() >= 20 and gaps.max() <= 22
+    assert sample(images[:30], 48) == images[:30]

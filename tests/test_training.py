@@ -69,6 +69,10 @@ def test_deck_manifest_matches_its_files(tiny_deck):
     for v in manifest.variants:  # quantization must not collapse the scores (a barely trained model: loose bound)
         assert abs(manifest.delta(v)["map50"]) < 0.05, (v.id, manifest.delta(v))
     assert (tiny_deck / "training" / "results.csv").is_file() and "results" in manifest.files
+    build = manifest.build  # where the build's time went, by stage
+    assert all(build[k] > 0 for k in ("export_s", "evaluate_s", "latency_s", "inference_ms", "metrics_ms")), build
+    assert build["total_s"] >= build["export_s"] + build["evaluate_s"] + build["latency_s"], build
+    assert build["scale_images"] == manifest.dataset["images"]  # a split this small is not sampled
 
 
 def test_model_card_is_valid_hub_metadata(tiny_deck):

@@ -83,6 +83,7 @@ def _deck(args: argparse.Namespace) -> int:
     manifest = build_deck(
         args.run, data=args.data, out=args.out, variants=args.variants, imgsz=args.imgsz, threads=args.threads,
         calibration=args.calibration, name=args.name, examples=args.examples, object_scale=args.object_scale,
+        jobs=args.jobs,
     )
     print(Path(args.out) / "manifest.json")
     print(card.table(manifest), file=sys.stderr)
@@ -151,8 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     dk.add_argument("--name", help="model name in the manifest (default: the run folder's name)")
     dk.add_argument("--examples", type=int, default=4, help="test images shipped with the deck for the apps")
     dk.add_argument("--no-object-scale", dest="object_scale", action="store_false",
-                    help="skip measuring how small the objects may get (six more passes over the test split; "
-                         "without it tiles='auto' tiles by the training images' size)")
+                    help="skip measuring how small the objects may get (five more passes over a sample of the test "
+                         "split; without it tiles='auto' tiles by the training images' size)")
+    dk.add_argument("--jobs", type=int, help="processes that evaluate side by side, each a one-thread detector "
+                                             "(default: one per core)")
     dk.set_defaults(func=_deck)
 
     wt = sub.add_parser("weights", help="save a run's model as a weights-only checkpoint (safe to load)")

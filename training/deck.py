@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import multiprocessing
 import shutil
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -15,11 +16,10 @@ from tqdm import tqdm
 from hub import card, catalog, offline
 from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
-from training.evaluate import GroundTruth, evaluate_file, measure_latencies
+from training.evaluate import GroundTruth, measure_latencies
 from training.export import Exporter
+from training.measure import Measured, measure_deck
 from training.quiet import captured, quiet_scale_guess
-from training.scale import ZOOMS
-from training.scale import measure as measure_scale
 
 PLOTS = ("results.png", "confusion_matrix.png", "BoxPR_curve.png", "BoxF1_curve.png", "labels.jpg",
          "val_batch0_pred.jpg")
@@ -81,12 +81,14 @@ def build_deck(
     name: str | None = None,
     examples: int = 4,
     object_scale: bool = True,
+    jobs: int | None = None,
 ) -> Manifest:
     """Export and evaluate ``variants`` (default: all) of ``run`` into the deck folder ``out``.
 
     A variant that cannot be made here is kept in the manifest as ``unavailable`` with the reason.
     The first ``examples`` test images travel with the deck (``examples/``) for the apps. ``object_scale``: measure
-    how small its objects may get (``training.scale``, what ``detect(tiles="auto")`` reads; about 20 s a deck).
+    how small its objects may get (``training.scale``, what ``detect(tiles="auto")`` reads). ``jobs``: processes
+    that evaluate side by side (default: one per core, each a one-thread detector); ``threads`` is latency's.
     """
     run, out = Path(run), Path(out)
     checkpoint = checkpoint_of(run)
@@ -109,34 +111,38 @@ def build_deck(
     names = exporter.names
     tools = tool_versions()
     entries: list[Variant] = []
+    stages = {"start": time.perf_counter()}
     try:
-        for vid in tqdm(wanted, desc="deck: export + evaluate", unit="variant"):
+        for vid in tqdm(wanted, desc="deck: export", unit="variant"):
             kind = catalog.VARIANTS[vid]
             try:
                 with captured():  # the exporters' banners and timings; kept with the error if the step fails
                     path = exporter.export(vid)
-                    metrics = _in_subprocess(evaluate_file, path, test, names, imgsz=imgsz, threads=threads,
-                                             backend=kind.backend, progress=False)
             except Exception as exc:  # an exporter failing is recorded, not fatal: the rest of the deck stands
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-                tqdm.write(f"{vid}: unavailable ({reason})\n{''.join(traceback.format_exception(exc, limit=3))}")
-                if not any(v.ok and v.file == kind.file for v in entries):  # OpenVINO shares ONNX's files
-                    (out / kind.file).unlink(missing_ok=True)
-                entries.append(Variant(id=vid, backend=kind.backend, precision=kind.precision, file=kind.file,
-                                       status="unavailable", reason=reason))
+                entries.append(_unavailable(vid, exc, out, entries))
                 continue
             entries.append(Variant(
-                id=vid, backend=kind.backend, precision=kind.precision, file=kind.file, bytes=path.stat().st_size, sha256=sha256_of(path),
-                metrics=metrics,
+                id=vid, backend=kind.backend, precision=kind.precision, file=kind.file, bytes=path.stat().st_size,
+                sha256=sha256_of(path),
                 tools={"exporter": _exporter_of(vid, tools), "runtime": _runtime_of(kind.backend, tools)},
             ))
     finally:
         exporter.close()
+    stages["export"] = time.perf_counter()
+    made = {v.id: (out / v.file, v.backend) for v in entries if v.ok}
+    measured = measure_deck(made, test, names, imgsz=imgsz, object_scale_curve=object_scale, jobs=jobs)
+    for i, v in enumerate(entries):
+        if v.id in measured.failed:
+            entries[i] = _unavailable(v.id, RuntimeError(measured.failed[v.id]), out, entries[:i] + entries[i + 1:])
+        elif v.id in measured.metrics:
+            v.metrics = measured.metrics[v.id]
+    stages["evaluate"] = time.perf_counter()
     made = {v.id: (out / v.file, v.backend) for v in entries if v.ok}
     if made:
         tqdm.write(f"deck: latency of {len(made)} variants, blocks of calls in turn")
         for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads).items():
             next(v for v in entries if v.id == vid).latency_ms = latency
+    stages["latency"] = time.perf_counter()
 
     files = {}
     (out / "training").mkdir(exist_ok=True)
@@ -165,14 +171,34 @@ def build_deck(
         architecture=dict(zip(("parameters", "gflops"), size, strict=True)),
         files=files,
     )
-    reference = manifest.reference()
-    if object_scale and reference:
-        tqdm.write(f"deck: object scale curve ({reference.id}, {len(ZOOMS)} sizes)")
-        manifest.objects = _in_subprocess(measure_scale, out / reference.file, test, names, imgsz=imgsz,
-                                          variant=reference.id, backend=reference.backend, threads=threads)
+    manifest.objects = measured.objects
+    manifest.build = _build_times(stages, measured, len(made))
     manifest.write(out)
     (out / "README.md").write_text(card.render(manifest))
     return manifest
+
+
+def _unavailable(vid: str, exc: Exception, out: Path, others: list[Variant]) -> Variant:
+    """A variant that could not be made or run here: kept in the manifest with the reason, its file removed."""
+    kind = catalog.VARIANTS[vid]
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    tqdm.write(f"{vid}: unavailable ({reason})\n{''.join(traceback.format_exception(exc, limit=3))}")
+    if not any(v.ok and v.file == kind.file for v in others):  # OpenVINO shares ONNX's files
+        (out / kind.file).unlink(missing_ok=True)
+    return Variant(id=vid, backend=kind.backend, precision=kind.precision, file=kind.file, status="unavailable",
+                   reason=reason)
+
+
+def _build_times(stages: dict[str, float], measured: Measured, variants: int) -> dict[str, float]:
+    """Wall seconds per stage; per test image and variant, the model call and the scoring, in milliseconds."""
+    t = measured.seconds
+    per = 1e3 / max(1.0, t.get("images", 0.0) * max(variants, 1))
+    out = {"export_s": stages["export"] - stages["start"], "evaluate_s": stages["evaluate"] - stages["export"],
+           "latency_s": stages["latency"] - stages["evaluate"],
+           "inference_ms": t.get("inference", 0.0) * per, "metrics_ms": t.get("metrics", 0.0) * per,
+           "scale_inference_s": t.get("scale_inference", 0.0), "scale_metrics_s": t.get("scale_metrics", 0.0),
+           "scale_images": t.get("scale_images", 0.0), "total_s": time.perf_counter() - stages["start"]}
+    return {k: round(float(v), 3) for k, v in out.items()}
 
 
 def _exporter_of(vid: str, tools: dict[str, str]) -> str:

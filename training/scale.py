@@ -2,8 +2,9 @@
 
 The fp32 reference variant runs on the test split shown at several object sizes (``ZOOMS``): smaller as
 each image shrunk in a grey frame of its own size (at 1/2, half its width and height), larger as windows cut
-from it (at 2, four windows of half its width and height), and pycocotools scores each view as the deck's own
-metrics. An object that a window's edge cuts is neither found nor missed (COCO's crowd regions: a detection
+from it (at 2, four windows of half its width and height), and each view is scored as the deck's own
+metrics (``training.evaluate.coco_metrics``). At zoom 1 the view is the split itself: the reference's own
+evaluation is reused. A large split is sampled (``sample``). An object that a window's edge cuts is neither found nor missed (COCO's crowd regions: a detection
 on its visible part is ignored), so a view is scored only on objects it shows whole.
 ``min_px`` is where the curve reaches ``KEEP`` of its best mAP50-95 (interpolated between the two sizes around
 it): ``Detector.detect(tiles="auto")`` chooses the coarsest grid that shows a photo's objects at least that
@@ -21,11 +22,11 @@ import cv2
 import numpy as np
 
 from hub.manifest import ObjectScale, ScalePoint
-from hub.runtime import Detector
-from training.evaluate import GroundTruth, score
+from training.evaluate import GroundTruth, coco_metrics
 
 ZOOMS = (1 / 3, 1 / 2, 2 / 3, 1.0, 1.5, 2.0)
 SCALE_CONF = 0.01  # the curve's mAP as at 0.001 to the third decimal (measured on the demo deck), in half the time
+SAMPLE = 48  # test images the curve runs on at most (see ``make bench-deck``: how far min_px moves with the sample)
 KEEP = 0.95  # min_px: the smallest size whose mAP50-95 is within 5% of the curve's best
 VISIBLE = 0.9  # a box with less of its area inside the view was cut by its edge: a crowd region
 GREY = 114
@@ -98,18 +99,22 @@ def smallest_kept(curve: list[ScalePoint], keep: float = KEEP) -> float:
     return points[-1].object_px
 
 
-def measure(path: str | Path, test_images: list[Path], names: list[str], *, imgsz: int, variant: str,
-            backend: str | None = None, threads: int = 2, zooms: tuple[float, ...] = ZOOMS) -> ObjectScale | None:
-    """The scale curve of one variant file (the deck's fp32 reference) on the test images; None when the model
-    finds nothing at any size (an untrained model: no size to tile to)."""
-    detector = Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
-    gt = GroundTruth.load(test_images)
-    curve = []
-    for zoom in zooms:
-        shown = view(gt, zoom)
-        metrics = score(detector, shown, names, conf=SCALE_CONF)
-        curve.append(ScalePoint(object_px=round(median_px(shown, imgsz), 2), map50_95=metrics.map50_95,
-                                recall=metrics.recall))
+def sample(images: list[Path], size: int = SAMPLE) -> list[Path]:
+    """At most ``size`` images spread evenly over the split (the same ones every build): what the curve runs on."""
+    if len(images) <= size:
+        return list(images)
+    return [images[int(i)] for i in np.linspace(0, len(images) - 1, size).round()]
+
+
+def point(shown: GroundTruth, predictions: list, names: list[str], imgsz: int) -> ScalePoint:
+    """One point of the curve: the split shown at one zoom, scored as the deck's own metrics."""
+    metrics = coco_metrics(shown, predictions, names)
+    return ScalePoint(object_px=round(median_px(shown, imgsz), 2), map50_95=metrics.map50_95, recall=metrics.recall)
+
+
+def object_scale(curve: list[ScalePoint], gt: GroundTruth, imgsz: int, variant: str) -> ObjectScale | None:
+    """The deck's object scale from its curve; None when the model finds nothing at any size (an untrained model:
+    no size to tile to)."""
     if max(p.map50_95 for p in curve) <= 0:
         return None
     return ObjectScale(median_px=round(median_px(gt, imgsz), 2), min_px=round(smallest_kept(curve), 2),
