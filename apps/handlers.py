@@ -15,7 +15,7 @@ import numpy as np
 
 from apps import charts
 from apps.models import Models
-from hub import card, catalog
+from hub import card, catalog, choose
 from hub.api import RepoDeck
 from hub.errors import YolodeckError
 from hub.runtime import BoxAnnotator, Detections, LabelAnnotator, load_image
@@ -122,7 +122,7 @@ class App:
             gr.update(choices=deck.manifest.classes, value=[]),
             f"**{deck.manifest.model}** · {deck.repo}@{deck.revision} ({deck.commit[:8]}) · "
             f"{len(deck.manifest.classes)} classes · {deck.manifest.imgsz} px · {len(deck.runnable)} variants · "
-            f"default {best.id} (the fastest within 0.01 mAP50 of fp32, measured on this machine)",
+            f"default {best.id} (the fastest within {choose.TOLERANCE} mAP50 of fp32, measured on this machine)",
         )
 
     @staticmethod

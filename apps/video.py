@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from hub.errors import InvalidVideoError, YolodeckError
+from hub.runtime.tiles import parse_tiles
 
 
 def _numbers(text: str, what: str, count: int | None = None) -> list[float]:
@@ -36,10 +37,10 @@ def _zone(text: str) -> list[tuple[float, float]]:
 
 
 def _tiles(text: str):
-    if text == "auto":
-        return "auto"
-    rows, _, cols = text.partition("x")
-    return int(rows), int(cols)
+    try:
+        return parse_tiles(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,18 +15,6 @@ from hub.errors import InvalidVideoError, YolodeckError
 MAX_SECONDS = 60  # longer clips: `python -m apps.video` (no request holds a worker that long)
 
 
-def parse_line(text: str, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
-    """``x1,y1,x2,y2`` in the clip's pixels; empty: a vertical line through the middle."""
-    if not (text or "").strip():
-        return (width / 2, 0.0), (width / 2, float(height))
-    try:
-        x1, y1, x2, y2 = (float(v) for v in text.replace(" ", "").split(","))
-    except ValueError:
-        raise gr.Error(f"the line is x1,y1,x2,y2 in pixels (e.g. {width // 2},0,{width // 2},{height}), "
-                       f"not {text!r}", print_exception=False) from None
-    return (x1, y1), (x2, y2)
-
-
 def counts_chart(rows: list[dict[str, str]]) -> go.Figure:
     """Line in/out (cumulative) and objects seen, per frame."""
     fig = go.Figure()
@@ -42,7 +30,7 @@ def counts_chart(rows: list[dict[str, str]]) -> go.Figure:
 
 def run_video(app, path, repo, revision, backend, precision, conf, iou, line, every):
     """(annotated clip, chart, CSV file, summary)."""
-    from hub.video import probe, process_video
+    from hub.video import parse_line, probe, process_video
 
     if not path:
         raise gr.Error("upload a video first (mp4, mov, mkv, webm, avi)", print_exception=False)
@@ -54,7 +42,7 @@ def run_video(app, path, repo, revision, backend, precision, conf, iou, line, ev
             raise gr.Error(f"the clip is {seconds:.0f} s long; the limit here is {MAX_SECONDS} s: cut it, or run "
                            f"`python -m apps.video {Path(path).name} --repo {deck.repo} --out out.mp4` on your machine",
                            print_exception=False)
-        start, end = parse_line(line, info.width, info.height)
+        start, end = parse_line(line, info.width, info.height)  # ValueError: the message below
         detector = app.models.detector(deck, deck.manifest.find(backend=backend, precision=precision))
         stem = f"video-{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6}"
         out, table = app.downloads / f"{stem}.mp4", app.downloads / f"{stem}.csv"

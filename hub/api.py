@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub import card, catalog, offline
+from hub import card, catalog, choose, offline
 from hub.errors import EntryNotFoundError, IntegrityError, ManifestError
 from hub.manifest import FILENAME, Manifest, Variant
 from hub.runtime import Detector
@@ -54,7 +54,7 @@ class VariantQuery:
     def one(self, manifest: Manifest) -> Variant:
         """The variant to run: the one asked for, else the fastest accurate one among installed backends, by
         the deck's own latencies (:meth:`RepoDeck.default_variant` probes this machine instead)."""
-        return self.select(manifest)[0] if self else manifest.fastest_accurate(backends=catalog.installed())
+        return self.select(manifest)[0] if self else choose.by_figures(manifest, backends=catalog.installed())
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,14 @@ class RepoDeck:
 
     def default_variant(self, *, probe: bool | None = None, threads: int | None = None) -> Variant:
         """The fastest accurate variant on this machine: probed here (a second or so, once per commit and
-        CPU; see :mod:`hub.probe`), or by the deck's own figures with ``probe=False`` or
+        CPU; see :mod:`hub.choose`), or by the deck's own figures with ``probe=False`` or
         ``$YOLODECK_PROBE=0``."""
         if probe is None:
             probe = os.environ.get("YOLODECK_PROBE", "1") != "0"
         if not probe:
             return VariantQuery().one(self.manifest)
-        from hub.probe import fastest_here
-
-        return fastest_here(self, threads=threads)
+        return choose.here(self.manifest, self.commit, lambda v: self.load(VariantQuery(v.id), threads=threads),
+                           threads=threads)
 
     def file(self, variant: Variant, *, local_dir: Path | None = None) -> Path:
         """The variant's file, checked against the manifest every time (a cached copy too).
@@ -296,7 +295,7 @@ def load(
 ) -> Detector:
     """Pull one variant and return a :class:`Detector` for it.
 
-    With no variant, backend or precision: the fastest variant within 0.01 mAP50 of fp32 among the
+    With no variant, backend or precision: the fastest accurate variant (:mod:`hub.choose`) among the
     backends installed here, measured here (``probe``: a short probe cached per commit and CPU; False,
     or ``$YOLODECK_PROBE=0``: the deck's own latencies).
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from hub import choose
 from hub.manifest import Manifest
 
 NOISY_SPREAD = 2.0  # a variant whose slowest timing block took this many times its quietest was timed on a busy machine
@@ -97,7 +98,7 @@ def render(manifest: Manifest, *, repo_id: str | None = None) -> str:
 
 def _body(manifest: Manifest, *, repo: str) -> str:
     ref = manifest.reference()
-    fastest = manifest.fastest_accurate() if manifest.available else None
+    fastest = choose.by_figures(manifest) if manifest.available else None
     classes = ", ".join(manifest.classes[:20]) + (" ..." if len(manifest.classes) > 20 else "")
     data = manifest.dataset
     lines = [
@@ -110,7 +111,7 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         "",
     ]
     if fastest and ref:
-        lines += [f"Fastest variant within 0.01 mAP50 of fp32 on the machine that built it: **{fastest.id}** "
+        lines += [f"Fastest variant within {choose.TOLERANCE} mAP50 of fp32 on the machine that built it: **{fastest.id}** "
                   f"({manifest.delta(fastest).get('speedup', 1):.2f}x the speed of {ref.id}).", ""]
     backend, precision = (fastest.backend, fastest.precision) if fastest else ("onnxruntime", "fp32")
     lines += [

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub import catalog
 from hub.errors import IntegrityError, ManifestError, VariantNotFoundError
+from hub.paths import relpath
 
 FILENAME = "manifest.json"
 SCHEMA = 1
@@ -37,34 +37,7 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def is_safe_relpath(value: str) -> bool:
-    """A relative POSIX path inside a folder: not absolute, no '..', no backslashes, no '~' start, no
-    control or invisible format characters (NUL, right-to-left override, zero-width), and still so once
-    Unicode-normalized (a fullwidth '\uff0e\uff0e' is '..' to some file systems and tools)."""
-    if not isinstance(value, str) or not value or any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-        return False
-    for form in {value, unicodedata.normalize("NFKC", value)}:
-        p = PurePosixPath(form)
-        if "\\" in form or p.is_absolute() or ".." in p.parts or form.startswith("~"):
-            return False
-    return True
-
-
-def _relpath(value: str) -> str:
-    """``value`` as a normal relative path; ValueError (what pydantic reports by field) if it is not safe."""
-    if not is_safe_relpath(value):
-        raise ValueError(f"{value!r} is not a safe relative path inside the deck")
-    return str(PurePosixPath(value))
-
-
-def safe_relpath(value: str, what: str) -> str:
-    try:
-        return _relpath(value)
-    except ValueError:
-        raise ManifestError(f"{what} {value!r} is not a safe relative path inside the deck") from None
-
-
-RelPath = Annotated[str, AfterValidator(_relpath)]
+RelPath = Annotated[str, AfterValidator(relpath)]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -273,20 +246,6 @@ class Manifest(_Model):
             out["speedup"] = ref.latency_ms.median / max(variant.latency_ms.median, 1e-9)
         out["bytes"] = variant.bytes - ref.bytes
         return out
-
-    def accurate(self, *, tolerance: float = 0.01, backends: list[str] | None = None) -> list[Variant]:
-        """The variants within ``tolerance`` mAP50 of the fp32 reference (all, if none is), fastest first by
-        the deck's own latencies (untimed ones last)."""
-        ref = self.reference()
-        pool = [v for v in self.available if backends is None or v.backend in backends]
-        if not pool:
-            raise VariantNotFoundError(f"no variant of {self.model} runs on {', '.join(backends or []) or 'nothing'}")
-        good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - tolerance)]
-        return sorted(good or pool, key=lambda v: v.latency_ms.median if v.latency_ms else float("inf"))
-
-    def fastest_accurate(self, *, tolerance: float = 0.01, backends: list[str] | None = None) -> Variant:
-        """The fastest variant whose mAP50 is within ``tolerance`` of the fp32 reference, by the deck's figures."""
-        return self.accurate(tolerance=tolerance, backends=backends)[0]
 
     # --- integrity -----------------------------------------------------------------------------
 

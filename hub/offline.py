@@ -4,8 +4,8 @@ Importing this module (``import hub`` does) only sets environment defaults (:dat
 never overriding what the user set, and writes nothing. The switches that need files (OpenVINO's
 consent file, Ultralytics' settings and the font it would otherwise download) are written by
 :func:`configure`, which every entry point (the CLIs, the apps, the Space, the tests) calls first,
-and the library calls before it imports Ultralytics or OpenVINO. Values and the reasons behind
-them come from ``shared/notes/offline-ml-stack.md`` and ``web-and-browser.md``.
+and the library calls before it imports Ultralytics or OpenVINO. Each value's comment gives its reason;
+``tests/test_offline.py`` runs the stack with the network blocked and fails on any lookup or connect.
 """
 
 from __future__ import annotations

@@ -1,30 +1,21 @@
-"""Which variant is fastest on the machine that runs it: a short probe, cached per deck commit and CPU.
+"""This machine, as speed depends on it: the CPU's name and instruction sets, and a short timing of detectors.
 
-A deck's latencies were measured on the machine that built it; on another CPU the order changes
-(int8 kernels differ most: AVX2 against AVX-512 VNNI). So ``hub.load`` with no variant times the
-few accurate candidates the manifest ranks best, here, in blocks taken in turn (well under a
-second each), and remembers the winner in ``<cache>/probes/<commit>-<key>.json``, the key naming the
-CPU, the thread count and the versions of what runs the candidates (the runtimes, and
-:data:`RUNTIME_REVISION`): a new ONNX Runtime or a faster path of ours probes again.
+A deck's latencies were measured on the machine that built it; on another CPU the order changes (int8 kernels
+differ most: AVX2 against AVX-512 VNNI). :func:`measure` times a few detectors here, in blocks taken in turn
+(well under a second each); :func:`hub.choose.here` keeps the winner in ``<cache>/probes/<commit>-<key>.json``,
+the :func:`key` naming the CPU, the thread count and the versions of what runs the candidates (the runtimes,
+and :data:`RUNTIME_REVISION`): a new ONNX Runtime or a faster path of ours probes again.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import platform
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
-
-from hub.offline import cache_dir
-
-if TYPE_CHECKING:
-    from hub.api import RepoDeck
-    from hub.manifest import Variant
 
 RUNTIME_REVISION = 2  # raised when a change here moves one backend's speed against another's (2: TFLite int8
 # takes int8 pixels, OpenVINO unpinned)
@@ -48,7 +39,7 @@ def cpu() -> str:
     return f"{model} ({' '.join(have)})" if have else model
 
 
-def _key(threads: int | None, backends: set[str]) -> str:
+def key(threads: int | None, backends: set[str]) -> str:
     """What a probe's answer holds for: CPU, threads, and what runs the candidates, at which versions."""
     from importlib import metadata
 
@@ -64,14 +55,10 @@ def _key(threads: int | None, backends: set[str]) -> str:
     return f"{cpu()}|{threads}|{RUNTIME_REVISION}|{' '.join(runtimes)}"
 
 
-def measure(deck: RepoDeck, candidates: list[Variant], *, threads: int | None = None,
-            seconds: float = 0.4, block: int = 5) -> dict[str, float]:
-    """Median ms of ``detect()`` per candidate: blocks of ``block`` calls taken in turn for about ``seconds``
-    each; the quietest block counts (a noisy moment on a shared machine does not decide)."""
-    from hub.api import VariantQuery
-
-    frame = np.random.default_rng(0).integers(0, 255, (deck.manifest.imgsz, deck.manifest.imgsz, 3), np.uint8)
-    detectors = {v.id: deck.load(VariantQuery(v.id), threads=threads) for v in candidates}
+def measure(detectors: dict[str, Any], *, imgsz: int, seconds: float = 0.4, block: int = 5) -> dict[str, float]:
+    """Median ms of ``detect()`` per detector (by id): blocks of ``block`` calls taken in turn for about
+    ``seconds`` each; the quietest block counts (a noisy moment on a shared machine does not decide)."""
+    frame = np.random.default_rng(0).integers(0, 255, (imgsz, imgsz, 3), np.uint8)
     best = dict.fromkeys(detectors, float("inf"))
     spent = dict.fromkeys(detectors, 0.0)
     while min(spent.values()) < seconds:
@@ -84,26 +71,3 @@ def measure(deck: RepoDeck, candidates: list[Variant], *, threads: int | None = 
             spent[vid] += sum(times)
             best[vid] = min(best[vid], float(np.median(times)) * 1e3)
     return best
-
-
-def fastest_here(deck: RepoDeck, *, candidates: int = 3, threads: int | None = None,
-                 tolerance: float = 0.01) -> Variant:
-    """The fastest of the accurate variants on this machine (probed once per deck commit and CPU)."""
-    from hub import catalog
-
-    pool = deck.manifest.accurate(tolerance=tolerance, backends=catalog.installed())[:candidates]
-    if len(pool) == 1:
-        return pool[0]
-    key = _key(threads, {v.backend for v in pool})
-    path = cache_dir() / "probes" / f"{deck.commit}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
-    try:
-        cached = json.loads(path.read_text())
-        return next(v for v in pool if v.id == cached["fastest"])
-    except (OSError, ValueError, KeyError, StopIteration):
-        pass
-    ms = measure(deck, pool, threads=threads)
-    fastest = min(pool, key=lambda v: ms[v.id])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"cpu": cpu(), "threads": threads, "key": key, "ms": ms, "fastest": fastest.id},
-                               indent=2))
-    return fastest

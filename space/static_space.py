@@ -4,7 +4,7 @@ The folder runs as it is on any static host (the Hub's static Spaces, ``python -
 ``index.html``, ``style.css`` and ``js/`` (plain ES modules, package data beside this file), ``vendor/``
 (onnxruntime-web's WASM build and plotly.js, copied from the npm packages ``make install-web`` installs and
 checked against ``web/vendor.json``'s sha256), ``space_config.json`` (model, pinned commit, endpoint) and
-``README.md`` (``hub.space`` writes it) whose front matter asks for the COOP/COEP/CORP headers that give the page
+``README.md`` (``space.build`` writes it) whose front matter asks for the COOP/COEP/CORP headers that give the page
 threads.
 
 The deck's files are fetched by the page from ``{endpoint}/{model}/resolve/{commit}/{file}`` and checked

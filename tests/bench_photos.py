@@ -79,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs, json.loads(args.photos))))
         return 0
     import hub
+    from hub import choose
     from hub.manifest import Manifest
     from hub.probe import cpu
 
     if args.deck:
         deck_dir = Path(args.deck)
-        fastest = Manifest.read(deck_dir).fastest_accurate()
+        fastest = choose.by_figures(Manifest.read(deck_dir))
     else:
         from training.demo import ensure_demo
 

@@ -30,7 +30,7 @@ from hub.probe import cpu
 from hub.runtime import load_image
 from hub.runtime import nms as nms_mod
 from hub.runtime.ops import letterbox
-from hub.space import assemble
+from space.build import assemble
 from space.serve_static import serve
 from tests.apphelpers import free_port, launch_browser
 

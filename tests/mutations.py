@@ -2,8 +2,8 @@
 
 Each mutation replaces one snippet of the code, runs the named tests (``pytest -x``, in the same network
 namespace as ``make test``), and puts the file back; it prints whether the tests failed, as they must.
-Rows named "(old ... only)" run a test that existed before the behaviour was covered: it passing shows why
-the new test was needed. This is the audit of issue 21, kept so that it can be run again after a change;
+Control rows (``control=True``, named "(old ... only)") run a test that existed before the behaviour was covered:
+it passing shows why the new test was needed. This is the audit of issue 21, kept so that it can be run again after a change;
 it is not part of ``make test`` (each row is a pytest run of its own).
 """
 
@@ -26,9 +26,55 @@ class Mutation:
     old: str
     new: str
     tests: tuple[str, ...]
+    control: bool = False  # an old test, run to show it misses the bug (why the new test was needed)
 
 
 MUTATIONS = [
+    Mutation('lines: a counting line outside the frame accepted',
+             'hub/video/counting.py',
+             'if not all(0 <= x <= width for x in (x1, x2)) or not all(0 <= y <= height for y in (y1, y2)):',
+             'if False:',
+             ('tests/test_counting.py::test_a_line_that_is_not_one_or_leaves_the_frame_is_refused_by_name',)),
+    Mutation('tiles: a grid of 0 or 9 rows accepted',
+             'hub/runtime/tiles.py',
+             'and 1 <= int(rows) <= 8 and 1 <= int(cols) <= 8):',
+             '):',
+             ('tests/test_tiles.py::test_tiles_text_that_is_not_a_grid_is_refused_by_name',)),
+    Mutation('layers: the runtime imports the deck contract',
+             'hub/runtime/detector.py',
+             'from __future__ import annotations\n',
+             'from __future__ import annotations\n\nimport hub.manifest  # noqa: F401\n',
+             ('tests/test_imports.py::test_every_layer_imports_only_the_layers_below_it',)),
+    Mutation('layers: a circle through the base',
+             'hub/errors.py',
+             'from __future__ import annotations\n',
+             'from __future__ import annotations\n\nimport hub.api  # noqa: F401\n',
+             ('tests/test_imports.py::test_no_module_imports_itself_round_a_circle',)),
+    Mutation('metrics: a detection on a crowd region counted as a false positive at the F1 point',
+             'training/evaluate.py',
+             'keep = np.array([g not in crowd for g in gt_of], bool)',
+             'keep = np.ones(len(gt_of), bool)',
+             ('tests/test_metrics.py::test_fast_metrics_equal_pycocotools',)),
+    Mutation('metrics: an unmatched box of negative area kept at the F1 point',
+             'training/evaluate.py',
+             'keep &= (gt_of > 0) | ((area[idx] >= 0) & (area[idx] <= 1e10))',
+             'keep &= True',
+             ('tests/test_metrics.py::test_fast_metrics_equal_pycocotools',)),
+    Mutation('deck batches: the zoom of a scale batch ignored',
+             'training/batches.py',
+             'shown = view(GroundTruth.load([Path(p) for p in batch.images]), batch.zoom)',
+             'shown = view(GroundTruth.load([Path(p) for p in batch.images]), 1.0)',
+             ('tests/test_metrics.py::test_a_deck_measured_side_by_side_equals_one_variant_at_a_time',)),
+    Mutation('deck batches: a batch that cannot run stops the whole build',
+             'training/batches.py',
+             '        return Predictions(batch, [], [], None, [], error=',
+             '        raise\n        return Predictions(batch, [], [], None, [], error=',
+             ('tests/test_metrics.py::test_a_variant_that_cannot_run_is_reported_not_fatal',)),
+    Mutation('scale: the sample bunched at the start of the split',
+             'training/scale.py',
+             'return [images[int(i)] for i in np.linspace(0, len(images) - 1, size).round()]',
+             'return list(images[:size])',
+             ('tests/test_scale.py::test_the_curve_s_sample_spreads_over_the_split',)),
     Mutation('geometry: padding offset',
              'hub/runtime/ops.py',
              'np.array([box.pad_left, box.pad_top, box.pad_left, box.pad_top], np.float32)',
@@ -38,7 +84,7 @@ MUTATIONS = [
              'hub/runtime/ops.py',
              'np.array([box.pad_left, box.pad_top, box.pad_left, box.pad_top], np.float32)',
              'np.array([box.pad_left, box.pad_left, box.pad_left, box.pad_left], np.float32)',
-             ('tests/test_runtime.py::test_detections_match_ultralytics_predict',)),
+             ('tests/test_runtime.py::test_detections_match_ultralytics_predict',), control=True),
     Mutation('geometry: scale rounded',
              'hub/runtime/ops.py',
              'out /= np.float32(box.ratio)',
@@ -48,7 +94,7 @@ MUTATIONS = [
              'hub/runtime/ops.py',
              'out /= np.float32(box.ratio)',
              'out /= np.float32(round(box.ratio, 1))',
-             ('tests/test_runtime.py::test_detections_match_ultralytics_predict',)),
+             ('tests/test_runtime.py::test_detections_match_ultralytics_predict',), control=True),
     Mutation('app: detector cache keyed by file',
              'apps/models.py',
              'key = (deck.repo, deck.commit, variant.id)',
@@ -81,8 +127,8 @@ MUTATIONS = [
              ('tests/test_training.py::test_metrics_agree_with_ultralytics_val',)),
     Mutation("metrics: COCO's 100 detections per image",
              'training/evaluate.py',
-             'ev.params.maxDets = [1, 100, max_det]',
-             'ev.params.maxDets = [1, 100, 100]',
+             'ev.params.maxDets = [max_det]',
+             'ev.params.maxDets = [100]',
              ('tests/test_training.py::test_coco_metrics_score_a_dense_image_whole',)),
     Mutation('classes: relabel with best allowed class',
              'hub/runtime/ops.py',
@@ -98,7 +144,7 @@ MUTATIONS = [
              'hub/store/access.py',
              '        if caller is None:\n            raise HttpError(401, f"writing to {namespace}/ needs a write token: pass token= or set HF_TOKEN")',
              '        if caller is None:\n            return',
-             ('tests/test_hub.py',)),
+             ('tests/test_hub.py',), control=True),
     Mutation('auth: private repos readable by anyone',
              'hub/store/access.py',
              '        return caller is not None and caller.covers(repo_id)',
@@ -115,12 +161,12 @@ MUTATIONS = [
              '        if path.exists():\n            return path\n',
              ('tests/test_foundations.py::test_a_cached_file_is_checked_again_and_fetched_anew_if_it_changed',)),
     Mutation('default variant: accuracy tolerance ignored',
-             'hub/manifest.py',
-             'good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - tolerance)]',
+             'hub/choose.py',
+             'good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - TOLERANCE)]',
              'good = list(pool)',
              ('tests/test_foundations.py::test_load_picks_the_fastest_variant_within_tolerance',)),
     Mutation('default variant: probe keeps the slowest',
-             'hub/probe.py',
+             'hub/choose.py',
              'fastest = min(pool, key=lambda v: ms[v.id])',
              'fastest = max(pool, key=lambda v: ms[v.id])',
              ('tests/test_foundations.py::test_the_probe_picks_what_it_measured_fastest_here_and_caches_it',)),
@@ -130,7 +176,7 @@ MUTATIONS = [
              '(first, a), (last, b) = list(manifests.items())[-1], list(manifests.items())[-1]',
              ('tests/test_dashboard.py::test_revisions_that_differ_show_what_changed',)),
     Mutation('space: handlers.py left out of the Space',
-             'hub/space.py',
+             'space/build.py',
              '"gradio_app.py", "components.py", "handlers.py",',
              '"gradio_app.py", "components.py",',
              ('tests/test_space.py::test_a_wheel_in_a_fresh_venv_builds_a_space_that_serves_a_model',)),
@@ -214,7 +260,7 @@ MUTATIONS = [
              'hub/runtime/images.py',
              'fit = fit(*shown) if callable(fit) else fit',
              'fit = fit(w, h) if callable(fit) else fit',
-             ('tests/test_tiles.py::test_a_reduced_read_still_gives_every_tile_the_network_s_size',)),
+             ('tests/test_tiles.py::test_a_reduced_read_still_gives_every_tile_the_network_s_size',), control=True),
     Mutation('tiles auto: the measured grid not held to the finest',
              'hub/runtime/tiles.py',
              'return (min(rows, finest[0]), min(cols, finest[1])), ran',
@@ -224,7 +270,7 @@ MUTATIONS = [
              'hub/runtime/tiles.py',
              'return (min(rows, finest[0]), min(cols, finest[1])), ran',
              'return (rows, cols), ran',
-             ('tests/test_tiles.py::test_auto_probes_until_the_objects_can_be_measured_then_takes_the_coarsest_grid_that_shows_them',)),
+             ('tests/test_tiles.py::test_auto_probes_until_the_objects_can_be_measured_then_takes_the_coarsest_grid_that_shows_them',), control=True),
     Mutation('counting: a side kept while beyond the segment\'s ends',
              'hub/video/counting.py',
              '                track.side = track.pending = track.streak = 0\n                continue',
@@ -234,7 +280,7 @@ MUTATIONS = [
              'hub/video/counting.py',
              '                track.side = track.pending = track.streak = 0\n                continue',
              '                continue',
-             ('tests/test_counting.py::test_line_counts',)),
+             ('tests/test_counting.py::test_line_counts',), control=True),
     Mutation('tokens: only the first 24 bytes of a key hashed',
              'hub/store/tokens.py',
              'hashlib.sha256(secret.encode())',
@@ -245,7 +291,7 @@ MUTATIONS = [
              'hub/store/tokens.py',
              'hashlib.sha256(secret.encode())',
              'hashlib.sha256(secret.encode()[:24])',
-             ('tests/test_service.py::test_api_keys_are_the_hubs_tokens',)),
+             ('tests/test_service.py::test_api_keys_are_the_hubs_tokens',), control=True),
     Mutation('hub: $YOLODECK_SERVE_TOKEN matched as a prefix',
              'hub/store/access.py',
              'hmac.compare_digest(secret.encode(), self.env_token.encode())',
@@ -333,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     missed = []
     for m in chosen:
         caught = run(m)
-        control = "only)" in m.name  # an old test, expected to miss the bug
+        control = m.control
         print(f"{'caught' if caught else 'missed':7} {m.name}  ({', '.join(m.tests)})", flush=True)
         if caught == control:
             missed.append(m.name)

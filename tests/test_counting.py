@@ -139,3 +139,26 @@ def test_zone_occupancy_per_frame_and_each_object_entering_once():
         occupancy.append(zone.counts(NAMES)["now"]["product"])
     assert occupancy == [1, 1, 2, 1, 1, 2, 1]
     assert zone.counts(NAMES)["entered"] == {"product": 2, "person": 0}
+
+
+@pytest.mark.parametrize("text,want", [
+    ("", ((320.0, 0.0), (320.0, 480.0))),  # nothing: a vertical line through the middle
+    (None, ((320.0, 0.0), (320.0, 480.0))),
+    ("10,20,630,20", ((10.0, 20.0), (630.0, 20.0))),
+    (" 0, 0, 640, 480 ", ((0.0, 0.0), (640.0, 480.0))),  # spaces, and the frame's corners are inside
+])
+def test_a_line_is_read_from_its_text(text, want):
+    from hub.video import parse_line
+
+    assert parse_line(text, 640, 480) == want
+
+
+@pytest.mark.parametrize("text,says", [
+    ("10,20,630", "x1,y1,x2,y2"), ("a,b,c,d", "x1,y1,x2,y2"), ("1,2,3,4,5", "x1,y1,x2,y2"),
+    ("0,0,641,10", "outside the 640x480 frame"), ("0,-1,10,10", "outside"), ("0,0,10,481", "outside"),
+])
+def test_a_line_that_is_not_one_or_leaves_the_frame_is_refused_by_name(text, says):
+    from hub.video import parse_line
+
+    with pytest.raises(ValueError, match=says):
+        parse_line(text, 640, 480)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.space import SpaceConfigError, assemble, check_front_matter, front_matter
+from space.build import SpaceConfigError, assemble, check_front_matter, front_matter
 from tests.apphelpers import free_port, start_server, stop
 from tests.test_hub import served  # noqa: F401  (fixture)
 

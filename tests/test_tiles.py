@@ -364,3 +364,19 @@ def test_auto_runs_large_objects_whole_and_tiles_small_ones_to_the_size_the_deck
     assert true_side * size / longest >= 0.8 * objects.min_px or tiled.tiles == finest
     separately = np.vstack([det.detect(c).xyxy + [(i % k) * side, (i // k) * side] * 2 for i, c in enumerate(cells)])
     assert _found(tiled.xyxy, truth) >= 0.9 * _found(separately, truth) > 0
+
+
+@pytest.mark.parametrize("text,want", [("off", None), (None, None), ("", None), ("auto", "auto"), ("AUTO", "auto"),
+                                       ("2x3", (2, 3)), ("1x1", (1, 1)), ("8x8", (8, 8))])
+def test_tiles_are_read_from_their_text(text, want):
+    from hub.runtime.tiles import parse_tiles
+
+    assert parse_tiles(text) == want
+
+
+@pytest.mark.parametrize("text", ["2x", "x3", "0x2", "9x1", "2*3", "two", "2x3x4", "-1x2"])
+def test_tiles_text_that_is_not_a_grid_is_refused_by_name(text):
+    from hub.runtime.tiles import parse_tiles
+
+    with pytest.raises(ValueError, match="use off, auto or RxC"):
+        parse_tiles(text)

@@ -1,6 +1,6 @@
 """Export one trained model into every variant of a deck, one file per variant (OpenVINO shares ONNX's).
 
-What keeps int8 accurate and fast here (see shared/notes/dense-quantization.md):
+What keeps int8 accurate and fast here (as measured on the dense shelves; each deck's card shows the result):
 - ONNX int8: ONNX Runtime static QDQ, per-channel, Conv only (quantizing every op collapses
   the scores), with the DFL box-decode conv kept float. Ultralytics' own ONNX int8 is slower
   than fp32 on this CPU, so it is not used.

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     wk.add_argument("--revision", default="main")
     wk.add_argument("--variant", default="auto", help="variant id, or 'auto': the fastest accurate one here")
     wk.add_argument("--threads", type=int, default=1, help="intra-op threads (scale with processes, not threads)")
-    wk.add_argument("--endpoint", help="hub endpoint (default: $YOLODECK_HUB_ENDPOINT, else the embedded hub)")
+    wk.add_argument("--endpoint", help="hub endpoint (default: $YOLODECK_ENDPOINT, else the embedded hub)")
     local = sub.add_parser("up", help="redis-server, the API and workers on this machine (make serve)")
     local.add_argument("--repo", default="yolodeck/shelves-demo", help="OWNER/NAME of the deck")
     local.add_argument("--workers", type=int, help="worker processes (default: half the cores, at least 1)")

@@ -19,11 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from apps.service import roboflow, schemas, uploads, videos
-from apps.service.errors import ServiceError
+from apps.service.errors import STATUSES, ServiceError, service_error
 from apps.service.jobs import JobQueue, QueueFullError
 from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
-from hub.errors import ImageTooLargeError, InvalidImageError
 from hub.runtime.images import MAX_BYTES, read_image
 from hub.store.edge import BodyLimit
 from hub.store.tokens import TokenStore
@@ -34,6 +33,12 @@ MAX_BODY = MAX_BYTES * 4 // 3 + 2**20  # an image at the runtime's limit, base64
 def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The error body: ``error``, and the same text as ``message``, where Roboflow's clients read it."""
     return JSONResponse({"error": message, "message": message}, status_code=status, headers=headers)
+
+
+def accepted(job: str, status: str = "queued") -> JSONResponse:
+    """202: the job to poll, in the body and in ``Location``."""
+    return JSONResponse({"id": job, "status": status, "location": f"/v1/jobs/{job}"}, status_code=202,
+                        headers={"Location": f"/v1/jobs/{job}"})
 
 
 def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
@@ -50,9 +55,12 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
             cache.update(at=time.monotonic(), served=Served(queue.workers()))
         return cache["served"]
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return _problem(exc.status, exc.message, exc.headers)
+    async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+        error = service_error(exc)
+        return _problem(error.status, error.message, error.headers)
+
+    for kind in (ServiceError, *STATUSES):  # one table from errors to statuses (apps.service.errors)
+        app.add_exception_handler(kind, _service_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -63,10 +71,6 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
         return _problem(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(redis.RedisError)
-    async def _redis_down(_: Request, exc: redis.RedisError) -> JSONResponse:
-        return _problem(503, f"the queue (Redis) is unreachable: {exc}", {"Retry-After": "2"})
 
     @app.exception_handler(ValidationError)
     async def _invalid(_: Request, exc: ValidationError) -> JSONResponse:
@@ -99,34 +103,24 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
 
     guarded = [Depends(caller)]
 
-    def check_image(data: bytes) -> None:
-        try:
-            read_image(data, fit=64)  # the runtime's checks; JPEGs are read at 1/8 scale
-        except ImageTooLargeError as exc:
-            raise ServiceError(413, str(exc)) from exc
-        except InvalidImageError as exc:
-            raise ServiceError(422, str(exc)) from exc
-
     def submit(data: bytes, opts: schemas.DetectOptions, idempotency_key: str | None) -> tuple[str, str]:
         now = served()
         try:
             variant = now.choose(variant=opts.variant, backend=opts.backend, precision=opts.precision,
                                  revision=opts.revision)
             classes = now.class_ids(opts.classes)
-        except NoWorkersError as exc:
-            raise ServiceError(503, str(exc), {"Retry-After": "5"}) from exc
-        except NotServedError as exc:
-            raise ServiceError(404, str(exc)) from exc
-        except ValueError as exc:
+        except (NoWorkersError, NotServedError):
+            raise
+        except ValueError as exc:  # an unknown class name
             raise ServiceError(422, str(exc)) from exc
-        check_image(data)
+        read_image(data, fit=64)  # the runtime's checks (413, 422) before it is queued; JPEGs read at 1/8 scale
         params = {"conf": opts.conf, "iou": opts.iou, "classes": classes, "max_det": opts.max_det,
                   "tiles": opts.tiles}
         try:
             job, _ = queue.submit(variant, data, params, idempotency_key=idempotency_key)
-        except QueueFullError as exc:
+        except QueueFullError:
             metrics.outcome("rejected")
-            raise ServiceError(503, f"{exc}: retry later", {"Retry-After": "1"}) from exc
+            raise
         return job, variant
 
     async def parse(request: Request) -> tuple[bytes, schemas.DetectOptions]:
@@ -161,8 +155,7 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
             raise ServiceError(500, f"job {job} {state.get('error') or 'failed'}")
         if state["status"] != "done":
             metrics.outcome("pending")
-            return JSONResponse({"id": job, "status": state["status"], "location": f"/v1/jobs/{job}"},
-                                status_code=202, headers={"Location": f"/v1/jobs/{job}"})
+            return accepted(job, state["status"])
         result = {"id": job, **state["result"]}
         result["timing_ms"]["service"] = round((time.perf_counter() - arrived) * 1000, 3)
         metrics.done(result)
@@ -186,8 +179,7 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         """Queue one image; poll ``Location`` for the result."""
         data, opts = await parse(request)
         job, _ = await run_in_threadpool(submit, data, opts, idempotency_key)
-        return JSONResponse({"id": job, "status": "queued", "location": f"/v1/jobs/{job}"}, status_code=202,
-                            headers={"Location": f"/v1/jobs/{job}"})
+        return accepted(job)
 
     @app.get("/v1/jobs/{job}", dependencies=guarded, response_model=schemas.JobState, tags=["jobs"])
     def read_job(job: str) -> dict[str, Any]:
@@ -219,19 +211,9 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         """Queue a clip to track and count (an async job: poll ``Location``; the result links its files)."""
         data, fields = await videos.parse(request)
         spec = await run_in_threadpool(videos.check, data, fields)
-        now = served()
-        try:
-            variant = now.choose(variant=fields.get("variant") or None)
-        except NoWorkersError as exc:
-            raise ServiceError(503, str(exc), {"Retry-After": "5"}) from exc
-        except NotServedError as exc:
-            raise ServiceError(404, str(exc)) from exc
-        try:
-            job, _ = await run_in_threadpool(queue.submit, variant, data, spec, idempotency_key=idempotency_key)
-        except QueueFullError as exc:
-            raise ServiceError(503, f"{exc}: retry later", {"Retry-After": "5"}) from exc
-        return JSONResponse({"id": job, "status": "queued", "location": f"/v1/jobs/{job}"}, status_code=202,
-                            headers={"Location": f"/v1/jobs/{job}"})
+        variant = served().choose(variant=fields.get("variant") or None)
+        job, _ = await run_in_threadpool(queue.submit, variant, data, spec, idempotency_key=idempotency_key)
+        return accepted(job)
 
     @app.get("/v1/jobs/{job}/{name}", dependencies=guarded, tags=["jobs"],
              responses={200: {"content": {"video/mp4": {}, "text/csv": {}}}})

@@ -38,7 +38,7 @@ def _number(fields: dict[str, Any], key: str, default: float, low: float, high: 
 def check(data: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     """The job's params, once the clip opens, has frames, is short enough and the lines fit in its frame."""
     from hub.errors import InvalidVideoError
-    from hub.video import probe, read_frames
+    from hub.video import parse_line, probe, read_frames
 
     suffix = fields["suffix"] if fields["suffix"] in SUFFIXES else ".mp4"
     with tempfile.NamedTemporaryFile(suffix=suffix) as fh:
@@ -55,13 +55,11 @@ def check(data: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     if seconds > MAX_SECONDS:
         raise ServiceError(413, f"the clip is {seconds:.0f} s long; the limit is {MAX_SECONDS} s")
     lines = []
-    for text in fields["lines"] or [f"{info.width / 2},0,{info.width / 2},{info.height}"]:
+    for text in fields["lines"] or [""]:
         try:
-            x1, y1, x2, y2 = (float(v) for v in str(text).split(","))
-        except ValueError:
-            raise ServiceError(422, f"line: x1,y1,x2,y2 in pixels, not {text!r}") from None
-        if not all(0 <= x <= info.width for x in (x1, x2)) or not all(0 <= y <= info.height for y in (y1, y2)):
-            raise ServiceError(422, f"line {text!r} is outside the {info.width}x{info.height} frame")
+            (x1, y1), (x2, y2) = parse_line(text, info.width, info.height)
+        except ValueError as exc:
+            raise ServiceError(422, f"line: {exc}") from None
         lines.append([[x1, y1], [x2, y2]])
     return {"kind": "video", "suffix": suffix, "lines": lines,
             "every": int(_number(fields, "every", 1, 1, 10)), "conf": _number(fields, "conf", 0.25, 0, 1),

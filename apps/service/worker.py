@@ -20,18 +20,9 @@ import redis
 
 from apps.service.jobs import JobQueue, Taken
 from hub.runtime import Detections, Detector
+from hub.runtime.tiles import parse_tiles
 
 log = logging.getLogger("yolodeck.worker")
-
-
-def _tiles(text: str):
-    """'off' | 'auto' | 'RxC' (checked by the API's schema) -> what Detector.detect takes."""
-    if text in ("off", None):
-        return None
-    if text == "auto":
-        return "auto"
-    rows, cols = text.split("x")
-    return int(rows), int(cols)
 
 
 def result_of(found: Detections, *, queued_ms: float) -> dict[str, Any]:
@@ -105,7 +96,7 @@ class Worker:
                 return
             found = self.detector.detect(data, conf=params.get("conf", 0.25), iou=params.get("iou", 0.7),
                                          classes=params.get("classes"), max_det=params.get("max_det", 300),
-                                         tiles=_tiles(params.get("tiles", "off")))
+                                         tiles=parse_tiles(params.get("tiles", "off")))
         except Exception as exc:  # noqa: BLE001  (any failure of one job is that job's error, not the worker's)
             error = f"{type(exc).__name__}: {exc}"
             log.warning("job %s try %d failed: %s", taken.id, tries, error)

@@ -25,7 +25,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub.space import assemble, push_space
+    from space.build import assemble, push_space
 
     if args.action == "build":
         if not args.out:

@@ -102,6 +102,20 @@ def choose(width: int, height: int, run: Callable[[Region], Found], *, size: int
             return finest, ran
 
 
+def parse_tiles(text: str | None) -> tuple[int, int] | str | None:
+    """What ``Detector.detect(tiles=...)`` takes, from ``"off"`` (or nothing), ``"auto"`` or ``"RxC"`` (rows x
+    columns, 1 to 8 each); ValueError naming the problem for anything else."""
+    text = (text or "off").strip().lower()
+    if text == "off":
+        return None
+    if text == "auto":
+        return "auto"
+    rows, sep, cols = text.partition("x")
+    if not (sep and rows.isdigit() and cols.isdigit() and 1 <= int(rows) <= 8 and 1 <= int(cols) <= 8):
+        raise ValueError(f"tiles {text!r}: use off, auto or RxC (rows x columns, 1 to 8 each, e.g. 2x3)")
+    return int(rows), int(cols)
+
+
 def fit(width: int, height: int, tiles: tuple[int, int], size: int, overlap: float = 0.2) -> int:
     """The long side an image may be read at (a reduced JPEG decode) so that each of its tiles still has at
     least ``size`` pixels on its long side: the network then downscales every tile, never upscales it."""

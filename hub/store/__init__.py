@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from hub.errors import InvalidRepoIdError
-from hub.manifest import safe_relpath
 from hub.offline import cache_dir
+from hub.paths import safe_relpath
 
 REPO_TYPES = ("model", "space", "dataset")
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"

@@ -42,10 +42,9 @@ from hub.errors import (
 )
 from hub.offline import cache_dir
 from hub.store import default_root, validate_path, validate_repo_id, validate_repo_type, validate_revision
-from hub.store.commits import Commits
+from hub.store.commits import DEFAULT_BRANCH, Commits
 from hub.store.files import AddFile, DeleteFile, Entry, now, write_atomic
 
-DEFAULT_BRANCH = "main"
 _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 
 

@@ -4,7 +4,8 @@ Enough of it for the real ``huggingface_hub`` client (``HfApi(endpoint=...)`` wi
 ``HF_HUB_DISABLE_XET=1``): create/delete repo, preupload + NDJSON commit, refs, tags,
 branches, commits, tree, paths-info, repo info, repo listing, and ``resolve`` with the
 ``ETag`` / ``X-Repo-Commit`` headers that ``hf_hub_download`` and ``snapshot_download``
-need. The contract is the client's own source (see shared/notes/hf-hub-contract.md).
+need. The contract is the client's own source (``huggingface_hub``'s ``hf_api.py`` and ``file_download.py``),
+which the tests run against this server.
 Every file is uploaded inline ("regular"); there is no LFS or Xet.
 
 One exception handler (:mod:`hub.store.edge`) maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and

@@ -8,10 +8,10 @@
 Needs PyAV (video in and out), ``trackers`` (ByteTrack) and ``supervision`` (the tracker's box type).
 """
 
-from hub.video.counting import LineCounter, ZoneCounter
+from hub.video.counting import LineCounter, ZoneCounter, parse_line
 from hub.video.io import VideoInfo, VideoWriter, probe, read_frames
 from hub.video.pipeline import VideoReport, draw, process_video
 from hub.video.tracking import Tracker
 
-__all__ = ["LineCounter", "Tracker", "VideoInfo", "VideoReport", "VideoWriter", "ZoneCounter", "draw", "probe",
-           "process_video", "read_frames"]
+__all__ = ["LineCounter", "Tracker", "VideoInfo", "VideoReport", "VideoWriter", "ZoneCounter", "draw", "parse_line",
+           "probe", "process_video", "read_frames"]

@@ -29,6 +29,21 @@ from hub.runtime.detections import Detections
 Point = tuple[float, float]
 
 
+def parse_line(text: str | None, width: int, height: int) -> tuple[Point, Point]:
+    """A counting line from ``"x1,y1,x2,y2"`` in the frame's pixels; empty: a vertical line through the middle.
+    ValueError (naming the problem) for anything else, or a line that leaves the ``width`` x ``height`` frame."""
+    if not (text or "").strip():
+        return (width / 2, 0.0), (width / 2, float(height))
+    try:
+        x1, y1, x2, y2 = (float(v) for v in str(text).replace(" ", "").split(","))
+    except ValueError:
+        raise ValueError(f"a line is x1,y1,x2,y2 in pixels (e.g. {width // 2},0,{width // 2},{height}), "
+                         f"not {text!r}") from None
+    if not all(0 <= x <= width for x in (x1, x2)) or not all(0 <= y <= height for y in (y1, y2)):
+        raise ValueError(f"line {text!r} is outside the {width}x{height} frame")
+    return (x1, y1), (x2, y2)
+
+
 @dataclass
 class _Track:
     cls: int

@@ -8,8 +8,9 @@ in a Dockerfile). The folder holds only what the app needs: ``app.py``, ``hub/``
 its server and CLI, the app modules, ``requirements.txt``, ``README.md`` with the front
 matter the Hub reads, and ``space_config.json`` pinning the model repo and revision.
 
-Every file comes from the installed packages (``hub``, ``apps`` and ``space``, whose template files
-are package data), so ``pip install .`` then ``hub space build`` works outside a checkout.
+Every file comes from the installed packages (``hub``, ``apps`` and this ``space`` package, whose template
+files are package data), so ``pip install .`` then ``hub space build`` works outside a checkout. ``hub space``
+(the CLI) imports this module when it runs: nothing else in ``hub`` knows of Spaces.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SDKS = ("gradio", "docker", "static")
 APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handlers.py", "models.py", "charts.py",
                         "video_tab.py"],
              "docker": ["__init__.py", "dashboard.py", "charts.py"]}
-HUB_EXCLUDE = ("cli", "server.py", "payload.py", "space.py", "__pycache__")
+HUB_EXCLUDE = ("cli", "server.py", "payload.py", "__pycache__")
 DOCKER_PORT = 7860
 # a static Space's headers: what onnxruntime-web needs for threads (SharedArrayBuffer); the only ones the Hub accepts
 STATIC_HEADERS = {"cross-origin-embedder-policy": "require-corp", "cross-origin-opener-policy": "same-origin",
@@ -143,9 +144,9 @@ def assemble(out: str | Path, *, model: str, revision: str = "main", endpoint: s
                                 bundle=bundle)
     import apps
     import hub
-    import space
 
-    hub_dir, apps_dir, template = (Path(m.__file__).parent for m in (hub, apps, space))
+    hub_dir, apps_dir = (Path(m.__file__).parent for m in (hub, apps))
+    template = Path(__file__).parent
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(hub_dir, out / "hub", ignore=shutil.ignore_patterns(*HUB_EXCLUDE), dirs_exist_ok=True)
