@@ -8,6 +8,26 @@ from pathlib import Path
 
 
 def _data(args: argparse.Namespace) -> int:
+    if args.kind == "check":
+        return _check(args)
+    if not args.out:
+        print(f"error: data {args.kind} needs --out DIR (the dataset folder to write)", file=sys.stderr)
+        return 2
+    if args.kind == "import":
+        from training.data.imports import DatasetError, import_dataset
+
+        if not args.source or not args.fmt:
+            print("error: data import --from FORMAT SRC --out DIR", file=sys.stderr)
+            return 2
+        try:
+            split = tuple(float(x) for x in args.split.split(","))
+            path = import_dataset(args.fmt, args.source, args.out, split=split, seed=args.seed,
+                                  classes=args.classes.split(",") if args.classes else None)
+        except (DatasetError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(path)
+        return _check(argparse.Namespace(source=str(path), imgsz=args.imgsz, json=None))
     if args.kind == "synth-shelves":
         from training.data import synth_shelves
 
@@ -41,8 +61,27 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Print the dataset's report, write it as JSON; 1 when it has errors."""
+    from training.data.check import check_dataset
+
+    if not args.source:
+        print("error: data check DIR (a dataset folder or its data.yaml)", file=sys.stderr)
+        return 2
+    report = check_dataset(args.source, imgsz=args.imgsz)
+    print(report.table(), file=sys.stderr)
+    out = Path(args.json) if args.json else Path(report.root) / "check.json"
+    out.write_text(report.to_json())
+    print(out)
+    return 1 if report.errors else 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from training.train import train
+
+    if not args.skip_check and _check(argparse.Namespace(source=args.data, imgsz=args.imgsz, json=None)):
+        print("error: the dataset has errors (above); fix them, or train anyway with --skip-check", file=sys.stderr)
+        return 1
 
     run = train(
         data=args.data, model=args.model, out=args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
@@ -107,10 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    data = sub.add_parser("data", help="make or convert a dataset (YOLO layout + data.yaml)")
-    data.add_argument("kind", choices=["synth-shelves", "synth-digits", "synth-pan", "sku110k"],
-                      help="synth-pan: a video panning along a shelf, with every product's box and id per frame")
-    data.add_argument("--out", required=True, help="dataset folder to write")
+    data = sub.add_parser("data", help="make, import, convert or check a dataset (YOLO layout + data.yaml)")
+    data.add_argument("kind", choices=["synth-shelves", "synth-digits", "synth-pan", "sku110k", "import", "check"],
+                      help="synth-pan: a video panning along a shelf, with every product's box and id per frame; "
+                           "import: a labelling tool's export (--from); check: report a dataset's flaws")
+    data.add_argument("source", nargs="?", help="import: the export (folder or file); check: the dataset")
+    data.add_argument("--out", help="dataset folder to write")
+    data.add_argument("--from", dest="fmt", choices=["coco", "voc", "labelstudio", "cvat", "yolo"],
+                      help="import: the export's format")
+    data.add_argument("--split", default="0.8,0.1,0.1", help="import: train,val,test fractions (a YOLO export "
+                                                            "keeps its own splits)")
+    data.add_argument("--classes", help="import: class names in the order to number them (default: COCO's ids, "
+                                        "the YOLO export's names, else sorted)")
+    data.add_argument("--imgsz", type=int, default=640, help="check: the input size you plan to train at")
+    data.add_argument("--json", help="check: where to write the JSON report (default: DATASET/check.json)")
     data.add_argument("--train", type=int, default=None, help="number of train images (synthetic)")
     data.add_argument("--val", type=int, default=None, help="number of val images (synthetic)")
     data.add_argument("--test", type=int, default=None, help="number of test images (synthetic)")
@@ -139,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="any other Ultralytics train argument, e.g. --set mosaic=0 (repeatable)")
     tr.add_argument("--out", required=True, help="run folder to write")
+    tr.add_argument("--skip-check", action="store_true", help="train even when `data check` finds errors")
     tr.set_defaults(func=_train)
 
     dk = sub.add_parser("deck", help="export every variant of a run and evaluate each on the test split")
@@ -189,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "data":
         defaults = {"synth-shelves": (120, 24, 24), "synth-digits": (400, 80, 80), "sku110k": (0, 0, 0),
-                    "synth-pan": (0, 0, 0)}[args.kind]
+                    "synth-pan": (0, 0, 0)}.get(args.kind, (0, 0, 0))
         args.train, args.val, args.test = (
             v if v is not None else d for v, d in zip((args.train, args.val, args.test), defaults, strict=True)
         )

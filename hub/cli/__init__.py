@@ -1,4 +1,4 @@
-"""The ``hub`` command: push | pull | ls | show | serve | token | space. One module per command, each thin."""
+"""The ``hub`` command: push | pull | ls | show | serve | token | space | predict. One module per command, each thin."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import hub.offline
 from hub.errors import YolodeckError
 
-COMMANDS = ("push", "pull", "ls", "show", "serve", "token", "space")
+COMMANDS = ("push", "pull", "ls", "show", "serve", "token", "space", "predict")
 
 
 def add_endpoint(parser: argparse.ArgumentParser) -> None:
