@@ -141,7 +141,8 @@ class RepoDeck:
         return Detector(self.file(chosen), backend=chosen.backend, names=self.manifest.classes,
                         imgsz=self.manifest.imgsz, threads=threads, busy_wait=busy_wait,
                         tile_px=int(max(trained_on)) if trained_on else None,
-                        min_object_px=objects.min_px if objects else None)
+                        min_object_px=objects.min_px if objects else None,
+                        thresholds=chosen.metrics.thresholds if chosen.metrics else None)
 
 
 def _evict(path: Path) -> None:

@@ -118,9 +118,11 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         "## Use it", "", "```bash", f"hub pull {repo} --variant {fastest.id if fastest else 'onnx-fp32'}", "```", "",
         "```python", "import hub", "",
         f'detector = hub.load("{repo}", backend="{backend}", precision="{precision}")',
-        'detections = detector.detect("shelf.jpg", conf=0.25, iou=0.7)', "print(detections.counts())", "```", "",
+        'detections = detector.detect("shelf.jpg", conf="best", iou=0.7)  # each class at its F1 peak, or a number',
+        "print(detections.counts())", "```", "",
         "## Variants", "",
-        "Metrics from pycocotools on the test split, run through `hub.runtime` (what the apps run); "
+        "Metrics from COCOeval (faster-coco-eval, pycocotools' numbers) on the test split, run through `hub.runtime` "
+        "(what the apps run); "
         "P, R and F1 at the confidence where F1 peaks; latency is the warm median of end-to-end `detect()`, "
         "batch 1 (every variant in one process, blocks of 10 calls taken in turn, 8 rounds: the median of each "
         "one's quietest block; p90 over all its calls); `d` columns and `x fp32` compare with the fp32 reference"
@@ -136,6 +138,7 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         if noisy:
             lines += [f"**Noisy timing:** the machine was busy while {', '.join(noisy)} were timed (their slowest "
                       f"blocks took over {NOISY_SPREAD:g}x their quietest); trust their ratios less.", ""]
+    lines += _thresholds(manifest, fastest)
     lines += _object_scale(manifest)
     plots = {k: v for k, v in manifest.files.items() if v.endswith((".png", ".jpg"))}
     if plots:
@@ -147,6 +150,18 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         lines += ["Tools: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.tools.items())), ""]
     lines += [f"Made with yolodeck on {manifest.created}."]
     return "\n".join(lines) + "\n"
+
+
+def _thresholds(manifest: Manifest, variant) -> list[str]:
+    """Each class's confidence threshold (where its F1 peaks on the test split): what ``conf="best"`` keeps."""
+    cut = variant.metrics.thresholds if variant and variant.metrics else {}
+    if not cut:
+        return []
+    return ["## Thresholds", "",
+            f"`detect(conf=\"best\")` keeps each class from where its F1 peaked on the test split ({variant.id}; "
+            "smoothed, and a class with few test objects takes the class-mean peak); the detection service uses "
+            "them by default.", "", "| class | confidence |", "|---|---|",
+            *(f"| {name} | {conf:.3f} |" for name, conf in cut.items()), ""]
 
 
 def _object_scale(manifest: Manifest) -> list[str]:

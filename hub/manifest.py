@@ -58,6 +58,9 @@ class Metrics(_Model):
     conf: float | None = Field(None, description="the confidence where F1 peaks (where P, R and F1 are read)")
     pr_curve: list[Annotated[float, Field(ge=-1.0, le=1.0)]] = Field(
         default_factory=list, description="class-mean precision at recall 0, 0.01, ..., 1 (IoU 0.5)")
+    thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict, description="per class, the confidence where its F1 peaks on the test split "
+        "(smoothed; a class with few objects takes the class-mean peak): what detect(conf='best') keeps")
 
 
 class Latency(_Model):

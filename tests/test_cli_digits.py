@@ -149,3 +149,51 @@ def test_a_sweep_of_two_widths_writes_its_table_and_chart_and_resumes(digits_dec
     decks = {p: p.stat().st_mtime_ns for p in (tmp_path / "sweep").glob("*/deck/manifest.json")}
     _cli(*args)  # again: both points are reused, not retrained or exported
     assert {p: p.stat().st_mtime_ns for p in decks} == decks
+
+
+def test_the_deck_s_own_thresholds_find_at_least_what_one_threshold_for_all_does(digits_deck):
+    """Ten classes: each class kept from its own F1 peak (``detect(conf="best")``) scores an F1 at least that of
+    0.25 for every class on the test split, and the manifest's thresholds are what scoring the split finds again."""
+    from training.evaluate import GroundTruth, coco_metrics, evaluate_file
+
+    manifest = Manifest.read(digits_deck)
+    v = manifest.variant("onnx-fp32")
+    test = sorted((digits_deck.parent / "data" / "images" / "test").iterdir())
+    assert set(v.metrics.thresholds) == set(manifest.classes)
+    again = evaluate_file(digits_deck / v.file, test, manifest.classes, imgsz=manifest.imgsz, progress=False)
+    for name, conf in v.metrics.thresholds.items():
+        assert again.thresholds[name] == pytest.approx(conf, abs=0.01), name
+    det = Detector(digits_deck / v.file, names=manifest.classes, threads=2, thresholds=v.metrics.thresholds)
+    gt = GroundTruth.load(test)
+
+    def f1_of(conf) -> float:  # the kept boxes as one set: every score 1, so the F1 point is the set itself
+        found = [det.detect(a, conf=conf) for a in gt.arrays]
+        return coco_metrics(gt, [(d.xyxy, np.ones(len(d), np.float32), d.class_id) for d in found],
+                            manifest.classes).f1
+
+    best, fixed = f1_of("best"), f1_of(0.25)
+    assert best >= fixed - 1e-3, (best, fixed)
+
+
+def test_conf_best_keeps_each_class_from_its_own_threshold(digits_deck):
+    """detect(conf="best") equals, class by class, detect(conf=that class's threshold); without thresholds (a deck
+    made before them) it is conf 0.25."""
+    manifest = Manifest.read(digits_deck)
+    path = digits_deck / manifest.variant("onnx-fp32").file
+    cut = {name: 0.02 + 0.02 * k for k, name in enumerate(manifest.classes)}  # a weak model: low scores
+    det = Detector(path, names=manifest.classes, threads=2, thresholds=cut)
+    plain = Detector(path, names=manifest.classes, threads=2)
+    images = sorted((digits_deck.parent / "data" / "images" / "test").iterdir())[:8]
+    checked = 0
+    for image in images:
+        best = det.detect(image, conf="best")
+        for k, name in enumerate(manifest.classes):
+            alone = det.detect(image, conf=cut[name], classes=[k])
+            mine = best.class_id == k
+            np.testing.assert_allclose(best.xyxy[mine], alone.xyxy, atol=1e-3)
+            checked += int(mine.sum())
+        default = plain.detect(image, conf="best")
+        np.testing.assert_allclose(default.xyxy, plain.detect(image, conf=0.25).xyxy, atol=1e-3)
+    assert checked > 0
+    with pytest.raises(ValueError, match="'best'"):
+        det.detect(images[0], conf="good")

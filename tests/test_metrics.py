@@ -147,3 +147,21 @@ def test_a_variant_that_cannot_run_is_reported_not_fatal(tiny_deck, tiny_data, t
                             imgsz=manifest.imgsz, jobs=2, progress=False, object_scale_curve=False)
     assert set(measured.metrics) == {"onnx-fp32"} and "onnx-int8" in measured.failed
     assert measured.objects is None
+
+
+def test_each_class_threshold_is_where_its_own_f1_peaks_and_a_rare_class_takes_the_mean_peak():
+    """Class a: true boxes score 0.85-0.95 and false ones 0.7-0.8 (its F1 peaks near 0.8); class b: true 0.35-0.5,
+    false 0.1-0.25 (near 0.3); class c has 5 objects: too few for a curve of its own."""
+    from training.evaluate import MIN_OBJECTS, best_thresholds, pr_at_best_f1
+
+    rng = np.random.default_rng(0)
+
+    def cls(true_lo, true_hi, false_lo, false_hi, n):
+        scores = np.r_[rng.uniform(true_lo, true_hi, n), rng.uniform(false_lo, false_hi, n)]
+        return scores, np.r_[np.ones(n, bool), np.zeros(n, bool)], n
+
+    matches = [cls(0.85, 0.95, 0.7, 0.8, 50), cls(0.35, 0.5, 0.1, 0.25, 50), cls(0.6, 0.7, 0.1, 0.2, 5)]
+    assert 5 < MIN_OBJECTS <= 50
+    cut = best_thresholds(matches, ["a", "b", "c"], [0, 1, 2])
+    assert 0.78 <= cut["a"] <= 0.87 and 0.23 <= cut["b"] <= 0.37, cut
+    assert cut["c"] == pytest.approx(pr_at_best_f1(matches)[3], abs=1e-3)

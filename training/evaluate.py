@@ -142,13 +142,17 @@ def metrics_from(precision: np.ndarray, matches: list[tuple[np.ndarray, np.ndarr
     at50 = np.where(precision[0][:, present] > -1, precision[0][:, present], 0.0)  # [R, K], recall 0..1 by 0.01
     curve = [round(float(x), 4) for x in at50.mean(axis=1)] if present else []
     return Metrics(precision=p, recall=r, f1=f1, map50=ap(precision[0][:, present]),
-                   map50_95=ap(precision[:, :, present]), per_class=per_class, conf=conf, pr_curve=curve)
+                   map50_95=ap(precision[:, :, present]), per_class=per_class, conf=conf, pr_curve=curve,
+                   thresholds=best_thresholds(matches, names, present))
 
 
-def pr_at_best_f1(matches: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[float, float, float, float]:
-    """Class-mean P, R, F1 at the confidence where the mean F1 peaks (Ultralytics' convention), from each class's
-    IoU-0.5 matches (scores, true positive, objects)."""
-    grid = np.linspace(0, 1, 1000)
+GRID = np.linspace(0, 1, 1000)  # confidence thresholds the P, R and F1 curves are read at
+MIN_OBJECTS = 20  # a class with fewer test objects takes the class-mean F1's peak: its own curve is too coarse
+SMOOTH = 0.05  # each class's F1 curve is averaged over this share of the confidence range before its peak is read
+
+
+def pr_curves(matches: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, P and R as functions of the confidence threshold (rows: classes, columns: :data:`GRID`)."""
     ps, rs = [], []
     for s, tp, n_gt in matches:
         order = np.argsort(-s, kind="mergesort")
@@ -156,15 +160,46 @@ def pr_at_best_f1(matches: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[fl
         ctp, cfp = np.cumsum(tp), np.cumsum(~tp)
         recall = ctp / max(n_gt, 1)
         prec = ctp / np.maximum(ctp + cfp, 1)
-        # P and R as functions of the confidence threshold (scores descending -> reverse for np.interp)
-        ps.append(np.interp(-grid, -s, prec, left=1) if s.size else np.zeros_like(grid))
-        rs.append(np.interp(-grid, -s, recall, left=0) if s.size else np.zeros_like(grid))
-    if not ps:
+        # scores descending -> reversed for np.interp
+        ps.append(np.interp(-GRID, -s, prec, left=1) if s.size else np.zeros_like(GRID))
+        rs.append(np.interp(-GRID, -s, recall, left=0) if s.size else np.zeros_like(GRID))
+    return np.array(ps).reshape(-1, GRID.size), np.array(rs).reshape(-1, GRID.size)
+
+
+def _f1(p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    return 2 * p * r / np.maximum(p + r, 1e-16)
+
+
+def pr_at_best_f1(matches: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[float, float, float, float]:
+    """Class-mean P, R, F1 at the confidence where the mean F1 peaks (Ultralytics' convention), from each class's
+    IoU-0.5 matches (scores, true positive, objects)."""
+    ps, rs = pr_curves(matches)
+    if not len(ps):
         return 0.0, 0.0, 0.0, 0.0
-    p, r = np.mean(ps, axis=0), np.mean(rs, axis=0)
-    f1 = 2 * p * r / np.maximum(p + r, 1e-16)
+    p, r = ps.mean(axis=0), rs.mean(axis=0)
+    f1 = _f1(p, r)
     best = int(f1.argmax())
-    return float(p[best]), float(r[best]), float(f1[best]), float(grid[best])
+    return float(p[best]), float(r[best]), float(f1[best]), float(GRID[best])
+
+
+def best_thresholds(matches: list[tuple[np.ndarray, np.ndarray, int]], names: list[str],
+                    present: list[int]) -> dict[str, float]:
+    """Per class present, the confidence where its own F1 peaks (smoothed over :data:`SMOOTH` of the range); a
+    class with under :data:`MIN_OBJECTS` test objects takes the class-mean peak."""
+    ps, rs = pr_curves(matches)
+    if not len(ps):
+        return {}
+    shared = float(GRID[int(_f1(ps.mean(axis=0), rs.mean(axis=0)).argmax())])
+    width = max(1, int(SMOOTH * GRID.size))
+    kernel = np.ones(width) / width
+    out = {}
+    for k, p, r, (_, _, objects) in zip(present, ps, rs, matches, strict=True):
+        if objects < MIN_OBJECTS:
+            out[names[k]] = round(shared, 3)
+            continue
+        f1 = np.convolve(np.pad(_f1(p, r), width // 2, mode="edge"), kernel, mode="valid")[:GRID.size]
+        out[names[k]] = round(float(GRID[int(f1.argmax())]), 3)
+    return out
 
 
 def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarray], names: list[str], *, imgsz: int,

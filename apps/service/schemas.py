@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +12,8 @@ class DetectOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    conf: float = Field(0.25, ge=0.0, le=1.0, description="minimum class score")
+    conf: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["best"] = Field(
+        "best", description="minimum class score, or 'best': each class from where the deck measured its F1 to peak")
     iou: float = Field(0.7, ge=0.0, le=1.0, description="NMS IoU threshold (class-aware)")
     classes: list[int | str] | None = Field(None, max_length=1000, description="keep only these class ids or names")
     max_det: int = Field(300, ge=1, le=1000, description="most boxes returned")

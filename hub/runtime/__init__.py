@@ -7,11 +7,12 @@ writes no file, and never imports torch; each backend imports its own package on
 from hub.runtime.annotate import BoxAnnotator, LabelAnnotator
 from hub.runtime.backends import available
 from hub.runtime.detections import Detections
-from hub.runtime.detector import DEFAULT_MAX_DET, Detector
+from hub.runtime.detector import DEFAULT_CONF, DEFAULT_MAX_DET, Detector
 from hub.runtime.images import MAX_BYTES, MAX_PIXELS, load_image, read_image
 
 __all__ = [
     "BoxAnnotator",
+    "DEFAULT_CONF",
     "DEFAULT_MAX_DET",
     "Detections",
     "Detector",

@@ -22,6 +22,7 @@ from hub.runtime.nms import nms
 
 Tiles = tuple[int, int] | str | None
 MAX_TILE_COPIES = 8  # one-thread model copies for tiles at most (each holds its own weights and buffers)
+DEFAULT_CONF = 0.25  # the apps' long-standing default; conf="best" uses the deck's own per class
 DEFAULT_MAX_DET = 1000  # dense shelves: ~150 objects per image, up to ~200 boxes at conf 0.25
 
 
@@ -44,6 +45,8 @@ class Detector:
             (the deck measured it: ``manifest.objects.min_px``): ``tiles="auto"`` then measures the image's
             objects and picks the coarsest grid that shows them that large (:func:`hub.runtime.tiles.choose`);
             without it, "auto" tiles by ``tile_px`` alone.
+        thresholds: per class name, the confidence where the deck measured its F1 to peak
+            (``metrics.thresholds``): what ``detect(conf="best")`` keeps.
         warmup: run one blank image through it before returning (the backend's first call and the NMS
             session's start are slow), so the first real request is not.
 
@@ -66,8 +69,10 @@ class Detector:
         warmup: bool = True,
         tile_px: int | None = None,
         min_object_px: float | None = None,
+        thresholds: dict[str, float] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.thresholds = dict(thresholds or {})
         if not self.path.exists():
             raise FileNotFoundError(f"model file {self.path} does not exist")
         self.backend, self._session = open_session(self.path, backend=backend, threads=threads, busy_wait=busy_wait)
@@ -126,7 +131,7 @@ class Detector:
         self,
         image: ImageLike,
         *,
-        conf: float = 0.25,
+        conf: float | str = DEFAULT_CONF,
         iou: float = 0.7,
         classes: list[int] | None = None,
         max_det: int = DEFAULT_MAX_DET,
@@ -140,7 +145,8 @@ class Detector:
 
         Args:
             image: numpy array (RGB, or BGR with ``bgr=True``), PIL image, path or encoded bytes.
-            conf: minimum class score.
+            conf: minimum class score; ``"best"``: each class's own, where the deck measured its F1 to peak
+                (``thresholds``; :data:`DEFAULT_CONF` for a class it has none for, as with decks made before).
             iou: NMS IoU threshold (class-aware).
             classes: keep only these class ids.
             max_det: most boxes returned.
@@ -160,6 +166,7 @@ class Detector:
         Raises:
             InvalidImageError: the image is corrupt, empty, of an unsupported type, or too large.
         """
+        conf, per_class = self._confidence(conf)
         if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0:
             raise ValueError(f"conf and iou must be in [0, 1] (got conf={conf}, iou={iou})")
         size = imgsz or self.imgsz
@@ -204,6 +211,9 @@ class Detector:
         else:
             xyxy, scores, class_ids = tiles_mod.stitch(found, rw, rh)
             xyxy, scores, class_ids = xyxy[:max_det], scores[:max_det], class_ids[:max_det]
+        if per_class is not None:  # NMS ran at the lowest class threshold; each class keeps its own
+            keep = scores >= per_class[class_ids]
+            xyxy, scores, class_ids = xyxy[keep], scores[keep], class_ids[keep]
         if (rw, rh) != (w, h):  # back from the reduced decode to the image's own pixels
             xyxy = xyxy * np.array([w / rw, h / rh, w / rw, h / rh], np.float32)
         timing["postprocess"] += (time.perf_counter() - t4) * 1e3
@@ -211,6 +221,16 @@ class Detector:
         names = self.names or [str(i) for i in range(self._classes)]
         return Detections(xyxy.astype(np.float32, copy=False), scores, class_ids, names, timing, (w, h),
                           tiles=(int(grid[0]), int(grid[1])))
+
+    def _confidence(self, conf: float | str) -> tuple[float, np.ndarray | None]:
+        """(the threshold NMS runs at, each class's own or None) for ``conf``: a number, or "best"."""
+        if isinstance(conf, str):
+            if conf != "best":
+                raise ValueError(f"conf is a number in [0, 1] or 'best', not {conf!r}")
+            names = self.names or [str(i) for i in range(self._classes)]
+            cut = np.array([self.thresholds.get(n, DEFAULT_CONF) for n in names], np.float32)
+            return (float(cut.min()) if cut.size else DEFAULT_CONF), cut
+        return float(conf), None
 
     def _grid(self, width: int, height: int, tiles: Tiles) -> tuple[int, int]:
         return tiles_mod.auto_grid(width, height, self.tile_px) if tiles == "auto" else tuple(tiles or (1, 1))
