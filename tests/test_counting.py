@@ -139,6 +139,10 @@ def test_zone_occupancy_per_frame_and_each_object_entering_once():
         occupancy.append(zone.counts(NAMES)["now"]["product"])
     assert occupancy == [1, 1, 2, 1, 1, 2, 1]
     assert zone.counts(NAMES)["entered"] == {"product": 2, "person": 0}
+    # dwell, at 2 frames a second: object 1 (found again as 3) was inside in frames 3, 6 and 7 (1.5 s), object 2 in
+    # frames 1 to 6 (3 s)
+    assert zone.dwell(NAMES, 2.0) == {"product": {"objects": 2.0, "mean_s": 2.25, "max_s": 3.0},
+                                      "person": {"objects": 0.0, "mean_s": 0.0, "max_s": 0.0}}
 
 
 @pytest.mark.parametrize("text,want", [

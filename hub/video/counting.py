@@ -180,7 +180,8 @@ class LineCounter:
 
 
 class ZoneCounter:
-    """Objects inside ``polygon``: occupancy in the last frame, and distinct objects ever inside, per class."""
+    """Objects inside ``polygon``: occupancy in the last frame, distinct objects ever inside, and how long each
+    stayed (frames inside; :meth:`dwell` in seconds), per class."""
 
     def __init__(self, polygon: list[Point], *, rejoin_frames: int = 30, max_jump: float = 3.0) -> None:
         if len(polygon) < 3:
@@ -190,12 +191,16 @@ class ZoneCounter:
         self.occupancy: Counter[int] = Counter()
         self.entered: Counter[int] = Counter()
         self._inside: set[int] = set()  # keys of the objects that were inside once
+        self.frames_inside: Counter[int] = Counter()  # per object key: frames it was seen inside
+        self._class: dict[int, int] = {}
 
     def update(self, detections: Detections) -> None:
         self.occupancy = Counter()
         for track, centre, cls, _ in self.memory.step(detections):
             if cv2.pointPolygonTest(self.polygon, (float(centre[0]), float(centre[1])), False) >= 0:
                 self.occupancy[cls] += 1
+                self.frames_inside[track.key] += 1
+                self._class[track.key] = cls
                 if track.key not in self._inside:
                     self._inside.add(track.key)
                     self.entered[cls] += 1
@@ -203,3 +208,13 @@ class ZoneCounter:
     def counts(self, names: list[str]) -> dict[str, dict[str, int]]:
         return {"now": {n: self.occupancy.get(i, 0) for i, n in enumerate(names)},
                 "entered": {n: self.entered.get(i, 0) for i, n in enumerate(names)}}
+
+    def dwell(self, names: list[str], fps: float) -> dict[str, dict[str, float]]:
+        """Per class: objects that were inside, and the mean and longest time one stayed, in seconds (frames inside
+        at ``fps``: the frames the counter was updated with)."""
+        out = {}
+        for i, name in enumerate(names):
+            frames = [n for key, n in self.frames_inside.items() if self._class[key] == i]
+            out[name] = {"objects": float(len(frames)), "mean_s": float(np.mean(frames) / fps) if frames else 0.0,
+                         "max_s": float(max(frames) / fps) if frames else 0.0}
+        return out

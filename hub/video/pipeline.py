@@ -33,6 +33,7 @@ class VideoReport:
     lines: list[dict[str, dict[str, int]]] = field(default_factory=list)
     zones: list[dict[str, dict[str, int]]] = field(default_factory=list)
     out: Path | None = None
+    dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
     csv: Path | None = None
 
     @property
@@ -40,7 +41,7 @@ class VideoReport:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-def _check_inside(points: Sequence[Point], width: int, height: int, what: str) -> None:
+def check_inside(points: Sequence[Point], width: int, height: int, what: str) -> None:
     for x, y in points:
         if not (0 <= x <= width and 0 <= y <= height):
             raise ValueError(f"the {what} point ({x:g}, {y:g}) is outside the {width}x{height} frame")
@@ -102,9 +103,9 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
         raise ValueError(f"every must be at least 1, got {every}")
     info = probe(source)
     for start, end in lines:
-        _check_inside([start, end], info.width, info.height, "line")
+        check_inside([start, end], info.width, info.height, "line")
     for polygon in zones:
-        _check_inside(polygon, info.width, info.height, "zone")
+        check_inside(polygon, info.width, info.height, "zone")
     names = detector.names
     line_counters = [LineCounter(s, e) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
@@ -152,7 +153,8 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
             csv_tmp.unlink(missing_ok=True)
     return VideoReport(len(rows), info.fps, time.perf_counter() - started,
                        [c.counts(names) for c in line_counters], [z.counts(names) for z in zone_counters],
-                       Path(out) if out else None, csv_path)
+                       Path(out) if out else None, csv_path,
+                       [z.dwell(names, info.fps / every) for z in zone_counters])
 
 
 class _Null:
