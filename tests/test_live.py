@@ -171,3 +171,16 @@ def test_the_video_cli_counts_a_live_stream_and_writes_a_row_a_second(clip, demo
     assert len(rows) >= 3 and all(float(b["time_s"]) > float(a["time_s"]) for a, b in zip(rows, rows[1:], strict=False))
     assert {"state", "lag_ms", "drops", "reconnects", "line1_in", "line1_out"} <= set(rows[0])
     assert "line 1: in" in out and "lag p50" in out and "cam:pw" not in out + err and "***@127.0.0.1" in err
+
+
+def test_mpegts_over_tcp_is_read(clip):
+    """A TCP source (an encoder serving MPEG-TS; Ultralytics reads these too): ffmpeg listens, the reader connects."""
+    port = free_port()
+    server = _push(clip, "-c:v", "mpeg2video", "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1")
+    try:
+        time.sleep(0.5)
+        with LiveSource(f"tcp://127.0.0.1:{port}", read_timeout=5) as live:
+            frame = live.next_frame(timeout=15)
+            assert frame is not None and frame.image.shape == (256, 256, 3), live.status
+    finally:
+        _stop(server)

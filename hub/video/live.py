@@ -1,4 +1,4 @@
-"""Live sources: RTSP, MPEG-TS over UDP, HLS, MJPEG over HTTP and USB cameras, read with bounded lag.
+"""Live sources: RTSP, MPEG-TS over UDP or TCP, HLS, MJPEG over HTTP and USB cameras, read with bounded lag.
 
 A reader thread decodes the source and keeps only the newest frame: when the model is slower than the camera,
 the frames it cannot take are dropped and counted, never queued, so the lag (decoded to result) stays about one
@@ -20,7 +20,7 @@ import numpy as np
 
 from hub.errors import InvalidVideoError
 
-SCHEMES = ("rtsp", "rtsps", "udp", "rtp", "srt", "http", "https")
+SCHEMES = ("rtsp", "rtsps", "udp", "tcp", "rtp", "srt", "http", "https")
 STATES = ("connecting", "live", "stalled", "reconnecting", "stopped")
 
 
