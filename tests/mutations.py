@@ -30,6 +30,16 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('shelf: rows split at every step of the bottom edges',
+             'hub/runtime/shelf.py',
+             'breaks = np.r_[0, np.cumsum(step > 0.5 * float(np.median(heights)))]',
+             'breaks = np.r_[0, np.cumsum(step > 0)]',
+             ('tests/test_shelf.py::test_rows_gaps_and_the_empty_share_match_the_generator_s_truth',)),
+    Mutation('shelf: the empty share over the image width, not the rows',
+             'hub/runtime/shelf.py',
+             '        spans += span',
+             '        spans += float(detections.image_size[0])',
+             ('tests/test_shelf.py::test_the_empty_share_is_of_the_shelf_s_own_width_not_the_photo_s',)),
     Mutation('zones: dwell counts that an object was inside, not how long',
              'hub/video/counting.py',
              '                self.frames_inside[track.key] += 1',

@@ -45,6 +45,17 @@ def reference(tiny_deck, images) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
+def by_default(tiny_deck, images) -> dict[str, dict]:
+    """What a request that gives no conf gets: each class from the deck's own threshold (conf="best")."""
+    from hub.manifest import Manifest
+
+    thresholds = Manifest.read(tiny_deck).variant("onnx-fp32").metrics.thresholds
+    assert thresholds  # the deck chose them
+    det = Detector(tiny_deck / "model-fp32.onnx", threads=1, thresholds=thresholds)
+    return {name: det.detect(data, conf="best", iou=0.7) for name, data in images}
+
+
+@pytest.fixture(scope="module")
 def service(demo_hub, state_dir, tmp_path_factory):
     """Redis, one API and two workers (onnx-fp32) on the embedded hub's acme/tiny."""
     root, repo = demo_hub
@@ -168,6 +179,8 @@ def test_bad_requests_get_one_clear_error_each_and_change_nothing(service, image
              "start a worker with --variant tflite-int8"),
             (http.post("/v1/detect", files={"image": (name, data)}, data={"classes": "cat"}), 422, "unknown class 'cat'"),
             (http.post("/v1/detect", files={"image": (name, data)}, data={"conf": "2"}), 422, "conf"),
+            (http.post("/v1/detect", files={"image": (name, data)}, data={"analysis": "shelf"}), 422,
+             "needs a deck that detects empty facings"),
             (http.post("/v1/detect", json={"image": "%%% not base64"}), 422, "base64"),
             (http.post("/v1/detect", content=data, headers={"content-type": "image/jpeg"}), 415, "multipart"),
             (http.post("/v1/detect", files={"file2": (name, data)}), 422, "no file field 'image'"),
@@ -273,7 +286,7 @@ def test_an_idempotency_key_returns_the_same_job(service, images):
         assert state["status"] == "done" and state["result"]["counts"]["product"] > 0
 
 
-def test_a_poison_job_is_dead_lettered_and_the_queue_keeps_flowing(service, images, reference):
+def test_a_poison_job_is_dead_lettered_and_the_queue_keeps_flowing(service, images, by_default):
     q = JobQueue.connect(service["redis"].url, Settings(max_tries=2))
     job, _ = q.submit("onnx-fp32", b"\xff\xd8 truncated jpeg, past the API's checks", {"conf": 0.25})
     name, data = images[3]
@@ -287,11 +300,11 @@ def test_a_poison_job_is_dead_lettered_and_the_queue_keeps_flowing(service, imag
         assert state["status"] == "failed" and state["tries"] == 2, state
         assert "failed 2 times" in state["error"] and "InvalidImageError" in state["error"]
         assert any(d["id"] == job for d in q.dead_letters())
-        _same(http.post("/v1/detect", files={"image": (name, data)}).json(), reference[name])
+        _same(http.post("/v1/detect", files={"image": (name, data)}).json(), by_default[name])
     assert q.r.hget(f"yolodeck:job:{job}", "image") is None  # the bytes left Redis with the job
 
 
-def test_a_worker_killed_mid_run_loses_no_job(service, images, reference, tmp_path):
+def test_a_worker_killed_mid_run_loses_no_job(service, images, by_default, tmp_path):
     """200 jobs from 8 threads; one of two workers gets SIGKILL after about a quarter of them."""
     url, env = service["redis"].url, service["env"]
     workers = [start_worker(url, service["repo"], env, tmp_path / f"k{i}.log", "--variant", "onnx-fp32",
@@ -315,7 +328,7 @@ def test_a_worker_killed_mid_run_loses_no_job(service, images, reference, tmp_pa
             results = [f.result() for f in futures]
         assert len(results) == 200 and len({r["id"] for _, r in results}) == 200  # none lost, none twice
         for name, r in results:
-            _same(r, reference[name])
+            _same(r, by_default[name])
         by_worker = {r["worker"] for _, r in results}
         assert len(by_worker) == 2  # both served before the kill; the survivor finished the rest
         q = JobQueue.connect(url, Settings(prefix="kill"))
@@ -327,7 +340,7 @@ def test_a_worker_killed_mid_run_loses_no_job(service, images, reference, tmp_pa
                 p.wait(timeout=20)
 
 
-def test_workers_killed_again_and_again_under_load_cost_no_client_a_request(service, images, reference, tmp_path):
+def test_workers_killed_again_and_again_under_load_cost_no_client_a_request(service, images, by_default, tmp_path):
     """The settings a deployment runs with (a dead worker's job is claimed after 5 s), 8 threads posting, and a worker
     SIGKILLed three times over (a new one started each time): every request answers 200 with the right boxes. A wait
     for a job that a dead worker held outlasts the Redis client's 5 s socket timeout; it must not fail the request."""
@@ -357,7 +370,7 @@ def test_workers_killed_again_and_again_under_load_cost_no_client_a_request(serv
         assert not failed, failed[:5]
         assert len({body["id"] for *_, body in results}) == 120  # none lost, none twice
         for name, _, body in results:
-            _same(body, reference[name])
+            _same(body, by_default[name])
     finally:
         for p in (*workers, api):
             if p.poll() is None:

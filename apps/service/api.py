@@ -113,9 +113,12 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
             raise
         except ValueError as exc:  # an unknown class name
             raise ServiceError(422, str(exc)) from exc
+        if opts.analysis == "shelf" and "empty" not in now.deck.get("classes", []):
+            raise ServiceError(422, f"analysis=shelf needs a deck that detects empty facings (an 'empty' class); "
+                                    f"this one knows {', '.join(now.deck.get('classes', [])[:10])}")
         read_image(data, fit=64)  # the runtime's checks (413, 422) before it is queued; JPEGs read at 1/8 scale
         params = {"conf": opts.conf, "iou": opts.iou, "classes": classes, "max_det": opts.max_det,
-                  "tiles": opts.tiles}
+                  "tiles": opts.tiles, "analysis": opts.analysis}
         try:
             job, _ = queue.submit(variant, data, params, idempotency_key=idempotency_key)
         except QueueFullError:

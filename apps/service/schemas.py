@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,8 @@ class DetectOptions(BaseModel):
     tiles: str = Field("off", pattern=r"^(off|auto|[1-8]x[1-8])$",
                        description="large dense photos: overlapping tiles at the network's size (auto, or ROWSxCOLS)")
     timeout: float = Field(10.0, ge=0.0, le=60.0, description="seconds to wait for the result before a 202")
+    analysis: Literal["shelf"] | None = Field(None, description="shelf: also where the empty facings are (a deck "
+                                                                "with an 'empty' class)")
 
 
 class Base64Image(BaseModel):
@@ -63,6 +65,8 @@ class DetectResult(BaseModel):
     counts: dict[str, int]
     timing_ms: dict[str, float] = Field(description="queue, read, letterbox, inference, postprocess, total; and "
                                                     "service: from the request's arrival to its answer")
+    shelf: dict[str, Any] | None = Field(None, description="with analysis=shelf: rows, their facings and empty "
+                                                           "facings, the empty share, the restock list (widest first)")
 
 
 class VideoResult(BaseModel):

@@ -20,6 +20,7 @@ import redis
 
 from apps.service.jobs import JobQueue, Taken
 from hub.runtime import Detections, Detector
+from hub.runtime.shelf import shelf_report
 from hub.runtime.tiles import parse_tiles
 
 log = logging.getLogger("yolodeck.worker")
@@ -107,6 +108,8 @@ class Worker:
             return
         queued_ms = max(0.0, (state.get("started", time.time()) - state.get("submitted", time.time())) * 1000)
         result = result_of(found, queued_ms=queued_ms)
+        if params.get("analysis") == "shelf":
+            result["shelf"] = shelf_report(found).to_dict()
         result.update(variant=self.variant, repo=self.info.get("repo"), commit=self.info.get("commit"),
                       worker=self.name)
         self.q.finish(self.variant, taken, result)
