@@ -174,8 +174,9 @@ def main() -> None:
         every = [lag for r in results for lag in (np.array(r) - min(r)).tolist()]  # each stream's own zero
         print(f"{'yolodeck':<12} {15:>6} {streams:>7} {summary(every, args.seconds)}  (all streams together)",
               flush=True)
-    print("done/s: results a second; p50/p95: lag from the frame's scheduled send to its result; trend: median lag of "
-          "the run's second half minus its first (a lag that grows with time shows here)")
+    print("done/s: results a second; p50/p95: a result's lag (out minus the frame's place in the sender's schedule) "
+          "over the run's quickest; trend: median lag of the run's second half minus its first (a lag that grows "
+          "with time shows here)")
 
 
 if __name__ == "__main__":
