@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('roboflow: confidence=best refused',
+             'apps/service/roboflow.py',
+             '    if value == "best" and name == "confidence":\n        return value',
+             '    if False:\n        return value',
+             ('tests/test_roboflow.py::test_the_v0_route_takes_a_multipart_file_and_percent_thresholds',)),
     Mutation('shelf: rows split at every step of the bottom edges',
              'hub/runtime/shelf.py',
              'breaks = np.r_[0, np.cumsum(step > 0.5 * float(np.median(heights)))]',

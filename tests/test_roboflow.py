@@ -125,6 +125,16 @@ def test_the_v0_route_takes_a_multipart_file_and_percent_thresholds(service, tin
           "multipart, percent")
     bad = httpx.post(url, params={**params, "confidence": 250}, content=b"aGVsbG8=", timeout=60)
     assert bad.status_code == 422 and "confidence" in bad.json()["error"]
+    words = httpx.post(url, params={**params, "confidence": "high"}, content=b"aGVsbG8=", timeout=60)
+    assert words.status_code == 422 and "a number between 0 and 1" in words.json()["error"]
+    from hub.manifest import Manifest  # "best": each class from the deck's own threshold
+
+    cut = Manifest.read(tiny_deck).variant("onnx-fp32").metrics.thresholds
+    r = httpx.post(url, params={**params, "confidence": "best"}, files={"file": ("shelf.jpg", test.read_bytes())},
+                   timeout=60)
+    assert r.status_code == 200, r.text
+    _same(r.json(), Detector(tiny_deck / "model-fp32.onnx", threads=1, thresholds=cut).detect(
+        test, conf="best", iou=IOU, max_det=300), "multipart, best")
     png = io.BytesIO()
     Image.new("RGB", (8, 8)).save(png, "PNG")
     assert httpx.post(f"{service['url']}/nobody/nothing", params=params, files={"file": ("a.png", png.getvalue())},

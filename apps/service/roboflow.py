@@ -142,7 +142,14 @@ def _run(svc: Service, images: list[bytes], opts: schemas.DetectOptions) -> list
     return out
 
 
-def _fraction(value: float, name: str) -> float:
+def _fraction(value: float | str, name: str) -> float | str:
+    """A threshold from Roboflow's query: a fraction, a percent over 1, or "best" (the deck's own per class)."""
+    if value == "best" and name == "confidence":
+        return value
+    try:
+        value = float(value)
+    except ValueError:
+        raise ServiceError(422, f"{name}: a number between 0 and 1 (or a percent up to 100), not {value!r}") from None
     if not 0 <= value <= 100:
         raise ServiceError(422, f"{name}: between 0 and 1 (or a percent up to 100), got {value:g}")
     return value / 100 if value > 1 else value
@@ -202,7 +209,8 @@ def add_legacy_route(app: FastAPI, svc: Service) -> None:
     @app.post("/{project}/{version}", tags=["roboflow"], response_model=schemas.RoboflowResponse,
               response_model_by_alias=True)
     async def legacy(project: str, version: str, request: Request, key: Key,
-                     confidence: Annotated[float, Query()] = 0.4, overlap: Annotated[float, Query()] = 0.3,
+                     confidence: Annotated[str, Query(max_length=16)] = "0.4",
+                     overlap: Annotated[str, Query(max_length=16)] = "0.3",
                      max_detections: Annotated[int, Query(ge=1, le=1000)] = 300) -> Any:
         """Roboflow's v0 route: the image as the body (base64 text or a multipart file), options in the query."""
         svc.authorize(key)

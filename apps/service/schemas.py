@@ -137,7 +137,8 @@ class RoboflowRequest(BaseModel):
     model_id: str | None = Field(None, max_length=128, description="a served variant id, or any (the default)")
     api_key: str | None = Field(None, max_length=256)
     image: RoboflowImage | list[RoboflowImage]
-    confidence: float = Field(0.4, ge=0.0, le=1.0)
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["best"] = Field(
+        0.4, description="Roboflow's default 0.4; 'best': each class from where the deck measured its F1 to peak")
     iou_threshold: float = Field(0.3, ge=0.0, le=1.0)
     class_filter: list[str] | None = Field(None, max_length=1000)
     max_detections: int = Field(300, ge=1, le=1000)

@@ -33,8 +33,8 @@ class VideoReport:
     lines: list[dict[str, dict[str, int]]] = field(default_factory=list)
     zones: list[dict[str, dict[str, int]]] = field(default_factory=list)
     out: Path | None = None
-    dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
     csv: Path | None = None
+    dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
 
     @property
     def frames_per_second(self) -> float:
