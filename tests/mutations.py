@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('train: weights named but absent handed to Ultralytics (a download)',
+             'training/train.py',
+             '    if weights and not Path(weights).is_file() and not allow_download:',
+             '    if False:',
+             ('tests/test_training.py::test_weights_named_but_not_here_are_refused_with_where_to_get_them',)),
     Mutation('roboflow: confidence=best refused',
              'apps/service/roboflow.py',
              '    if value == "best" and name == "confidence":\n        return value',

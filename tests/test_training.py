@@ -7,6 +7,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -161,3 +162,14 @@ def test_a_step_s_output_is_dropped_when_it_succeeds_and_kept_when_it_fails(capf
     out, err = capfd.readouterr()
     assert out == "ours\n" and err == ""
     assert "the line that explains it" in "\n".join(failed.value.__notes__)
+
+
+def test_weights_named_but_not_here_are_refused_with_where_to_get_them(tmp_path, netguard):
+    """`--weights yolov8n.pt` with no such file: a message saying where to get it and how to allow the download,
+    nothing written, nothing looked up on the network."""
+    done = subprocess.run([sys.executable, "-m", "training", "train", "--data", str(tmp_path / "data.yaml"), "--out",
+                           str(tmp_path / "run"), "--weights", "yolov8n.pt", "--skip-check"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr[-1000:]
+    assert "yolov8n.pt: no such file" in done.stderr and "--allow-download" in done.stderr
+    assert not (tmp_path / "run").exists()

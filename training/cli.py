@@ -68,7 +68,11 @@ def _check(args: argparse.Namespace) -> int:
     if not args.source:
         print("error: data check DIR (a dataset folder or its data.yaml)", file=sys.stderr)
         return 2
-    report = check_dataset(args.source, imgsz=args.imgsz)
+    try:
+        report = check_dataset(args.source, imgsz=args.imgsz)
+    except (OSError, ValueError) as exc:  # no data.yaml there, or not one
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(report.table(), file=sys.stderr)
     out = Path(args.json) if args.json else Path(report.root) / "check.json"
     out.write_text(report.to_json())
@@ -83,11 +87,16 @@ def _train(args: argparse.Namespace) -> int:
         print("error: the dataset has errors (above); fix them, or train anyway with --skip-check", file=sys.stderr)
         return 1
 
-    run = train(
-        data=args.data, model=args.model, out=args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-        width=args.width, depth=args.depth, freeze=args.freeze, weights=args.weights, device=args.device,
-        seed=args.seed, patience=args.patience, nbs=args.nbs, **dict(_parse_set(kv) for kv in args.set),
-    )
+    try:
+        run = train(
+            data=args.data, model=args.model, out=args.out, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+            width=args.width, depth=args.depth, freeze=args.freeze, weights=args.weights, device=args.device,
+            seed=args.seed, patience=args.patience, nbs=args.nbs, allow_download=args.allow_download,
+            **dict(_parse_set(kv) for kv in args.set),
+        )
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(run)
     return 0
 
@@ -189,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="any other Ultralytics train argument, e.g. --set mosaic=0 (repeatable)")
     tr.add_argument("--out", required=True, help="run folder to write")
     tr.add_argument("--skip-check", action="store_true", help="train even when `data check` finds errors")
+    tr.add_argument("--allow-download", action="store_true",
+                    help="let Ultralytics download --weights given by name (the one step that goes online)")
     tr.set_defaults(func=_train)
 
     dk = sub.add_parser("deck", help="export every variant of a run and evaluate each on the test split")

@@ -69,6 +69,7 @@ def train(
     seed: int = 0,
     patience: int = 100,
     nbs: int | None = None,
+    allow_download: bool = False,
     **overrides: Any,
 ) -> Path:
     """Train and return the run folder (weights/best.pt, results.csv, plots, yolodeck.json).
@@ -77,7 +78,15 @@ def train(
     default of 64 accumulates gradients, so a small dataset gets almost no steps and learns nothing
     in a short run (measured: 0 mAP50 after 15 epochs on 48 images, 0.66 with nbs=batch).
     ``overrides`` go to ``YOLO.train`` as they are (e.g. ``warmup_epochs=0``, ``mosaic=0``).
+    ``weights`` is a file; a bare name (``yolov8n.pt``) that is not one is refused with where to get it, unless
+    ``allow_download`` lets Ultralytics fetch it: the one step of yolodeck that may go online, and only when asked.
     """
+    if weights and not Path(weights).is_file() and not allow_download:
+        raise FileNotFoundError(
+            f"{weights}: no such file, and yolodeck downloads nothing unless asked. Get it on a machine that is "
+            f"online (Ultralytics publishes yolov8n.pt and its siblings on its GitHub releases, "
+            f"ultralytics/assets), put it here as ./{Path(weights).name} or pass its path; or pass --allow-download "
+            f"(allow_download=True) to let Ultralytics fetch it")
     offline.configure()
     from ultralytics import YOLO
 
@@ -93,7 +102,9 @@ def train(
     cfg_path.write_text(yaml.safe_dump({k: v for k, v in cfg.items() if k != "scale"}, sort_keys=False))
     quiet_scale_guess()
     yolo = YOLO(str(cfg_path), task="detect")
-    if weights:
+    if weights and not Path(weights).is_file():  # allow_download: Ultralytics fetches the named file
+        yolo = yolo.load(str(weights))
+    elif weights:
         yolo = yolo.load(str(start_checkpoint(Path(weights), out)))  # layers whose shapes match are copied
     device = device or auto_device()
     args: dict[str, Any] = dict(
