@@ -42,7 +42,10 @@ def start_server(cmd: list[str], port: int, env: dict, *, timeout: float = 120,
                  proc: subprocess.Popen | None = None) -> subprocess.Popen:
     """Start ``cmd`` (or watch an already started ``proc``) until something listens on ``port``."""
     if proc is None:
-        log = open(ARTIFACTS.parent / f"server-{port}.log", "w") if ARTIFACTS.parent.is_dir() else subprocess.DEVNULL
+        logs = ARTIFACTS / "servers"  # one log per server started, kept with the other test artifacts
+        if ARTIFACTS.parent.is_dir():
+            logs.mkdir(parents=True, exist_ok=True)
+        log = open(logs / f"server-{port}.log", "w") if ARTIFACTS.parent.is_dir() else subprocess.DEVNULL
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
     while time.time() < deadline:
