@@ -12,9 +12,11 @@ const $ = (id) => document.getElementById(id);
 const state = { deck: null, detectors: new Map(), detector: null, image: null, running: null };
 self.yolodeck = state; // for the browser tests, the benchmark and curious visitors
 
+// Shows (or, with "", hides) the one error line; state.errors counts the errors shown, for the tests.
 function showError(message) {
   $("error").textContent = message;
   $("error").hidden = !message;
+  if (message) state.errors = (state.errors || 0) + 1;
 }
 
 // The detector for a variant, downloaded (or read from the cache), checked and opened once.
@@ -93,6 +95,7 @@ async function run() {
 }
 
 async function useImage(blob, what) {
+  showError(""); // a new image: an earlier image's error no longer applies
   try {
     state.image = await readImage(blob, what);
   } catch (err) {
