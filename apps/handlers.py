@@ -74,15 +74,16 @@ class StreamState:
         self._seen = now
         return now - self.started <= limit
 
-    def track(self, det: Detections, width: int, height: int, conf: float):
+    def track(self, det: Detections, rgb, conf: float):
         from hub.video import LineCounter, Tracker
 
         now = time.perf_counter()
+        height, width = rgb.shape[:2]
         if self.tracker is None or now - self._last > NEW_STREAM_AFTER_S:
             self.tracker = Tracker(fps=15.0, activation=conf)
-            self.line = LineCounter((width / 2, 0), (width / 2, height))
+            self.line = LineCounter((width / 2, 0), (width / 2, height), min_score=conf)
         self._last = now
-        tracked = self.tracker.update(det)
+        tracked = self.tracker.update(det, rgb)  # a hand-held webcam moves: tracks follow the scene
         self.line.update(tracked)
         return tracked, self.line
 
@@ -222,7 +223,7 @@ class App:
                                   iou=float(iou))
         fps = session.clock.tick()
         if track:
-            tracked, line = session.track(det, rgb.shape[1], rgb.shape[0], float(conf))
+            tracked, line = session.track(det, rgb, float(conf))
             from hub.video import draw
 
             annotated = draw(rgb, tracked, [line], [], det.names)

@@ -41,6 +41,18 @@ def _zone(text: str) -> list[tuple[float, float]]:
     return list(zip(v[::2], v[1::2], strict=True))
 
 
+def _conf(text: str) -> float | str:
+    if text == "best":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"--conf is a number in [0, 1] or 'best', not {text!r}")
+    return value
+
+
 def _tiles(text: str):
     try:
         return parse_tiles(text)
@@ -62,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="annotated video to write (.mp4 or .webm)")
     parser.add_argument("--csv", help="per-frame counts to write")
     parser.add_argument("--every", type=int, default=1, help="detect every Nth frame (track in between)")
-    parser.add_argument("--conf", type=float, default=0.25)
+    parser.add_argument("--conf", type=_conf, default="best",
+                        help="lowest score kept, or 'best' (default): each class's own, where the deck's F1 peaked")
+    parser.add_argument("--fixed-camera", action="store_true",
+                        help="the camera does not move: skip measuring its motion (tracks follow a pan by default)")
     parser.add_argument("--iou", type=float, default=0.7)
     parser.add_argument("--tiles", type=_tiles, help="ROWSxCOLS or auto, for large dense frames")
     parser.add_argument("--threads", type=int, help="intra-op threads")
@@ -79,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         detector = hub.load(args.repo, variant=args.variant, revision=args.revision, endpoint=args.endpoint,
                             threads=args.threads)
         report = process_video(args.video, detector, lines=args.line, zones=args.zone, out=args.out, csv=args.csv,
-                               conf=args.conf, iou=args.iou, tiles=args.tiles, every=args.every)
+                               conf=args.conf, iou=args.iou, tiles=args.tiles, every=args.every,
+                               moving_camera=not args.fixed_camera)
     except (InvalidVideoError, ValueError, YolodeckError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -122,7 +138,8 @@ def _live(args: argparse.Namespace) -> int:
         print(f"reading {source.name} with {detector.path.name} (Ctrl-C stops)", file=sys.stderr)
         try:
             report = process_stream(source, detector, lines=args.line, zones=args.zone, conf=args.conf, iou=args.iou,
-                                    tiles=args.tiles, duration=args.duration, csv=args.csv, on_second=status)
+                                    tiles=args.tiles, duration=args.duration, csv=args.csv, on_second=status,
+                                    moving_camera=not args.fixed_camera)
         finally:
             source.stop()
     except KeyboardInterrupt:

@@ -155,6 +155,22 @@ def demo_hub(tiny_deck: Path, state_dir: Path) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="session")
+def demo_weights_hub() -> tuple[Path, str]:
+    """A hub holding the committed demo weights as a one-variant deck (onnx-fp32; about 30 s to build, once per
+    run): a model good enough for counts to be exact, which the suite's one-minute model is not."""
+    import hub as hub_api
+    from training.demo import build_demo_deck
+
+    def build() -> Path:
+        root = _SHARED / "demo-weights-hub"
+        build_demo_deck(_SHARED / "demo-weights" / "deck", variants=["onnx-fp32"])
+        hub_api.push(_SHARED / "demo-weights" / "deck", repo="yolodeck/shelves-demo", endpoint=str(root))
+        return root
+
+    return _built_once("demo-weights-hub", build), "yolodeck/shelves-demo"
+
+
+@pytest.fixture(scope="session")
 def app_url(demo_hub, state_dir: Path):
     """The Gradio app serving acme/tiny from the demo hub, on loopback."""
     from tests.apphelpers import ARTIFACTS, gradio_app, stop

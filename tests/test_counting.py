@@ -166,3 +166,31 @@ def test_a_line_that_is_not_one_or_leaves_the_frame_is_refused_by_name(text, say
 
     with pytest.raises(ValueError, match=says):
         parse_line(text, 640, 480)
+
+
+def _scored(tid: int, x: float, score: float, cls: int = 0) -> Detections:
+    d = frame((tid, x, 100, cls))
+    d.confidence = np.array([score], np.float32)
+    return d
+
+
+@pytest.mark.parametrize("scores,counted", [
+    ([0.9] * 12, 1),  # a confident track
+    ([0.5] + [0.1] * 11, 0),  # one box over conf, carried across by weak ones (ByteTrack's second stage)
+    ([0.1] * 6 + [0.9] * 6, 0),  # the mean when it crosses is what decides
+    ([0.9] * 6 + [0.2] * 6, 1),  # an object that fades after earning its mean still counts
+])
+def test_a_crossing_counts_only_for_a_track_whose_mean_score_reaches_min_score(scores, counted):
+    line = LineCounter(*LINE, min_score=0.4)
+    for x, s in zip(range(60, 156, 8), scores, strict=True):  # crosses x = 100 at the sixth box
+        line.update(_scored(1, x, s))
+    assert sum(line.in_counts.values()) == counted
+
+
+def test_min_score_is_per_class():
+    line = LineCounter(*LINE, min_score=[0.3, 0.8])  # product 0.3, person 0.8
+    for x in range(60, 156, 8):
+        line.update(Detections(np.array([[x - 10, 90, x + 10, 110], [x - 10, 140, x + 10, 160]], np.float32),
+                               np.array([0.5, 0.5], np.float32), np.array([0, 1]), NAMES, {}, (200, 200),
+                               np.array([1, 2])))
+    assert line.counts(NAMES)["in"] == {"product": 1, "person": 0}

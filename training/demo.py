@@ -31,13 +31,16 @@ FIRST_VARIANTS = ("onnx-fp32", "tflite-int8")  # the fp32 reference (the default
 
 
 def demo_state(*, endpoint: str | None = None) -> str:
-    """"missing", "first" (only some variants pushed so far) or "full" (a deck of every variant)."""
+    """"missing", "old" (made before decks measured each class's best threshold: rebuilt, as ``conf="best"``
+    needs them), "first" (only some variants pushed so far) or "full" (a deck of every variant)."""
     from hub import catalog
 
     try:
         manifest = hub.manifest_of(DEMO_REPO, endpoint=endpoint)
     except (RepositoryNotFoundError, ManifestError):
         return "missing"
+    if any(v.metrics is not None and not v.metrics.thresholds for v in manifest.variants):
+        return "old"
     return "full" if {v.id for v in manifest.variants} >= set(catalog.VARIANTS) else "first"
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.runtime.detector import DEFAULT_MAX_DET
+
 
 class DetectOptions(BaseModel):
     """How to detect: the same knobs as ``Detector.detect``, plus which variant and how long to wait."""
@@ -16,7 +18,8 @@ class DetectOptions(BaseModel):
         "best", description="minimum class score, or 'best': each class from where the deck measured its F1 to peak")
     iou: float = Field(0.7, ge=0.0, le=1.0, description="NMS IoU threshold (class-aware)")
     classes: list[int | str] | None = Field(None, max_length=1000, description="keep only these class ids or names")
-    max_det: int = Field(300, ge=1, le=1000, description="most boxes returned")
+    max_det: int = Field(DEFAULT_MAX_DET, ge=1, le=DEFAULT_MAX_DET,
+                         description="most boxes returned (the runtime's own default: dense shelves)")
     variant: str | None = Field(None, max_length=64, description="a variant id (default: what the workers serve)")
     backend: str | None = Field(None, max_length=32, description="or choose by backend ...")
     precision: str | None = Field(None, max_length=16, description="... and/or precision")

@@ -20,6 +20,7 @@ import redis
 
 from apps.service.jobs import JobQueue, Taken
 from hub.runtime import Detections, Detector
+from hub.runtime.detector import DEFAULT_MAX_DET
 from hub.runtime.shelf import shelf_report
 from hub.runtime.tiles import parse_tiles
 
@@ -95,8 +96,9 @@ class Worker:
                 self.q.finish(self.variant, taken, result)
                 self.done += 1
                 return
-            found = self.detector.detect(data, conf=params.get("conf", 0.25), iou=params.get("iou", 0.7),
-                                         classes=params.get("classes"), max_det=params.get("max_det", 300),
+            found = self.detector.detect(data, conf=params.get("conf", "best"), iou=params.get("iou", 0.7),
+                                         classes=params.get("classes"),
+                                         max_det=params.get("max_det", DEFAULT_MAX_DET),
                                          tiles=parse_tiles(params.get("tiles", "off")))
         except Exception as exc:  # noqa: BLE001  (any failure of one job is that job's error, not the worker's)
             error = f"{type(exc).__name__}: {exc}"

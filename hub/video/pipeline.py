@@ -20,7 +20,7 @@ import numpy as np
 from hub.runtime import BoxAnnotator, Detections, Detector
 from hub.video.counting import LineCounter, Point, ZoneCounter
 from hub.video.io import VideoWriter, probe, read_frames
-from hub.video.tracking import Tracker
+from hub.video.tracking import Tracker, score_plan
 
 WHITE, BLACK, LINE_RGB, ZONE_RGB = (255, 255, 255), (0, 0, 0), (255, 64, 160), (64, 200, 255)
 
@@ -89,11 +89,12 @@ def _row(i: int, fps: float, tracked: Detections, lines: list[LineCounter], zone
 
 def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tuple[Point, Point]] = (),
                   zones: Sequence[Sequence[Point]] = (), out: str | Path | None = None, csv: str | Path | None = None,
-                  conf: float = 0.25, iou: float = 0.7, classes: list[int] | None = None, tiles=None,
+                  conf: float | str = 0.25, iou: float = 0.7, classes: list[int] | None = None, tiles=None,
                   every: int = 1, max_frames: int | None = None, progress: bool = True,
-                  on_frame=None) -> VideoReport:
+                  on_frame=None, moving_camera: bool = True) -> VideoReport:
     """Run the whole clip; the final counts are in the report, per frame in ``csv``; ``on_frame(index, tracked)``
-    is called for every frame (a live view, a chart, a benchmark's scorer).
+    is called for every frame (a live view, a chart, a benchmark's scorer). ``conf`` is a number or "best" (each
+    class's threshold from the deck); ``moving_camera=False`` skips measuring the camera's motion.
 
     Raises:
         InvalidVideoError: not a video, no frames, or undecodable (nothing is written).
@@ -107,9 +108,10 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     for polygon in zones:
         check_inside(polygon, info.width, info.height, "zone")
     names = detector.names
-    line_counters = [LineCounter(s, e) for s, e in lines]
+    low, activation, min_score = score_plan(conf, names, detector.thresholds)
+    line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
-    tracker = Tracker(fps=info.fps / every, activation=conf)
+    tracker = Tracker(fps=info.fps / every, activation=activation, moving_camera=moving_camera)
     csv_path = Path(csv) if csv else None
     csv_tmp = csv_path.with_name(f".{csv_path.name}.{os.getpid()}.part") if csv_path else None
     started, n = time.perf_counter(), 0
@@ -128,9 +130,8 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                 if max_frames is not None and n >= max_frames:
                     break
                 if n % every == 0:
-                    # boxes down to a third of conf only continue tracks (ByteTrack's second stage)
-                    found = detector.detect(frame, conf=conf / 3, iou=iou, classes=classes, tiles=tiles)
-                    tracked = tracker.update(found)
+                    found = detector.detect(frame, conf=low, iou=iou, classes=classes, tiles=tiles)
+                    tracked = tracker.update(found, frame)
                     for counter in (*line_counters, *zone_counters):
                         counter.update(tracked)
                 rows.append(_row(n, info.fps, tracked, line_counters, zone_counters, names))

@@ -20,7 +20,7 @@ import numpy as np
 from hub.runtime import Detector
 from hub.video.counting import LineCounter, Point, ZoneCounter
 from hub.video.live import LiveSource
-from hub.video.tracking import Tracker
+from hub.video.tracking import Tracker, score_plan
 
 
 @dataclass
@@ -39,16 +39,16 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
                    zones: Sequence[Sequence[Point]] = (), conf: float | str = 0.25, iou: float = 0.7,
                    classes: list[int] | None = None, tiles=None, duration: float | None = None,
                    csv: str | Path | None = None, fps: float = 30.0, lost_seconds: float = 1.0,
-                   on_second: Callable[[dict], None] | None = None, on_frame=None) -> StreamReport:
+                   on_second: Callable[[dict], None] | None = None, on_frame=None,
+                   moving_camera: bool = True) -> StreamReport:
     """Count on ``source`` (started here if it is not yet) for ``duration`` seconds, or until it is stopped.
     ``on_second(row)`` gets the per-second row the CSV gets (a live status line); ``on_frame(frame, tracked)``
     every processed frame."""
     names = detector.names
-    line_counters = [LineCounter(s, e) for s, e in lines]
+    low, activation, min_score = score_plan(conf, names, detector.thresholds)
+    line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
-    activation = conf if isinstance(conf, float | int) else 0.25
-    tracker = Tracker(fps=fps, lost_seconds=lost_seconds, activation=float(activation))
-    low = conf / 3 if isinstance(conf, float | int) else conf  # low boxes only continue tracks (ByteTrack)
+    tracker = Tracker(fps=fps, lost_seconds=lost_seconds, activation=activation, moving_camera=moving_camera)
     if not source.running and source.status.state != "stopped":
         source.start()
     started = time.monotonic()
@@ -65,7 +65,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
                     gaps.append({"at_s": round(last_seen - started, 3), "seconds": round(gap, 3)})
             last_segment, last_seen = frame.segment, frame.decoded_at
             found = detector.detect(frame.image, conf=low, iou=iou, classes=classes, tiles=tiles)
-            tracked = tracker.update(found)
+            tracked = tracker.update(found, frame.image)
             for counter in (*line_counters, *zone_counters):
                 counter.update(tracked)
             frames += 1

@@ -1,10 +1,13 @@
-"""Tracking with Roboflow's ``trackers`` (ByteTrack): a stable ``tracker_id`` per object in ``Detections``."""
+"""Tracking with Roboflow's ``trackers`` (ByteTrack): a stable ``tracker_id`` per object in ``Detections``, in the
+scene's coordinates when the camera moves (:mod:`hub.video.motion`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from hub.runtime.detections import Detections
+from hub.runtime.detector import DEFAULT_CONF
+from hub.video.motion import CameraMotion
 
 
 class Tracker:
@@ -15,27 +18,48 @@ class Tracker:
         lost_seconds: keep a track that found no box this long, to pick it up again.
         activation: the score a box needs to start a track, and ByteTrack's high-score stage; boxes below it
             (detect with a lower ``conf`` to pass them) only continue existing tracks: ByteTrack's idea.
+        moving_camera: measure the camera's motion on each frame passed to :meth:`update` and track in the
+            scene's coordinates (a pan along a shelf); False for a camera bolted in place.
     """
 
     def __init__(self, *, fps: float = 30.0, lost_seconds: float = 1.0, activation: float = 0.3,
-                 min_frames: int = 2) -> None:
+                 min_frames: int = 2, moving_camera: bool = True) -> None:
         from trackers import ByteTrackTracker
 
         self.fps = fps
         self._tracker = ByteTrackTracker(lost_track_buffer=max(1, round(lost_seconds * fps)), frame_rate=fps,
                                          track_activation_threshold=activation, minimum_consecutive_frames=min_frames,
                                          high_conf_det_threshold=activation)
+        self.motion = CameraMotion() if moving_camera else None
 
-    def update(self, detections: Detections) -> Detections:
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
+        """Tracked boxes for one frame; ``frame`` (the picture they came from) lets a moving camera be followed."""
         import supervision as sv
 
-        tracked = self._tracker.update(sv.Detections(xyxy=detections.xyxy.astype(np.float32).reshape(-1, 4),
+        shift = np.zeros(4, np.float32)
+        if self.motion is not None and frame is not None:
+            shift = np.tile(self.motion.update(frame), 2).astype(np.float32)  # boxes in the scene's coordinates
+        tracked = self._tracker.update(sv.Detections(xyxy=detections.xyxy.astype(np.float32).reshape(-1, 4) - shift,
                                                      confidence=detections.confidence.astype(np.float32),
                                                      class_id=detections.class_id.astype(np.int64)))
         ids = np.asarray(tracked.tracker_id if tracked.tracker_id is not None else [], np.int64)
         keep = ids >= 0
-        xyxy = np.asarray(tracked.xyxy, np.float32).reshape(-1, 4)[keep]
+        xyxy = np.asarray(tracked.xyxy, np.float32).reshape(-1, 4)[keep] + shift
         conf = np.asarray(tracked.confidence if tracked.confidence is not None else np.ones(len(ids)), np.float32)
         cls = np.asarray(tracked.class_id if tracked.class_id is not None else np.zeros(len(ids)), np.int64)
         return Detections(xyxy, conf[keep], cls[keep], detections.names, detections.timing_ms,
                           detections.image_size, ids[keep], detections.tiles)
+
+
+def score_plan(conf: float | str, names: list[str], thresholds: dict[str, float]) -> tuple[float, float, list[float]]:
+    """What tracking and counting need from ``conf`` (a number, or "best": each class's own threshold, the deck's
+    ``thresholds``): (the conf to detect at, a third of it: low boxes only continue tracks, ByteTrack's second
+    stage; the score that starts a track; per class id, the mean score a track needs before it may be counted)."""
+    if conf == "best":
+        per_class = [float(thresholds.get(n, DEFAULT_CONF)) for n in names]
+    elif isinstance(conf, int | float) and 0 <= conf <= 1:
+        per_class = [float(conf)] * len(names)
+    else:
+        raise ValueError(f"conf is a number in [0, 1] or 'best', not {conf!r}")
+    start = min(per_class, default=DEFAULT_CONF)
+    return start / 3, start, per_class
