@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--allow-stream-hosts", metavar="NETS",
+                     help="networks live streams may name (comma-separated CIDRs, or 'any'); default: loopback only")
+    api.add_argument("--allow-devices", action="store_true", help="let streams name camera devices (/dev/videoN)")
     api.add_argument("--tokens", metavar="DIR", help="a hub root whose tokens (`hub token create --root DIR`) are "
                      "the API keys; a namespace-scoped one covers only decks of that namespace (default: open)")
     wk = sub.add_parser("worker", help="a model worker: pulls a variant, runs jobs")
@@ -23,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     wk.add_argument("--variant", default="auto", help="variant id, or 'auto': the fastest accurate one here")
     wk.add_argument("--threads", type=int, default=1, help="intra-op threads (scale with processes, not threads)")
     wk.add_argument("--endpoint", help="hub endpoint (default: $YOLODECK_ENDPOINT, else the embedded hub)")
+    wk.add_argument("--max-streams", type=int, default=1,
+                    help="live streams this worker runs at once (one per core it may use; 0: none)")
     local = sub.add_parser("up", help="redis-server, the API and workers on this machine (make serve)")
     local.add_argument("--repo", default="yolodeck/shelves-demo", help="OWNER/NAME of the deck")
     local.add_argument("--workers", type=int, help="worker processes (default: half the cores, at least 1)")
@@ -55,17 +60,22 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         from apps.service.api import create_app
+        from apps.service.streams import SourcePolicy
         from hub.store.tokens import TokenStore
 
         tokens = TokenStore(args.tokens) if args.tokens else None
-        app = create_app(JobQueue.connect(args.redis, settings), tokens=tokens)
+        try:
+            policy = SourcePolicy.parse(args.allow_stream_hosts, devices=args.allow_devices)
+        except ValueError as exc:
+            parser.error(f"--allow-stream-hosts: {exc}")
+        app = create_app(JobQueue.connect(args.redis, settings), tokens=tokens, sources=policy)
         print(f"yolodeck service: http://{args.host}:{args.port}/docs (queue {args.redis})", flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
         return 0
     from apps.service.worker import serve
 
     serve(args.redis, args.repo, revision=args.revision, variant=args.variant, endpoint=args.endpoint,
-          threads=args.threads, settings=settings)
+          threads=args.threads, settings=settings, max_streams=args.max_streams)
     return 0
 
 

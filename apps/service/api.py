@@ -18,11 +18,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from apps.service import roboflow, schemas, uploads, videos
+from apps.service import roboflow, schemas, stream_routes, uploads, videos
 from apps.service.errors import STATUSES, ServiceError, service_error
 from apps.service.jobs import JobQueue, QueueFullError
 from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
+from apps.service.streams import SourcePolicy, StreamBoard
 from hub.runtime.images import MAX_BYTES, read_image
 from hub.store.edge import BodyLimit
 from hub.store.tokens import TokenStore
@@ -41,13 +42,15 @@ def accepted(job: str, status: str = "queued") -> JSONResponse:
                         headers={"Location": f"/v1/jobs/{job}"})
 
 
-def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
+def create_app(queue: JobQueue, *, tokens: TokenStore | None = None, sources: SourcePolicy | None = None) -> FastAPI:
     """The API over ``queue``; with ``tokens`` (a hub root's, made by ``hub token create``) every
     request but the probes needs one of them that covers the served deck's namespace, even before any
-    exists (asking for keys and having none is not an open service)."""
+    exists (asking for keys and having none is not an open service). ``sources``: which live sources
+    ``/v1/streams`` may name."""
     app = FastAPI(title="yolodeck service", version="1",
                   description="Object detection on yolodeck decks, queued on Redis, run by model workers.")
-    metrics = ServiceMetrics(queue)
+    board = StreamBoard(queue)
+    metrics = ServiceMetrics(queue, board)
     cache: dict[str, Any] = {"at": 0.0, "served": Served([])}
 
     def served() -> Served:
@@ -217,6 +220,8 @@ def create_app(queue: JobQueue, *, tokens: TokenStore | None = None) -> FastAPI:
         variant = served().choose(variant=fields.get("variant") or None)
         job, _ = await run_in_threadpool(queue.submit, variant, data, spec, idempotency_key=idempotency_key)
         return accepted(job)
+
+    stream_routes.add_routes(app, board, sources or SourcePolicy(), guarded)
 
     @app.get("/v1/jobs/{job}/{name}", dependencies=guarded, tags=["jobs"],
              responses={200: {"content": {"video/mp4": {}, "text/csv": {}}}})

@@ -61,6 +61,7 @@ class Settings:
     ttl: int = 3600  # seconds a finished job's result stays readable
     max_age: int = 3600  # seconds a job may wait in the queue before its hash expires
     heartbeat_ttl: float = 5.0  # a worker that has not renewed its heartbeat for this long is gone
+    stream_lease: float = 3.0  # seconds a live stream stays with a worker that stopped renewing it
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,37 @@ STAGES = ("queue", "read", "letterbox", "inference", "postprocess", "total", "se
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
+STREAM_GAUGES = (("source_fps", "frames a second the source sends"), ("lag_ms", "milliseconds from decode to count"),
+                 ("drops", "frames replaced by a newer one before the model took them"),
+                 ("reconnects", "times the source was reopened"), ("processed", "frames counted"))
+
+
 class _FromRedis:
-    def __init__(self, queue: Any) -> None:
-        self.queue = queue
+    def __init__(self, queue: Any, board: Any = None) -> None:
+        self.queue, self.board = queue, board
+
+    def _streams(self):
+        """Per live stream: the source's status, and each line's counts by direction (summed over classes)."""
+        families = {k: GaugeMetricFamily(f"yolodeck_stream_{k}", text, labels=["stream"]) for k, text in STREAM_GAUGES}
+        lines = GaugeMetricFamily("yolodeck_stream_line_count", "objects that crossed a stream's line",
+                                  labels=["stream", "line", "direction"])
+        zones = GaugeMetricFamily("yolodeck_stream_zone_now", "objects inside a stream's zone", labels=["stream", "zone"])
+        try:
+            for s in self.board.running() if self.board else []:
+                for k, fam in families.items():
+                    if s.get("status") and k in s["status"]:
+                        fam.add_metric([s["id"]], float(s["status"][k]))
+                counts = s.get("counts") or {}
+                for i, line in enumerate(counts.get("lines", []), 1):
+                    for way in ("in", "out"):
+                        lines.add_metric([s["id"], str(i), way], float(sum(line.get(way, {}).values())))
+                for i, zone in enumerate(counts.get("zones", []), 1):
+                    zones.add_metric([s["id"], str(i)], float(sum(zone.get("now", {}).values())))
+        except Exception:  # noqa: BLE001  (Redis down: the scrape still answers, without these)
+            pass
+        yield from families.values()
+        yield lines
+        yield zones
 
     def collect(self):
         depth = GaugeMetricFamily("yolodeck_queue_depth", "unfinished jobs (queued + running)", labels=["variant"])
@@ -31,15 +59,16 @@ class _FromRedis:
             pass
         yield depth
         yield live
+        yield from self._streams()
 
 
 class ServiceMetrics:
-    def __init__(self, queue: Any) -> None:
+    def __init__(self, queue: Any, board: Any = None) -> None:
         self.registry = CollectorRegistry()
         self.jobs = PromCounter("yolodeck_jobs", "jobs answered, by outcome", ["outcome"], registry=self.registry)
         self.stage = Histogram("yolodeck_stage_seconds", "seconds per stage of a detection", ["stage"],
                                buckets=BUCKETS, registry=self.registry)
-        self.registry.register(_FromRedis(queue))
+        self.registry.register(_FromRedis(queue, board))
 
     def outcome(self, outcome: str) -> None:
         self.jobs.labels(outcome).inc()

@@ -125,6 +125,38 @@ class Models(BaseModel):
     default: str | None
 
 
+Point = Annotated[list[Annotated[float, Field(ge=0, le=16384)]], Field(min_length=2, max_length=2)]
+
+
+class StreamCreate(BaseModel):
+    """``POST /v1/streams``: a live source to count on, until ``DELETE``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(max_length=2048, description="rtsp://, rtsps://, udp://, tcp://, rtp://, srt://, http(s):// "
+                        "(HLS or MJPEG); /dev/videoN when the service allows devices")
+    lines: list[Annotated[list[Point], Field(min_length=2, max_length=2)]] = Field(
+        [], max_length=8, description="counting lines [[x1, y1], [x2, y2]] in the stream's pixels")
+    zones: list[Annotated[list[Point], Field(min_length=3, max_length=64)]] = Field(
+        [], max_length=8, description="zones, each a polygon [[x, y], ...]")
+    conf: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["best"] = "best"
+    iou: float = Field(0.7, ge=0.0, le=1.0)
+    variant: str | None = Field(None, max_length=64, description="only a worker serving this variant runs it")
+    max_fps: float | None = Field(None, gt=0, le=120, description="frames a second to process at most")
+
+
+class StreamState(BaseModel):
+    id: str
+    source: str = Field(description="the source, credentials replaced by ***")
+    state: str = Field(description="waiting | connecting | live | stalled | reconnecting | stopped | failed")
+    worker: str | None = None
+    handovers: int = Field(0, description="times another worker took it over (the last one died)")
+    status: dict[str, Any] | None = Field(None, description="source_fps, processed, drops, reconnects, lag_ms")
+    counts: dict[str, Any] | None = Field(None, description="lines (in/out per class) and zones (now/entered)")
+    error: str | None = None
+    stopping: bool = False
+
+
 # --- Roboflow inference's object detection shapes (inference/core/entities/{requests,responses}) ---------------
 
 class RoboflowImage(BaseModel):

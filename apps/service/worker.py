@@ -19,6 +19,8 @@ from typing import Any
 import redis
 
 from apps.service.jobs import JobQueue, Taken
+from apps.service.stream_runner import LockedDetector, StreamRunner
+from apps.service.streams import StreamBoard
 from hub.runtime import Detections, Detector
 from hub.runtime.detector import DEFAULT_MAX_DET
 from hub.runtime.shelf import shelf_report
@@ -46,13 +48,16 @@ class Worker:
     """Serves ``variant`` of one deck from ``queue`` until :meth:`stop`."""
 
     def __init__(self, queue: JobQueue, detector: Detector, *, variant: str, info: dict[str, Any],
-                 batch: int = 1, name: str | None = None) -> None:
-        self.q, self.detector, self.variant, self.batch = queue, detector, variant, batch
+                 batch: int = 1, name: str | None = None, max_streams: int = 1) -> None:
+        self.q, self.variant, self.batch = queue, variant, batch
+        self.detector = LockedDetector(detector)  # the jobs' loop and the streams' threads share it
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.info = {**info, "name": self.name, "variant": variant, "host": socket.gethostname(),
-                     "pid": os.getpid(), "started": time.time()}
+                     "pid": os.getpid(), "started": time.time(), "max_streams": max_streams}
         self.done = 0
         self._stop = threading.Event()
+        self.streams = StreamRunner(StreamBoard(queue), self.detector, variant=variant, name=self.name,
+                                    capacity=max_streams, stop=self._stop) if max_streams > 0 else None
 
     def stop(self, *_: Any) -> None:
         self._stop.set()
@@ -61,6 +66,8 @@ class Worker:
         """Take and run jobs until stopped; a lost Redis is retried with backoff (0.1 s doubling to 5 s)."""
         beats = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
         beats.start()
+        if self.streams:
+            threading.Thread(target=self.streams.run, daemon=True, name="streams").start()
         backoff = 0.1
         while not self._stop.is_set():
             try:
@@ -156,7 +163,8 @@ class Worker:
 
 
 def serve(redis_url: str, repo: str, *, revision: str = "main", variant: str | None = None,
-          endpoint: str | None = None, threads: int = 1, batch: int = 1, settings: Any = None) -> None:
+          endpoint: str | None = None, threads: int = 1, batch: int = 1, settings: Any = None,
+          max_streams: int = 1) -> None:
     """``python -m apps.service worker``: pull, load, then serve until SIGTERM/SIGINT."""
     from hub import offline
     from hub.api import VariantQuery, open_deck
@@ -174,7 +182,7 @@ def serve(redis_url: str, repo: str, *, revision: str = "main", variant: str | N
                       "latency_ms": round(v.latency_ms.median, 2) if v.latency_ms else None}
                      for v in manifest.available]}
     queue = JobQueue.connect(redis_url, settings) if settings else JobQueue.connect(redis_url)
-    worker = Worker(queue, detector, variant=chosen.id, info=info, batch=batch)
+    worker = Worker(queue, detector, variant=chosen.id, info=info, batch=batch, max_streams=max_streams)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     log.info("worker %s serves %s@%s %s", worker.name, repo, deck.commit[:8], chosen.id)

@@ -40,10 +40,12 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
                    classes: list[int] | None = None, tiles=None, duration: float | None = None,
                    csv: str | Path | None = None, fps: float = 30.0, lost_seconds: float = 1.0,
                    on_second: Callable[[dict], None] | None = None, on_frame=None,
+                   on_count: Callable[[list[dict], list[dict]], None] | None = None,
                    moving_camera: bool = True) -> StreamReport:
     """Count on ``source`` (started here if it is not yet) for ``duration`` seconds, or until it is stopped.
     ``on_second(row)`` gets the per-second row the CSV gets (a live status line); ``on_frame(frame, tracked)``
-    every processed frame."""
+    every processed frame; ``on_count(lines, zones)`` the counts (as in the report) after each frame that
+    changed them: a line crossed, an object entering a zone."""
     names = detector.names
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
@@ -55,6 +57,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
     lags: list[float] = []
     gaps: list[dict[str, float]] = []
     frames, last_segment, last_seen, next_row = 0, None, None, started + 1.0
+    counted = (0, 0)  # crossings and zone entries so far: on_count is called when they change
     out = open(csv, "w", newline="") if csv else None  # noqa: SIM115  (closed below)
     table = None
     try:
@@ -68,6 +71,11 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
             tracked = tracker.update(found, frame.image)
             for counter in (*line_counters, *zone_counters):
                 counter.update(tracked)
+            if on_count:
+                now = (sum(len(c.events) for c in line_counters), sum(sum(z.entered.values()) for z in zone_counters))
+                if now != counted:
+                    counted = now
+                    on_count([c.counts(names) for c in line_counters], [z.counts(names) for z in zone_counters])
             frames += 1
             lags.append((time.monotonic() - frame.decoded_at) * 1e3)
             if on_frame:
