@@ -30,7 +30,7 @@ SDKS = ("gradio", "docker", "static")
 APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handlers.py", "models.py", "charts.py",
                         "video_tab.py"],
              "docker": ["__init__.py", "dashboard.py", "charts.py"]}
-HUB_EXCLUDE = ("cli", "server.py", "payload.py", "__pycache__")
+HUB_EXCLUDE = ("cli", "server", "__pycache__")  # a Space runs decks; it serves no hub
 DOCKER_PORT = 7860
 # a static Space's headers: what onnxruntime-web needs for threads (SharedArrayBuffer); the only ones the Hub accepts
 STATIC_HEADERS = {"cross-origin-embedder-policy": "require-corp", "cross-origin-opener-policy": "same-origin",

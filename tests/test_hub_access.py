@@ -309,8 +309,8 @@ def test_fuzzed_requests_never_get_a_500(tmp_path):
     from hypothesis import strategies as st
     from starlette.testclient import TestClient
 
-    from hub.store.payload import Limits
-    from hub.store.server import create_app
+    from hub.server.app import create_app
+    from hub.server.commit_body import Limits
 
     store = LocalStore(tmp_path / "hub")
     store.create_repo("acme/fuzz")
@@ -342,8 +342,8 @@ def test_fuzzed_requests_never_get_a_500(tmp_path):
 def test_a_private_hub_needs_a_token_for_every_read(tmp_path):
     from starlette.testclient import TestClient
 
-    from hub.store.server import create_app
-    from hub.store.tokens import TokenStore
+    from hub.server.app import create_app
+    from hub.server.tokens import TokenStore
 
     store = LocalStore(tmp_path / "hub")
     store.create_repo("acme/open")

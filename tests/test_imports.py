@@ -15,8 +15,7 @@ PACKAGES = ("hub", "apps", "training", "space", "tests")
 LAYERS = {
     "hub.errors": "base", "hub.catalog": "base", "hub.offline": "base", "hub.paths": "base", "hub.probe": "base",
     "hub.manifest": "deck", "hub.card": "deck", "hub.choose": "deck",
-    "hub.store": "store",
-    **{f"hub.store.{m}": "server" for m in ("server", "edge", "access", "payload", "tokens")},
+    "hub.store": "store", "hub.server": "server",
     "hub.runtime": "runtime", "hub.video": "video",
     "hub": "api", "hub.api": "api", "hub.cli": "cli",
     "apps": "apps", "apps.service": "service", "training": "training", "space": "space", "tests": "tests",

@@ -26,7 +26,7 @@ CONF, IOU = 0.25, 0.7
 @pytest.fixture(scope="module")
 def service(demo_hub, state_dir, tmp_path_factory):
     """Redis, workers for onnx-fp32 (the default: two) and onnx-int8, an API that wants keys."""
-    from hub.store.tokens import TokenStore
+    from hub.server.tokens import TokenStore
 
     root, repo = demo_hub
     tmp = tmp_path_factory.mktemp("roboflow")

@@ -196,7 +196,7 @@ def test_bad_requests_get_one_clear_error_each_and_change_nothing(service, image
 
 def test_api_keys_are_the_hubs_tokens(service, images, tmp_path):
     """`hub token create` makes the service's keys: hashes only, revocable, namespace-scoped."""
-    from hub.store.tokens import TokenStore
+    from hub.server.tokens import TokenStore
 
     closed, closed_url = start_api(service["redis"].url, service["env"], "--tokens", str(tmp_path / "none-yet"))
     try:  # keys asked for and none made yet: closed, and the answer says how to make one
@@ -236,7 +236,7 @@ def test_api_keys_are_the_hubs_tokens(service, images, tmp_path):
 
 def test_an_api_key_is_accepted_only_whole(service, tmp_path):
     """A prefix, an extension, a case change or a space is no key, in each of the three places a key may be."""
-    from hub.store.tokens import TokenStore
+    from hub.server.tokens import TokenStore
 
     key, _ = TokenStore(tmp_path / "keys").create(role="read", name="shop-app")
     proc, url = start_api(service["redis"].url, service["env"], "--tokens", str(tmp_path / "keys"))

@@ -60,7 +60,7 @@ def test_the_space_folder_holds_only_what_it_needs(tmp_path):
     folder = assemble(tmp_path / "s", model="acme/tiny")
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert {"app.py", "requirements.txt", "README.md", "space_config.json", "apps/gradio_app.py"} <= files
-    assert not any(f.startswith(("training/", "tests/")) or f in ("hub/store/server.py", "apps/dashboard.py")
+    assert not any(f.startswith(("training/", "tests/")) or f in ("hub/server/app.py", "apps/dashboard.py")
                    or f.startswith("hub/cli/") for f in files)
     pins = [line.split("==")[0] for line in (folder / "requirements.txt").read_text().splitlines()
             if line and not line.startswith("#")]

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from apps.service.api import create_app
         from apps.service.streams import SourcePolicy
-        from hub.store.tokens import TokenStore
+        from hub.server.tokens import TokenStore
 
         tokens = TokenStore(args.tokens) if args.tokens else None
         try:

@@ -25,8 +25,8 @@ from apps.service.metrics import ServiceMetrics
 from apps.service.served import NotServedError, NoWorkersError, Served
 from apps.service.streams import SourcePolicy, StreamBoard
 from hub.runtime.images import MAX_BYTES, read_image
-from hub.store.edge import BodyLimit
-from hub.store.tokens import TokenStore
+from hub.server.gate import BodyLimit
+from hub.server.tokens import TokenStore
 
 MAX_BODY = MAX_BYTES * 4 // 3 + 2**20  # an image at the runtime's limit, base64-encoded, and the fields
 

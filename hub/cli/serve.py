@@ -25,10 +25,10 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from hub.server.app import create_app
+    from hub.server.commit_body import Limits
+    from hub.server.tokens import TokenStore
     from hub.store.local import LocalStore
-    from hub.store.payload import Limits
-    from hub.store.server import create_app
-    from hub.store.tokens import TokenStore
 
     token = os.environ.get(args.token_env) or None
     limits = Limits(max_commit_bytes=int(args.max_commit_mb * 2**20), max_file_bytes=int(args.max_file_mb * 2**20),

@@ -16,8 +16,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hub.server.tokens import TokenError, TokenStore
     from hub.store.local import LocalStore
-    from hub.store.tokens import TokenError, TokenStore
 
     tokens = TokenStore(LocalStore(args.root).root)
     if args.action == "create":

@@ -8,9 +8,9 @@ need. The contract is the client's own source (``huggingface_hub``'s ``hf_api.py
 which the tests run against this server.
 Every file is uploaded inline ("regular"); there is no LFS or Xet.
 
-One exception handler (:mod:`hub.store.edge`) maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and
-``{"error": ...}`` bodies; one dependency (:class:`~hub.store.access.Access`) says who may read and
-write what; request sizes are bounded by :class:`~hub.store.payload.Limits` (413 past them).
+One exception handler (:mod:`hub.server.gate`) maps yolodeck's errors to the Hub's status codes, ``X-Error-Code`` and
+``{"error": ...}`` bodies; one dependency (:class:`~hub.server.access.Access`) says who may read and
+write what; request sizes are bounded by :class:`~hub.server.commit_body.Limits` (413 past them).
 """
 
 
@@ -32,11 +32,11 @@ from hub.errors import (
     RevisionNotFoundError,
     StorageFullError,
 )
-from hub.store.access import Access
-from hub.store.edge import HANDLED, Gate, error_response, on_error
+from hub.server.access import Access
+from hub.server.commit_body import DEFAULT_LIMITS, Branch, CreateRepo, HttpError, Limits, Tag, read_commit
+from hub.server.gate import HANDLED, Gate, error_response, on_error
+from hub.server.tokens import Token
 from hub.store.local import LocalStore
-from hub.store.payload import DEFAULT_LIMITS, Branch, CreateRepo, HttpError, Limits, Tag, read_commit
-from hub.store.tokens import Token
 
 TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}

@@ -1,7 +1,7 @@
 """The HTTP edge of ``hub serve``: yolodeck's errors in the Hub's shape, and bounded bodies.
 
 One exception handler maps errors to the Hub's status codes, ``X-Error-Code`` and ``{"error": ...}``
-bodies; :class:`Gate` routes on the raw path and refuses bodies past :class:`~hub.store.payload.Limits`
+bodies; :class:`Gate` routes on the raw path and refuses bodies past :class:`~hub.server.commit_body.Limits`
 (413), announced or streamed, with :class:`BodyLimit`, which the detection service uses too.
 """
 
@@ -23,7 +23,7 @@ from hub.errors import (
     StorageFullError,
     YolodeckError,
 )
-from hub.store.payload import HttpError, Limits
+from hub.server.commit_body import HttpError, Limits
 
 HANDLED = (YolodeckError, HttpError, RequestValidationError, ValidationError)
 # error -> (status, X-Error-Code), most specific first

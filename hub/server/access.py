@@ -18,9 +18,9 @@ import hmac
 from fastapi import Request
 
 from hub.errors import RepositoryNotFoundError
+from hub.server.commit_body import HttpError
+from hub.server.tokens import Token, TokenStore
 from hub.store.local import LocalStore
-from hub.store.payload import HttpError
-from hub.store.tokens import Token, TokenStore
 
 ENV_TOKEN = Token(name="$YOLODECK_SERVE_TOKEN", role="write", namespace=None, created="")
 OPEN = Token(name="(open hub)", role="write", namespace=None, created="")
