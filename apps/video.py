@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiles", type=_tiles, help="ROWSxCOLS or auto, for large dense frames")
     parser.add_argument("--threads", type=int, help="intra-op threads")
     parser.add_argument("--duration", type=float, help="live sources: stop after this many seconds")
+    parser.add_argument("--listen", action="store_true",
+                        help="rtsp:// or tcp:// only: wait at that address for a camera or encoder to push to it")
     args = parser.parse_args(argv)
     from hub.video.live import is_live
 
@@ -124,7 +126,7 @@ def _live(args: argparse.Namespace) -> int:
     try:
         detector = hub.load(args.repo, variant=args.variant, revision=args.revision, endpoint=args.endpoint,
                             threads=args.threads)
-        source = LiveSource(args.video)
+        source = LiveSource(args.video, listen=args.listen)
         if args.line or args.zone:  # lines and zones are checked against the first frame's size
             source.start()
             first = source.next_frame(timeout=30)

@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('live: an RTSP reader asked to listen dials out instead',
+             'hub/video/live.py',
+             '            if self.listen:  # a finite wait',
+             '            if False:  # a finite wait',
+             ('tests/test_live.py::test_rtsp_pushed_by_an_encoder_is_read_and_read_again_when_it_comes_back',)),
     Mutation('streams: a handed-over stream starts its counts again',
              'apps/service/stream_runner.py',
              '    if not base:\n        return now',

@@ -228,3 +228,37 @@ def test_three_passes_of_a_pan_over_a_stream_that_drops_between_them_count_three
     out, inn = report.lines[0]["out"]["product"], report.lines[0]["in"]["product"]
     assert report.status["reconnects"] >= 2, report.status
     assert inn == 0 and abs(out - 3 * truth) <= 0.03 * 3 * truth, (out, inn, truth, report.status, rows)
+
+
+def _rtsp_push(clip: Path, port: int) -> subprocess.Popen:
+    """ffmpeg pushing the clip over RTSP (TCP) to a reader listening on ``port``; a push the reader refused (it was
+    between two listens) is tried again, as an encoder would."""
+    for _ in range(40):
+        pusher = _push(clip, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-f", "rtsp",
+                       "-rtsp_transport", "tcp", f"rtsp://127.0.0.1:{port}/live")
+        try:
+            pusher.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return pusher
+        time.sleep(0.1)
+    raise AssertionError("the RTSP reader never accepted the push")
+
+
+def test_rtsp_pushed_by_an_encoder_is_read_and_read_again_when_it_comes_back(clip):
+    """No RTSP server is among Debian's packages, so the reader listens (FFmpeg's RTSP listen mode, as for a camera
+    that pushes) and ffmpeg pushes H.264 over RTSP/TCP to it: frames arrive, and again after the encoder restarts."""
+    port = free_port()
+    with LiveSource(f"rtsp://127.0.0.1:{port}/live", listen=True, open_timeout=10, read_timeout=2,
+                    backoff=(0.1, 0.3)) as live:
+        for segment in (1, 2):
+            before = live.status.frames
+            pusher = _rtsp_push(clip, port)
+            try:
+                assert _wait(lambda: live.status.frames > before + 20, 15), live.status  # noqa: B023
+                frame = live.next_frame(timeout=2)
+                assert frame is not None and frame.image.shape == (256, 256, 3) and frame.segment == segment
+            finally:
+                _stop(pusher)
+            assert _wait(lambda: live.status.state != "live", 8), live.status
+    with pytest.raises(InvalidVideoError, match="only rtsp:// and tcp://"):
+        LiveSource("udp://127.0.0.1:5000", listen=True)

@@ -86,8 +86,11 @@ class LiveSource:
     """
 
     def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 5.0,
-                 backoff: tuple[float, float] = (0.25, 8.0), allow_devices: bool = True) -> None:
+                 backoff: tuple[float, float] = (0.25, 8.0), allow_devices: bool = True, listen: bool = False) -> None:
         self.url = check_source(url, allow_devices=allow_devices)
+        if listen and not url.startswith(("rtsp://", "tcp://")):
+            raise InvalidVideoError(f"only rtsp:// and tcp:// sources can listen for a push, not {redact(url)!r}")
+        self.listen = listen  # wait for an encoder or camera to push to this address (FFmpeg's listen mode)
         self.name = redact(url)
         self.open_timeout, self.read_timeout, self.backoff = open_timeout, read_timeout, backoff
         self.status = StreamStatus()
@@ -149,6 +152,10 @@ class LiveSource:
         options, fmt, url = {}, None, self.url
         if url.startswith(("rtsp://", "rtsps://")):
             options["rtsp_transport"] = "tcp"  # UDP transport loses packets (smeared frames) on busy networks
+            if self.listen:  # a finite wait: FFmpeg's default (-1, forever) overflows in PyAV's build
+                options.update(rtsp_flags="listen", listen_timeout=str(max(1, round(self.open_timeout))))
+        elif self.listen:  # tcp://
+            options["listen"] = "1"
         if url.startswith("/dev/video"):
             fmt = "v4l2"
         if url.startswith("udp://"):
