@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('photos: a 640 px JPEG decoded at half scale for a 320 px network',
+             'hub/runtime/images.py',
+             '    if fit and im.format == "JPEG" and max(w, h) >= 2 * fit and w * h >= REDUCE_FROM_PIXELS:',
+             '    if fit and im.format == "JPEG" and max(w, h) >= 2 * fit:',
+             ('tests/test_photos.py::test_only_a_photo_of_two_megapixels_or_more_is_decoded_reduced',)),
     Mutation('live: an RTSP reader asked to listen dials out instead',
              'hub/video/live.py',
              '            if self.listen:  # a finite wait',
