@@ -12,7 +12,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install install-system install-web install-roboflow-client demo-static bench-static test test-all bench bench-photos bench-deck bench-streams bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
+.PHONY: install install-system install-web install-roboflow-client demo-static bench-static test test-all bench bench-photos bench-deck bench-parity bench-streams bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint lint
 
 # `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
 # for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
@@ -88,6 +88,10 @@ bench-photos: install
 # Deck build time against the test split's size (24, 240, 960 images), by stage; the scale curve's sample size.
 bench-deck: install
 	$(NETNS) $(BIN)/python -m tests.bench_deck
+
+# The demo deck's mAP through our runtime (arrays, files, half-scale JPEG reads) against Ultralytics' val.
+bench-parity: install
+	$(NETNS) $(BIN)/python -m tests.bench_parity
 
 # Lag and results a second on a live stream at 15 and 30 fps, ours against Ultralytics'; 2 and 4 streams.
 bench-streams: install install-system

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -81,3 +83,21 @@ def start_worker(redis_url: str, repo: str, env: dict, log: Path, *args: str) ->
 
 
 __all__ = ["REDIS", "RedisServer", "service_env", "start_api", "start_worker", "stop"]
+
+
+@contextmanager
+def running_service(hub_root: Path, repo: str, cache: Path, tmp: Path, *, workers: int = 2,
+                    worker_args: tuple[str, ...] = (), api_args: tuple[str, ...] = ()) -> Iterator[dict]:
+    """Redis, ``workers`` workers and one API on ``hub_root``'s ``repo``: the parts a test talks to, stopped after."""
+    server = RedisServer(tmp / "redis").start()
+    env = service_env(hub_root, cache)
+    procs: list[subprocess.Popen] = []
+    try:
+        procs += [start_worker(server.url, repo, env, tmp / f"worker{i}.log", *worker_args) for i in range(workers)]
+        api, url = start_api(server.url, env, *api_args)
+        procs.append(api)
+        yield dict(url=url, redis=server, env=env, repo=repo, tmp=tmp, workers=procs[:workers], api=api)
+    finally:
+        for p in procs:
+            stop(p)
+        server.stop()

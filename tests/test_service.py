@@ -25,7 +25,15 @@ from PIL import Image
 from apps.service.jobs import JobQueue, Settings
 from hub.runtime import Detector
 from tests.apphelpers import near_misses
-from tests.servicehelpers import REDIS, RedisServer, service_env, start_api, start_worker, stop
+from tests.servicehelpers import (
+    REDIS,
+    RedisServer,
+    running_service,
+    service_env,
+    start_api,
+    start_worker,
+    stop,
+)
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (make install installs it)")
 FAST = ("--claim-after", "1", "--max-tries", "2")
@@ -59,21 +67,9 @@ def by_default(tiny_deck, images) -> dict[str, dict]:
 def service(demo_hub, state_dir, tmp_path_factory):
     """Redis, one API and two workers (onnx-fp32) on the embedded hub's acme/tiny."""
     root, repo = demo_hub
-    tmp = tmp_path_factory.mktemp("service")
-    server = RedisServer(tmp / "redis").start()
-    env = service_env(root, state_dir / "service-cache")
-    procs = []
-    try:
-        workers = [start_worker(server.url, repo, env, tmp / f"worker{i}.log", "--variant", "onnx-fp32", *FAST)
-                   for i in range(2)]
-        procs += workers
-        api, url = start_api(server.url, env, *FAST)
-        procs.append(api)
-        yield dict(url=url, redis=server, env=env, repo=repo, tmp=tmp, workers=workers, api=api)
-    finally:
-        for p in procs:
-            stop(p)
-        server.stop()
+    with running_service(root, repo, state_dir / "service-cache", tmp_path_factory.mktemp("service"),
+                         worker_args=("--variant", "onnx-fp32", *FAST), api_args=FAST) as parts:
+        yield parts
 
 
 def _same(result: dict, expected) -> None:

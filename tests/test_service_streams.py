@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.apphelpers import free_port
-from tests.servicehelpers import RedisServer, service_env, start_api, start_worker, stop
+from tests.servicehelpers import running_service
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None or shutil.which("redis-server") is None,
@@ -59,20 +59,9 @@ def _send(clip: Path, port: int, passes: int = 1) -> subprocess.Popen:
 @pytest.fixture(scope="module")
 def service(demo_weights_hub, state_dir, tmp_path_factory):
     root, repo = demo_weights_hub
-    tmp = tmp_path_factory.mktemp("streams")
-    server = RedisServer(tmp / "redis").start()
-    env = service_env(root, state_dir / "streams-cache")
-    procs = []
-    try:
-        procs += [start_worker(server.url, repo, env, tmp / f"worker{i}.log", "--variant", "onnx-fp32",
-                               "--threads", "1", "--max-streams", "1") for i in range(2)]
-        api, url = start_api(server.url, env)
-        procs.append(api)
-        yield dict(url=url, redis=server, env=env, repo=repo, tmp=tmp, workers=procs[:2])
-    finally:
-        for p in procs:
-            stop(p)
-        server.stop()
+    with running_service(root, repo, state_dir / "streams-cache", tmp_path_factory.mktemp("streams"),
+                         worker_args=("--variant", "onnx-fp32", "--threads", "1", "--max-streams", "1")) as parts:
+        yield parts
 
 
 def _until(http: httpx.Client, sid: str, pred, timeout: float) -> dict:

@@ -191,9 +191,9 @@ def test_camera_motion_follows_a_pan_and_holds_still_for_a_fixed_camera(pan):
     assert not offset.any(), offset
 
 
-@pytest.mark.parametrize("step", [2, 6, 12])
+@pytest.mark.parametrize("step", [3, 6, 12])
 def test_counts_hold_on_pans_of_every_speed(demo_weights_hub, state_dir, tmp_path, step):
-    """The demo weights on dense shelves panned at 2, 6 and 12 px a frame (products 8-38 px wide): the count is
+    """The demo weights on dense shelves panned at 3, 6 and 12 px a frame (products 8-38 px wide): the count is
     within 3% of the truth and nothing is counted the wrong way. Before the camera was followed and weak tracks
     were held back, 12 px a frame counted a sixth of its products in the wrong direction and slow pans 10% over
     (`make bench-video` prints the table, with Ultralytics' ByteTrack and BoT-SORT beside)."""
