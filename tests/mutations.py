@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('data import: a source after --from FORMAT refused (argparse leaves the positional empty)',
+             'training/cli.py',
+             '    if args.command == "data" and args.source is None and len(extra) == 1 and not extra[0].startswith("-"):',
+             '    if False:',
+             ('tests/test_data_import.py::test_the_import_command_takes_its_source_before_or_after_the_format',)),
     Mutation('photos: a 640 px JPEG decoded at half scale for a 320 px network',
              'hub/runtime/images.py',
              '    if fit and im.format == "JPEG" and max(w, h) >= 2 * fit and w * h >= REDUCE_FROM_PIXELS:',

@@ -112,6 +112,21 @@ def test_coco_imports_back_to_the_same_labels_and_class_order(digits, tmp_path, 
     assert _imported(again)[2] == splits  # the same files and seed give the same split
 
 
+@pytest.mark.parametrize("order", ["--from FORMAT SOURCE", "SOURCE --from FORMAT"])
+def test_the_import_command_takes_its_source_before_or_after_the_format(digits, tmp_path, order):
+    """As the README writes it (``--from coco exports/x``) and the other way round: the same dataset."""
+    from training.cli import main
+
+    _coco(digits, tmp_path / "export", list(range(10)))
+    words = ["--from", "coco", str(tmp_path / "export")]
+    if order.startswith("SOURCE"):
+        words = words[2:] + words[:2]
+    assert main(["data", "import", *words, "--out", str(tmp_path / "out"), "--seed", "1"]) == 0
+    cli, api = _imported(tmp_path / "out" / "data.yaml"), _imported(
+        import_dataset("coco", tmp_path / "export", tmp_path / "api", seed=1))
+    assert (cli[0], cli[2], sorted(cli[1])) == (api[0], api[2], sorted(api[1]))  # names, splits, images
+
+
 def test_voc_imports_back_with_its_one_based_pixels_and_a_stable_class_order(digits, tmp_path):
     names, original = _original(digits)
     export = tmp_path / "voc"

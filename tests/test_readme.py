@@ -27,11 +27,11 @@ SHRINK = [  # (pattern, replacement): smaller data and training, the same comman
 ]
 
 
-def flow_blocks(text: str) -> list[tuple[str, str]]:
-    """(language, code) of each fenced block under '## The flow', up to the next section; the unlabelled
+def flow_blocks(text: str, section: str = "The flow") -> list[tuple[str, str]]:
+    """(language, code) of each fenced block under '## ``section``', up to the next section; the unlabelled
     diagram is not code."""
-    section = text.split("\n## The flow\n", 1)[1].split("\n## ", 1)[0]
-    return [(lang, code) for lang, code in re.findall(r"```(\w*)\n(.*?)```", section, re.S) if lang]
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [(lang, code) for lang, code in re.findall(r"```(\w*)\n(.*?)```", body, re.S) if lang]
 
 
 def shrink(bash: str) -> str:
@@ -82,3 +82,35 @@ def test_the_readme_flow_runs_as_written(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip().splitlines()[-1].startswith("{")
+
+
+@pytest.mark.slow  # trains a tiny model and builds its deck (about 2 min): make test-all
+def test_the_own_data_section_runs_as_written(tmp_path):
+    """'Your own data' from a labelling tool's COCO export (made here from a generated set with supervision, as a
+    tool would write it) to predictions in Label Studio's format, every command as the README gives it."""
+    import json
+
+    import supervision as sv
+
+    from training.data import synth_shelves
+
+    (bash,) = [code for lang, code in flow_blocks(README.read_text(), "Your own data") if lang == "bash"]
+    work, home = tmp_path / "clone", tmp_path / "home"
+    for d in (work / "exports", home, work / "new-photos"):
+        d.mkdir(parents=True)
+    made = synth_shelves.generate(tmp_path / "made", train=12, val=4, test=4, width=256, height=256, rows=(2, 3),
+                                  product_width=(0.08, 0.14), seed=5, progress=False).parent
+    exported = sv.DetectionDataset.from_yolo(str(made / "images" / "train"), str(made / "labels" / "train"),
+                                             str(made / "data.yaml"))
+    exported.as_coco(str(work / "exports" / "shelves-coco" / "images"),
+                     str(work / "exports" / "shelves-coco" / "annotations.json"))
+    for photo in sorted((made / "images" / "test").iterdir())[:3]:
+        shutil.copy(photo, work / "new-photos" / photo.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLODECK_", "HF_", "VIRTUAL_ENV"))}
+    env.update(HOME=str(home), PATH=f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin")
+    script = "set -eo pipefail\n" + shrink(bash)
+    run = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, f"{script}\n--- stderr ---\n{run.stderr[-3000:]}"
+    assert json.loads((work / "build" / "mine" / "check.json").read_text())
+    tasks = json.loads(next((work / "build" / "preds").glob("*.json")).read_text())
+    assert len(tasks) == 3 and all(t["predictions"][0]["model_version"].startswith("acme/mine") for t in tasks)

@@ -247,7 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     import hub.offline
 
     hub.offline.configure()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse fills an optional positional (data's SOURCE) only from the words before the first option, so
+    # `data import --from coco exports/x` would leave it empty and refuse exports/x: take it here instead
+    if args.command == "data" and args.source is None and len(extra) == 1 and not extra[0].startswith("-"):
+        args.source, extra = extra[0], []
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "data":
         defaults = {"synth-shelves": (120, 24, 24), "synth-digits": (400, 80, 80), "sku110k": (0, 0, 0),
                     "synth-pan": (0, 0, 0)}.get(args.kind, (0, 0, 0))
