@@ -124,12 +124,20 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
         json_file = gr.File(label="JSON", elem_id="json")
         csv_file = gr.File(label="CSV", elem_id="csv")
     ran = gr.Markdown(label="Ran", elem_id="ran")  # which variant at which commit made this result
+    with gr.Accordion("Shelf: empty facings", open=True, elem_id="shelf-panel"):
+        shelf = gr.Markdown(elem_id="shelf")
+        with gr.Row():
+            restock = gr.Dataframe(headers=["row", "x1", "y1", "x2", "y2", "facings", "score"], elem_id="restock",
+                                   label="Restock, widest gap first", interactive=False)
+            shelf_file = gr.File(label="Shelf report (JSON)", elem_id="shelf-json")
     inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles]
     outputs = [annotated, table, counts, latency, json_file, csv_file, ran]
-    run.click(app.detect, inputs, outputs, api_name="detect")
-    image.upload(app.detect, inputs, outputs, api_name=False)
+    shelf_in, shelf_out = [json_file, *c.deck], [shelf, restock, shelf_file]
+    run.click(app.detect, inputs, outputs, api_name="detect").then(app.shelf, shelf_in, shelf_out, api_name="shelf")
+    image.upload(app.detect, inputs, outputs, api_name=False).then(app.shelf, shelf_in, shelf_out, api_name=False)
     for control in (c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles):  # moved: detect again
-        control.input(app.detect_if_image, inputs, outputs, api_name=False, trigger_mode="always_last")
+        control.input(app.detect_if_image, inputs, outputs, api_name=False, trigger_mode="always_last").then(
+            app.shelf, shelf_in, shelf_out, api_name=False)
 
 
 def _compare_tab(app: App, c: Controls, examples: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -180,6 +181,35 @@ class App:
         json_path.write_text(det.to_json())
         csv_path.write_text(det.to_csv())
         return self._annotate(rgb, det), rows, counts, latency, str(json_path), str(csv_path), ran
+
+    def shelf(self, json_path, repo: str, revision: str):
+        """The Shelf panel from the detections just made (their JSON download): rows, empty facings and the restock
+        list, widest gap first, with the report as JSON; a deck without an ``empty`` class gets what to do instead."""
+        from hub.runtime.shelf import EMPTY, shelf_report
+
+        if not json_path:
+            return gr.skip(), gr.skip(), gr.skip()
+        deck = self._deck(repo, revision)
+        if EMPTY not in deck.manifest.classes:
+            return (f"**Shelf**: this deck's classes ({', '.join(deck.manifest.classes[:8])}) have no `{EMPTY}`, so "
+                    f"it cannot show empty facings. A deck trained on `training data synth-shelves --with-empty`, or "
+                    f"on your own labels with an `{EMPTY}` class, can."), [], None
+        payload = json.loads(Path(json_path).read_text())
+        rows = payload["detections"]
+        det = Detections(np.array([[r["x1"], r["y1"], r["x2"], r["y2"]] for r in rows], np.float32).reshape(-1, 4),
+                         np.array([r["score"] for r in rows], np.float32),
+                         np.array([r["class_id"] for r in rows], np.int64), deck.manifest.classes, {},
+                         tuple(payload["image_size"]))
+        report = shelf_report(det)
+        lines = [f"**Shelf**: {len(report.rows)} rows, {report.facings} facings, {report.empty} empty "
+                 f"({report.empty_share:.0%} of the shelf's width)"]
+        lines += [f"- row {r.index} (top = 1): {r.facings} facings, {r.empty} empty ({r.empty_share:.0%})"
+                  for r in report.rows]
+        restock = [[g.row, round(g.x1), round(g.y1), round(g.x2), round(g.y2), g.facings, round(g.confidence, 3)]
+                   for g in report.restock]
+        out = Path(json_path).with_name(Path(json_path).stem.replace("detections", "shelf") + ".json")
+        out.write_text(json.dumps(report.to_dict(), indent=1))
+        return "\n".join(lines), restock, str(out)
 
     def detect_if_image(self, image, *args):
         """Re-run detection when a picker moves, if there is an image."""

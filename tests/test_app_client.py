@@ -31,8 +31,8 @@ def test_the_api_names_are_documented(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     from apps.gradio_app import video_ready
 
-    assert names == {"/deck", "/precisions", "/detect", "/compare", "/frame", "/metrics", "/across"} | ({"/video"} if video_ready()
-                                                                                             else set())
+    assert names == {"/deck", "/precisions", "/detect", "/shelf", "/compare", "/frame", "/metrics", "/across"} | (
+        {"/video"} if video_ready() else set())
 
 
 def test_deck_and_precisions(client):
@@ -91,6 +91,15 @@ def test_detect_follows_the_controls(client, shelf):
     for vid in ("openvino-int8", "onnx-int8"):  # one file, two backends: the picker decides which ran
         kind = catalog.VARIANTS[vid]
         assert run(kind.backend, kind.precision, 0.25)[6].startswith(f"**{vid}**")
+
+
+def test_the_shelf_panel_says_what_a_deck_without_an_empty_class_cannot_show(client, shelf):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", 0.25, 0.7, 256, [],
+                         api_name="/detect")
+    text, restock, report = client.predict(handle_file(out[4]), "acme/tiny", "main", api_name="/shelf")
+    assert "no `empty`" in text and "--with-empty" in text and not restock["data"] and report is None
 
 
 def test_compare_runs_every_variant(client, shelf):
