@@ -7,6 +7,8 @@ API (``gradio_client``), each an ``api_name``:
 - ``/detect``: (image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off")
   -> annotated image, detections table, counts, latency per stage, JSON file, CSV file, and a line naming
   the variant and commit that ran, with the controls it ran with.
+- ``/shelf``: (the JSON file /detect wrote, repo, revision) -> the Shelf panel: a summary (rows, facings, empty
+  facings, the share empty), the restock list widest gap first, and the report as JSON (decks with ``empty``).
 - ``/compare``: (image, repo, revision, conf, iou) -> one annotated image per variant, and a table.
 - ``/frame``: (frame, repo, revision, backend, precision, conf, iou) -> annotated frame, status line: what
   the webcam stream runs on every frame (the stream itself is browser-only: gradio_client cannot send one).

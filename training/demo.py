@@ -1,7 +1,8 @@
 """The demo model: make sure the hub holds it, building it with our own pipeline the first time.
 
 The first run turns the committed weights-only checkpoint ``checkpoints/shelves-demo.pt``
-(yolov8n trained on synth-shelves; remake it with ``make demo-checkpoint``) into a full deck:
+(yolov8n trained on synth-shelves: classes ``product`` and ``empty``; remake it with ``make demo-checkpoint``)
+into a full deck:
 synthetic test images, every variant exported and evaluated, pushed to the embedded hub as
 ``yolodeck/shelves-demo`` (tag ``v1``). Later runs find it there and return at once.
 
@@ -31,8 +32,9 @@ FIRST_VARIANTS = ("onnx-fp32", "tflite-int8")  # the fp32 reference (the default
 
 
 def demo_state(*, endpoint: str | None = None) -> str:
-    """"missing", "old" (made before decks measured each class's best threshold: rebuilt, as ``conf="best"``
-    needs them), "first" (only some variants pushed so far) or "full" (a deck of every variant)."""
+    """"missing", "old" (made before decks measured each class's best threshold, as ``conf="best"`` needs, or from
+    weights committed before, with other classes: rebuilt), "first" (only some variants pushed so far) or "full"
+    (a deck of every variant)."""
     from hub import catalog
 
     try:
@@ -41,20 +43,31 @@ def demo_state(*, endpoint: str | None = None) -> str:
         return "missing"
     if any(v.metrics is not None and not v.metrics.thresholds for v in manifest.variants):
         return "old"
+    if manifest.classes != checkpoint_classes():  # made from weights committed before (product only)
+        return "old"
     return "full" if {v.id for v in manifest.variants} >= set(catalog.VARIANTS) else "first"
 
 
+def checkpoint_classes(checkpoint: Path = CHECKPOINT) -> list[str]:
+    """The class names the committed weights detect."""
+    import torch
+
+    return list(torch.load(str(checkpoint), map_location="cpu", weights_only=True)["names"])
+
+
 def build_demo_deck(out: Path, *, imgsz: int = DEMO_IMGSZ, seed: int = 1234,
-                    variants: list[str] | None = None) -> Path:
-    """Dataset for calibration and evaluation, then the deck, from the committed checkpoint."""
+                    variants: list[str] | None = None, checkpoint: Path = CHECKPOINT) -> Path:
+    """Dataset for calibration and evaluation, then the deck, from the committed checkpoint (its gaps labelled
+    ``empty`` when the checkpoint knows that class)."""
     from training.data import synth_shelves
     from training.deck import build_deck
     from training.export import checkpoint_from_weights
     from training.quiet import quiet_scale_guess
 
     quiet_scale_guess()
-    data = synth_shelves.generate(out.parent / "demo-data", train=64, val=2, test=24, seed=seed)
-    ckpt = checkpoint_from_weights(CHECKPOINT, out.parent / "shelves-demo-ckpt.pt")
+    data = synth_shelves.generate(out.parent / "demo-data", train=64, val=2, test=24, seed=seed,
+                                  with_empty="empty" in checkpoint_classes(checkpoint))
+    ckpt = checkpoint_from_weights(checkpoint, out.parent / "shelves-demo-ckpt.pt")
     build_deck(ckpt, data=data, out=out, imgsz=imgsz, calibration=64, name="shelves-demo", examples=EXAMPLES,
                variants=variants, object_scale=variants is None)  # the first variants serve at once; the full deck follows
     return out

@@ -25,10 +25,10 @@ class _FromRedis:
         self.queue, self.board = queue, board
 
     def _streams(self):
-        """Per live stream: the source's status, and each line's counts by direction (summed over classes)."""
+        """Per live stream: the source's status, and each line's counts by direction and class."""
         families = {k: GaugeMetricFamily(f"yolodeck_stream_{k}", text, labels=["stream"]) for k, text in STREAM_GAUGES}
         lines = GaugeMetricFamily("yolodeck_stream_line_count", "objects that crossed a stream's line",
-                                  labels=["stream", "line", "direction"])
+                                  labels=["stream", "line", "direction", "class"])
         zones = GaugeMetricFamily("yolodeck_stream_zone_now", "objects inside a stream's zone", labels=["stream", "zone"])
         try:
             for s in self.board.running() if self.board else []:
@@ -38,7 +38,8 @@ class _FromRedis:
                 counts = s.get("counts") or {}
                 for i, line in enumerate(counts.get("lines", []), 1):
                     for way in ("in", "out"):
-                        lines.add_metric([s["id"], str(i), way], float(sum(line.get(way, {}).values())))
+                        for name, n in line.get(way, {}).items():
+                            lines.add_metric([s["id"], str(i), way, name], float(n))
                 for i, zone in enumerate(counts.get("zones", []), 1):
                     zones.add_metric([s["id"], str(i)], float(sum(zone.get("now", {}).values())))
         except Exception:  # noqa: BLE001  (Redis down: the scrape still answers, without these)
