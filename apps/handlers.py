@@ -194,13 +194,7 @@ class App:
             return (f"**Shelf**: this deck's classes ({', '.join(deck.manifest.classes[:8])}) have no `{EMPTY}`, so "
                     f"it cannot show empty facings. A deck trained on `training data synth-shelves --with-empty`, or "
                     f"on your own labels with an `{EMPTY}` class, can."), [], None
-        payload = json.loads(Path(json_path).read_text())
-        rows = payload["detections"]
-        det = Detections(np.array([[r["x1"], r["y1"], r["x2"], r["y2"]] for r in rows], np.float32).reshape(-1, 4),
-                         np.array([r["score"] for r in rows], np.float32),
-                         np.array([r["class_id"] for r in rows], np.int64), deck.manifest.classes, {},
-                         tuple(payload["image_size"]))
-        report = shelf_report(det)
+        report = shelf_report(Detections.from_json(Path(json_path).read_text(), deck.manifest.classes))
         lines = [f"**Shelf**: {len(report.rows)} rows, {report.facings} facings, {report.empty} empty "
                  f"({report.empty_share:.0%} of the shelf's width)"]
         lines += [f"- row {r.index} (top = 1): {r.facings} facings, {r.empty} empty ({r.empty_share:.0%})"

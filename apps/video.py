@@ -114,7 +114,7 @@ def _live(args: argparse.Namespace) -> int:
     """A live source until Ctrl-C or --duration: a status line a second, the CSV a row a second."""
     import hub
     from hub.video.live import LiveSource
-    from hub.video.pipeline import check_inside
+    from hub.video.pipeline import check_geometry
     from hub.video.stream import process_stream
 
     def status(row: dict) -> None:
@@ -133,10 +133,7 @@ def _live(args: argparse.Namespace) -> int:
             if first is None:
                 raise InvalidVideoError(f"{source.name}: no frame in 30 s ({source.status.error or 'no data'})")
             h, w = first.image.shape[:2]
-            for start, end in args.line:
-                check_inside([start, end], w, h, "line")
-            for zone in args.zone:
-                check_inside(zone, w, h, "zone")
+            check_geometry(args.line, args.zone, w, h)
         print(f"reading {source.name} with {detector.path.name} (Ctrl-C stops)", file=sys.stderr)
         try:
             report = process_stream(source, detector, lines=args.line, zones=args.zone, conf=args.conf, iou=args.iou,

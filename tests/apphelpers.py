@@ -117,3 +117,20 @@ def near_misses(secret: str) -> dict[str, str]:
         "a space inside": f"{secret[:middle]} {secret[middle:]}",
         "a space instead of a character": f"{secret[:middle]} {secret[middle + 1:]}",
     }
+
+
+def held_pan(folder: Path, *, hold_end: float = 0.0) -> tuple[Path, int]:
+    """A 640 x 480 pan at 24 px a frame and 15 fps (two such live streams fit 2 busy cores), its first frame held
+    3 s so that a live reader has connected before the products move, and its last ``hold_end`` s: (the clip,
+    the products crossing a vertical line)."""
+    import json
+
+    from training.data.synth_pan import generate
+
+    clip = generate(folder / "pan", width=640, height=480, shelf_width=1280, step=24, rows=(3, 5),
+                    product_width=(0.0125, 0.03), fps=15, seed=3)
+    pad = "tpad=start_duration=3:start_mode=clone" + (f":stop_duration={hold_end:g}:stop_mode=clone" if hold_end else "")
+    held = folder / "held.mp4"  # made beforehand: a filter on the live sender would send the held frames in one burst
+    subprocess.run([shutil.which("ffmpeg") or "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-vf",
+                    pad, "-c:v", "libx264", "-crf", "16", str(held)], check=True)
+    return held, json.loads((clip.parent / "meta.json").read_text())["products"]

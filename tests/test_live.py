@@ -16,7 +16,7 @@ import pytest
 
 from hub.errors import InvalidVideoError
 from hub.video.live import LiveSource, check_source, redact
-from tests.apphelpers import free_port
+from tests.apphelpers import free_port, held_pan
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs Debian's ffmpeg")
@@ -194,20 +194,11 @@ def test_mpegts_over_tcp_is_read(clip):
 def test_three_passes_of_a_pan_over_a_stream_that_drops_between_them_count_three_times(demo_weights_hub, tmp_path):
     """A 640 x 480 pan at 24 px a frame (15 fps) sent over UDP three times, the sender gone between passes (the reader
     reconnects each time): one tracker across the reconnects counts every pass, nothing twice, nothing backwards."""
-    import json
-
     import hub
     from hub.video.stream import process_stream
-    from training.data.synth_pan import generate
 
-    clip = generate(tmp_path / "pan", width=640, height=480, shelf_width=1280, step=24, rows=(3, 5),
-                    product_width=(0.0125, 0.03), fps=15, seed=3)  # 15 fps: two such streams fit 2 busy cores
-    truth = json.loads((clip.parent / "meta.json").read_text())["products"]
-    # the first frame held 3 s, so the reader has reconnected before the pan starts (a real camera's first second
-    # is missed too; that is not what this measures); made beforehand, as a filter would send it in one burst
-    held = tmp_path / "held.mp4"
-    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(clip), "-vf",
-                    "tpad=start_duration=3:start_mode=clone", "-c:v", "libx264", "-crf", "16", str(held)], check=True)
+    held, truth = held_pan(tmp_path)  # the reader reconnects while the first frame is held (a real camera's first
+    # second is missed too; that is not what this measures)
     root, repo = demo_weights_hub
     detector = hub.load(repo, variant="onnx-fp32", endpoint=str(root), threads=2)
     port = free_port()

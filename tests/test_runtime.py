@@ -302,6 +302,9 @@ def test_detections_views(tiny_deck, test_images):
     payload = json.loads(d.to_json())
     assert len(payload["detections"]) == len(d) and set(payload["timing_ms"]) >= {"inference", "total"}
     assert d.to_csv().count("\n") == len(d) + 1
+    back = Detections.from_json(d.to_json(), d.names)  # what the app's Shelf panel reads its detections from
+    assert back.image_size == d.image_size and back.tiles == d.tiles and (back.class_id == d.class_id).all()
+    assert np.allclose(back.xyxy, d.xyxy, atol=0.05) and np.allclose(back.confidence, d.confidence, atol=1e-4)
     assert len(d[d.confidence > 0.5]) == int((d.confidence > 0.5).sum())
     w, h = d.image_size
     assert (d.xyxy[:, [0, 2]] <= w).all() and (d.xyxy[:, [1, 3]] <= h).all() and (d.xyxy >= 0).all()

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.apphelpers import free_port
+from tests.apphelpers import free_port, held_pan
 from tests.servicehelpers import running_service
 
 FFMPEG = shutil.which("ffmpeg")
@@ -28,16 +28,7 @@ LINE = [[320, 0], [320, 480]]
 def camera(tmp_path_factory) -> tuple[Path, int]:
     """A 640 x 480 pan at 24 px a frame and 15 fps, its first and last frames held 3 s (a reader has connected
     before the products move): (the clip, products crossing the line)."""
-    from training.data.synth_pan import generate
-
-    tmp = tmp_path_factory.mktemp("camera")
-    clip = generate(tmp / "pan", width=640, height=480, shelf_width=1280, step=24, rows=(3, 5),
-                    product_width=(0.0125, 0.03), fps=15, seed=3)  # 15 fps: two such streams fit 2 busy cores
-    held = tmp / "held.mp4"
-    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(clip), "-vf",
-                    "tpad=start_duration=3:start_mode=clone:stop_duration=3:stop_mode=clone", "-c:v", "libx264",
-                    "-crf", "16", str(held)], check=True)
-    return held, json.loads((clip.parent / "meta.json").read_text())["products"]
+    return held_pan(tmp_path_factory.mktemp("camera"), hold_end=3)
 
 
 @pytest.fixture(scope="module")

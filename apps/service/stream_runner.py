@@ -76,20 +76,20 @@ class StreamRunner:
                 if source is not None:
                     source.stop()
                 continue
-            got = self.board.spec(sid)
-            if source is not None and (got is None or got[2]):  # DELETE asked: seen here even while it stalls
+            got = self.board.entry(sid)
+            if source is not None and (got is None or got.stopping):  # DELETE asked: seen even while it stalls
                 source.stop()
         for sid in self.board.ids():
             if len(self.mine) >= self.capacity:
                 break
             if sid in self.mine:
                 continue
-            got = self.board.spec(sid)
-            if got is None or got[2] or (got[0].variant and got[0].variant != self.variant):
+            got = self.board.entry(sid)
+            if got is None or got.stopping or (got.spec.variant and got.spec.variant != self.variant):
                 continue
             if self.board.claim(sid, self.name):
                 self.mine[sid] = None
-                threading.Thread(target=self._serve, args=(sid, got[0], got[1]), daemon=True,
+                threading.Thread(target=self._serve, args=(sid, got.spec, got.state), daemon=True,
                                  name=f"stream-{sid}").start()
 
     def _first_frame(self, sid: str, source: Any, state: dict[str, Any]) -> Any:
@@ -102,8 +102,8 @@ class StreamRunner:
             frame = source.next_frame(timeout=1.0)
             if frame is not None:
                 return frame
-            got = self.board.spec(sid)
-            if got is None or got[2] or self._stop.is_set():
+            got = self.board.entry(sid)
+            if got is None or got.stopping or self._stop.is_set():
                 return None
             status = source.status.to_dict()
             state.update(state=status["state"], status={k: status.get(k) for k in ("reconnects", "drops")},
@@ -114,6 +114,7 @@ class StreamRunner:
     def _serve(self, sid: str, spec: StreamSpec, before: dict[str, Any]) -> None:
         from hub.errors import InvalidVideoError
         from hub.video.live import LiveSource
+        from hub.video.pipeline import check_geometry
         from hub.video.stream import process_stream
 
         base = before.get("counts") or {}
@@ -150,12 +151,7 @@ class StreamRunner:
                 self.board.end(sid, "stopped", worker=self.name)
                 return
             h, w = first.image.shape[:2]
-            from hub.video.pipeline import check_inside
-
-            for start, end in lines:
-                check_inside([start, end], w, h, "line")
-            for zone in spec.zones:
-                check_inside(zone, w, h, "zone")
+            check_geometry(lines, spec.zones, w, h)
             process_stream(source, self.detector, lines=lines, zones=spec.zones, conf=spec.conf, iou=spec.iou,
                            on_second=on_second, on_count=on_count, on_frame=on_frame if interval else None)
             if self._stop.is_set() or not self.board.renew(sid, self.name):

@@ -22,7 +22,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import redis
@@ -93,6 +93,12 @@ class StreamSpec:
     max_fps: float | None = None
 
 
+class Entry(NamedTuple):
+    spec: StreamSpec
+    state: dict[str, Any]
+    stopping: bool  # DELETE asked
+
+
 class StreamBoard:
     """The streams' keys on the queue's Redis (see the module's docstring)."""
 
@@ -138,12 +144,12 @@ class StreamBoard:
 
     # --- the workers' side ----------------------------------------------------------------------
 
-    def spec(self, sid: str) -> tuple[StreamSpec, dict[str, Any], bool] | None:
-        """(spec, state, stop asked) of a stream, or None once it is gone."""
+    def entry(self, sid: str) -> Entry | None:
+        """What a worker reads of a stream, or None once it is gone."""
         raw = self.r.hmget(self.key("stream", sid), "spec", "state", "stop")
         if raw[0] is None:
             return None
-        return StreamSpec(**json.loads(raw[0])), json.loads(raw[1]), raw[2] is not None
+        return Entry(StreamSpec(**json.loads(raw[0])), json.loads(raw[1]), raw[2] is not None)
 
     def claim(self, sid: str, worker: str) -> bool:
         return bool(self.r.set(self.key("stream", sid, "owner"), worker, nx=True, px=int(self.lease * 1000)))

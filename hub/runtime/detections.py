@@ -95,6 +95,15 @@ class Detections:
                 row["tracker_id"] = int(tid)
         return rows
 
+    @classmethod
+    def from_json(cls, text: str, names: list[str]) -> Detections:
+        """Back from :meth:`to_json` (boxes, scores, class ids and the image size; ``names``: the model's classes)."""
+        payload = json.loads(text)
+        rows = payload["detections"]
+        return cls(np.array([[r["x1"], r["y1"], r["x2"], r["y2"]] for r in rows], np.float32).reshape(-1, 4),
+                   np.array([r["score"] for r in rows], np.float32), np.array([r["class_id"] for r in rows], np.int64),
+                   list(names), {}, tuple(payload["image_size"]), tiles=tuple(payload.get("tiles", (1, 1))))
+
     def to_json(self) -> str:
         return json.dumps(
             {

@@ -47,6 +47,15 @@ def check_inside(points: Sequence[Point], width: int, height: int, what: str) ->
             raise ValueError(f"the {what} point ({x:g}, {y:g}) is outside the {width}x{height} frame")
 
 
+def check_geometry(lines: Sequence[Sequence[Point]], zones: Sequence[Sequence[Point]], width: int,
+                   height: int) -> None:
+    """ValueError naming the first line or zone point outside a ``width`` x ``height`` frame."""
+    for start, end in lines:
+        check_inside([start, end], width, height, "line")
+    for polygon in zones:
+        check_inside(polygon, width, height, "zone")
+
+
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float) -> None:
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, BLACK, 3, cv2.LINE_AA)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, 1, cv2.LINE_AA)
@@ -103,10 +112,7 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
     info = probe(source)
-    for start, end in lines:
-        check_inside([start, end], info.width, info.height, "line")
-    for polygon in zones:
-        check_inside(polygon, info.width, info.height, "zone")
+    check_geometry(lines, zones, info.width, info.height)
     names = detector.names
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
