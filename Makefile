@@ -113,7 +113,7 @@ demo-checkpoint: install
 	$(BIN)/python -m training weights build/runs/shelves-demo --out training/checkpoints/shelves-demo.pt --half
 
 # Demo weights that also detect empty facings (issue 33; not committed yet): the committed weights fine-tuned for
-# 30 epochs on synth-shelves --with-empty. About 40 minutes on 2 cores; writes build/shelves-demo-empty.pt.
+# 30 epochs on synth-shelves --with-empty. About 22 minutes on 2 cores (AMD EPYC); writes build/shelves-demo-empty.pt.
 demo-checkpoint-empty: install
 	$(BIN)/python -m training data synth-shelves --out build/shelves-empty --train 160 --val 32 --test 32 --with-empty
 	$(BIN)/python -m training train --data build/shelves-empty/data.yaml --epochs 30 --imgsz 416 --batch 16 \
