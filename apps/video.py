@@ -6,7 +6,7 @@ frames/s. Lines count in/out per class (a line drawn top to bottom counts left-t
 zones count the objects inside per frame and those that ever entered.
 
 A live source instead of a file (``rtsp://``, ``udp://``, ``http(s)://`` HLS or MJPEG, ``/dev/videoN``) runs
-until Ctrl-C or ``--duration`` seconds: the newest frame each time (lag bounded, dropped frames counted), a
+until Ctrl-C or ``--duration`` seconds: frames at most ``--max-lag`` seconds old (older ones dropped and counted), a
 status line every second, and the CSV one row per second, flushed as it goes; a source that drops is opened
 again with backoff. Credentials in a URL are never printed.
 """
@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiles", type=_tiles, help="ROWSxCOLS or auto, for large dense frames")
     parser.add_argument("--threads", type=int, help="intra-op threads")
     parser.add_argument("--duration", type=float, help="live sources: stop after this many seconds")
+    parser.add_argument("--max-lag", type=float, default=1.0, metavar="SECONDS",
+                        help="live sources: how long a frame may wait for the model when it falls behind; older "
+                        "frames are dropped (default 1: a busy second drops nothing; 0: the newest frame only)")
     parser.add_argument("--listen", action="store_true",
                         help="rtsp:// or tcp:// only: wait at that address for a camera or encoder to push to it")
     args = parser.parse_args(argv)
@@ -126,7 +129,7 @@ def _live(args: argparse.Namespace) -> int:
     try:
         detector = hub.load(args.repo, variant=args.variant, revision=args.revision, endpoint=args.endpoint,
                             threads=args.threads)
-        source = LiveSource(args.video, listen=args.listen)
+        source = LiveSource(args.video, listen=args.listen, max_lag=args.max_lag)
         if args.line or args.zone:  # lines and zones are checked against the first frame's size
             source.start()
             first = source.next_frame(timeout=30)

@@ -1,5 +1,6 @@
 """Live sources on loopback, served by real ffmpeg processes the tests start: MPEG-TS over UDP, HLS over HTTP,
-MJPEG over HTTP (ffmpeg's own HTTP server); newest frame only, bounded lag, reconnects, credentials hidden."""
+MJPEG over HTTP (ffmpeg's own HTTP server); frames at most max_lag old, bounded lag, reconnects, credentials
+hidden."""
 
 from __future__ import annotations
 
@@ -100,6 +101,36 @@ def test_a_slow_reader_gets_the_newest_frame_and_the_rest_are_dropped_and_counte
         # would build (seconds); one wait over 2 intervals is the scheduler on a busy 2-core machine (seen: 134 ms)
         assert np.median(waits) < 2 * interval and max(waits) < 0.5, sorted(waits)[-5:]
         assert max(behind) <= 1, behind  # the newest frame each time (1: one more arrived while it was handed over)
+
+
+def test_frames_wait_up_to_max_lag_so_a_hiccup_drops_none_and_a_slow_reader_stays_max_lag_behind(clip):
+    """max_lag 1 s: a reader that stalls 0.4 s now and then (a busy machine) still gets every frame, in order;
+    one slower than the camera throughout gets frames about max_lag old, never older, and the rest are dropped."""
+    port = free_port()
+    max_lag = 1.0
+    with LiveSource(f"udp://127.0.0.1:{port}", read_timeout=2, max_lag=max_lag) as live:
+        sender = _udp(clip, port)
+        try:
+            assert live.next_frame(timeout=10) is not None
+            indices, end = [], time.monotonic() + 4
+            while time.monotonic() < end:  # fast, with a 0.4 s hiccup every 25 frames
+                frame = live.next_frame(timeout=2)
+                assert frame is not None
+                indices.append(frame.index)
+                if len(indices) % 25 == 0:
+                    time.sleep(0.4)
+            hiccups = live.status.drops
+            waits, end = [], time.monotonic() + 4
+            while time.monotonic() < end:  # 5 calls a second, a third of the camera's rate (15 fps) or less
+                frame = live.next_frame(timeout=2)
+                assert frame is not None
+                waits.append(time.monotonic() - frame.decoded_at)
+                time.sleep(0.2)
+        finally:
+            _stop(sender)
+    assert hiccups == 0 and indices == list(range(indices[0], indices[0] + len(indices))), (hiccups, indices)
+    assert live.status.drops > len(waits), live.status  # two in three frames dropped, or more
+    assert max_lag - 0.2 < np.median(waits[len(waits) // 2:]) and max(waits) < max_lag + 0.3, sorted(waits)[-5:]
 
 
 def test_hls_over_http_is_read(clip, tmp_path):

@@ -142,7 +142,10 @@ class StreamCreate(BaseModel):
     conf: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["best"] = "best"
     iou: float = Field(0.7, ge=0.0, le=1.0)
     variant: str | None = Field(None, max_length=64, description="only a worker serving this variant runs it")
-    max_fps: float | None = Field(None, gt=0, le=120, description="frames a second to process at most")
+    max_fps: float | None = Field(None, gt=0, le=120, description="frames a second to process at most (the newest "
+                                  "frame at that rate; max_lag does not apply)")
+    max_lag: float = Field(1.0, ge=0, le=10, description="seconds a frame may wait for the model when it falls "
+                           "behind; older frames are dropped and counted (0: the newest frame only)")
 
 
 class StreamState(BaseModel):

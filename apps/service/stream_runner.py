@@ -135,14 +135,14 @@ class StreamRunner:
                          status={k: row[k] for k in ("source_fps", "processed", "drops", "reconnects", "lag_ms")})
             self.board.save(sid, state)
 
-        def on_frame(*_: Any) -> None:  # max_fps: hold the next take (the reader keeps only the newest frame)
+        def on_frame(*_: Any) -> None:  # max_fps: hold the next take (the reader keeps only the newest frame then)
             wait = interval - (time.monotonic() - last[0])
             if wait > 0:
                 time.sleep(wait)
             last[0] = time.monotonic()
 
         try:
-            source = LiveSource(spec.source)
+            source = LiveSource(spec.source, max_lag=0.0 if interval else spec.max_lag)
             self.mine[sid] = source
             self.board.save(sid, state, {"event": "claimed", "worker": self.name, "handovers": handovers})
             source.start()

@@ -1,9 +1,12 @@
 """Live sources: RTSP, MPEG-TS over UDP or TCP, HLS, MJPEG over HTTP and USB cameras, read with bounded lag.
 
-A reader thread decodes the source and keeps only the newest frame: when the model is slower than the camera,
-the frames it cannot take are dropped and counted, never queued, so the lag (decoded to result) stays about one
-model call (Ultralytics' ``LoadStreams`` keeps the newest too; a queue, as ``cv2.VideoCapture`` buffers, makes
-the lag grow without bound). A source that fails, stalls past ``read_timeout`` or ends is opened again with
+A reader thread decodes the source into a buffer bounded by age: a frame waits at most ``max_lag`` seconds for
+the caller, older ones are dropped and counted, and the newest is always kept. ``max_lag=0`` keeps only the
+newest frame (Ultralytics' ``LoadStreams`` does that), so the lag (decoded to result) stays about one model
+call; a second or so absorbs a busy machine's hiccups (decoding in bursts, a model call that took longer) that
+would otherwise drop a run of frames and lose the tracks a count needs (Roboflow inference keeps a small buffer
+and drops the oldest for the same reason). An unbounded queue, as ``cv2.VideoCapture`` buffers, makes the lag
+grow without bound. A source that fails, stalls past ``read_timeout`` or ends is opened again with
 exponential backoff and jitter; :class:`StreamStatus` says which state it is in, with counts of frames, drops
 and reconnects. Credentials inside a URL are never logged, printed or returned: :func:`redact` hides them.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,6 +26,7 @@ from hub.errors import InvalidVideoError
 
 SCHEMES = ("rtsp", "rtsps", "udp", "tcp", "rtp", "srt", "http", "https")
 STATES = ("connecting", "live", "stalled", "reconnecting", "stopped")
+BUFFER_BYTES = 256 * 2**20  # the buffer's size at most, whatever max_lag says (4K frames are 25 MB each)
 
 
 def redact(url: str) -> str:
@@ -60,7 +65,7 @@ class StreamStatus:
     state: str = "connecting"
     frames: int = 0  # decoded
     taken: int = 0  # handed to the caller
-    drops: int = 0  # decoded, then replaced by a newer one before the caller took it
+    drops: int = 0  # decoded, then dropped unseen: older than max_lag (or the buffer full) when a newer one came
     reconnects: int = 0
     error: str | None = None  # the last failure, credentials removed
     fps: float = 0.0  # decoded per second, over the last few seconds
@@ -78,7 +83,7 @@ class LiveFrame:
 
 
 class LiveSource:
-    """Read ``url`` on a thread, newest frame only; iterate for frames, read :attr:`status` any time.
+    """Read ``url`` on a thread, frames at most ``max_lag`` s old; iterate for frames, read :attr:`status` any time.
 
     >>> with LiveSource("udp://127.0.0.1:5000") as live:
     ...     for frame in live.frames(duration=10):
@@ -86,7 +91,10 @@ class LiveSource:
     """
 
     def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 5.0,
-                 backoff: tuple[float, float] = (0.25, 8.0), allow_devices: bool = True, listen: bool = False) -> None:
+                 backoff: tuple[float, float] = (0.25, 8.0), allow_devices: bool = True, listen: bool = False,
+                 max_lag: float = 0.0) -> None:
+        if max_lag < 0:
+            raise ValueError(f"max_lag must be 0 or more seconds, not {max_lag}")
         self.url = check_source(url, allow_devices=allow_devices)
         if listen and not url.startswith(("rtsp://", "tcp://")):
             raise InvalidVideoError(f"only rtsp:// and tcp:// sources can listen for a push, not {redact(url)!r}")
@@ -94,7 +102,8 @@ class LiveSource:
         self.name = redact(url)
         self.open_timeout, self.read_timeout, self.backoff = open_timeout, read_timeout, backoff
         self.status = StreamStatus()
-        self._latest: LiveFrame | None = None
+        self.max_lag = max_lag
+        self._buffer: deque[LiveFrame] = deque()  # oldest first; only the reader thread appends
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"live {self.name}", daemon=True)
@@ -123,21 +132,30 @@ class LiveSource:
         self.status.state = "stopped"
 
     def next_frame(self, timeout: float | None = None) -> LiveFrame | None:
-        """The newest frame not yet taken (waiting up to ``timeout`` seconds for one), or None."""
+        """The oldest frame not yet taken and at most ``max_lag`` s old (the newest when none is), waiting up to
+        ``timeout`` seconds for one; None when none came."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._latest is None and not self._stop.is_set():
+            while not self._buffer and not self._stop.is_set():
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return None
                 self._cond.wait(left)
-            frame, self._latest = self._latest, None
-            if frame is not None:
-                self.status.taken += 1
-            return frame
+            if not self._buffer:
+                return None
+            self._drop_stale(time.monotonic())  # the caller may have been busy since they came
+            self.status.taken += 1
+            return self._buffer.popleft()
+
+    def _drop_stale(self, now: float) -> None:
+        """Drop (and count) the frames older than ``max_lag``, or past BUFFER_BYTES; never the newest."""
+        size = sum(f.image.nbytes for f in self._buffer)
+        while len(self._buffer) > 1 and (now - self._buffer[0].decoded_at > self.max_lag or size > BUFFER_BYTES):
+            size -= self._buffer.popleft().image.nbytes
+            self.status.drops += 1
 
     def frames(self, *, duration: float | None = None, idle: float = 1.0):
-        """Frames as they come, newest first whenever the caller was busy, until stopped or ``duration`` s."""
+        """Frames in order (those older than ``max_lag`` dropped), until stopped or ``duration`` s."""
         end = None if duration is None else time.monotonic() + duration
         while not self._stop.is_set() and (end is None or time.monotonic() < end):
             frame = self.next_frame(timeout=idle if end is None else max(0.0, min(idle, end - time.monotonic())))
@@ -196,12 +214,11 @@ class LiveSource:
         now = time.monotonic()
         self._rate = [t for t in self._rate if now - t < 3.0] + [now]
         with self._cond:
-            if self._latest is not None:
-                self.status.drops += 1
             self.status.frames += 1
             self.status.state = "live"
             self.status.fps = round((len(self._rate) - 1) / max(now - self._rate[0], 1e-3), 2)
-            self._latest = LiveFrame(image, self.status.frames, now, self._segments)
+            self._buffer.append(LiveFrame(image, self.status.frames, now, self._segments))
+            self._drop_stale(now)
             self._cond.notify_all()
 
     def _reason(self, exc: Exception) -> str:
