@@ -7,7 +7,12 @@ build's wall time and its stages (from the manifest's ``build``), and per test i
 and the scoring. Then the scale curve's sample: the reference runs every zoom on the whole 240-image split once,
 and ``min_px`` is read from evenly spread samples of each size (several offsets) against the whole split's.
 
-    python -m tests.bench_deck [--sizes 24 240 960] [--skip-sample]
+Then ``--workers``: the evaluation of the largest split's deck (``measure_deck``) run here with one process per
+core, and over Redis on deck workers (``python -m training worker``) on one test host and on two (network
+namespaces joined by a veth pair, one worker each; Redis and the build on the first). Both hosts share this
+machine's cores, so two hosts can at best match the local run: the ratio says what the queue costs.
+
+    python -m tests.bench_deck [--sizes 24 240 960] [--skip-sample] [--workers]
 """
 
 from __future__ import annotations
@@ -140,10 +145,75 @@ def per_image_costs(deck: Path, data_yaml: Path) -> None:
         print(f"{vid:>14} {boxes:>10.0f} {model:>9.1f} {fast:>11.1f} {slow:>15}")
 
 
+MEASURE = """
+import json, sys, time
+from hub.manifest import Manifest
+from training.data.layout import read_data_yaml, split_images
+from training.measure import measure_deck
+deck, data, url, variants = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+m = Manifest.read(deck)
+files = {v.id: (f"{deck}/{v.file}", v.backend) for v in m.variants if v.ok and v.id in variants}
+test = split_images(read_data_yaml(data), "test")
+t = time.perf_counter()
+out = measure_deck(files, test, m.classes, imgsz=m.imgsz, progress=False, workers=url or None)
+print(json.dumps({"s": time.perf_counter() - t, "metrics": {k: v.map50_95 for k, v in out.metrics.items()}}))
+"""
+
+
+def workers_study(deck: Path, data_yaml: Path) -> None:
+    """measure_deck here (a process per core) and on deck workers on one test host and on two."""
+    from tests.servicehelpers import REDIS, can_make_hosts, two_hosts
+
+    if not can_make_hosts():
+        print("\n--workers: needs root, iproute2 and redis-server (test hosts are network namespaces)")
+        return
+    net = "10.78.0"
+    env = {**os.environ, "NETGUARD_OWN_HOSTS": f"{net}.1,{net}.2", "PYTHONPATH": str(ROOT)}
+
+    def measure(url: str = "", on: str | None = None) -> dict:
+        cmd = [sys.executable, "-c", MEASURE, str(deck), str(data_yaml), url, *VARIANTS]
+        out = subprocess.run(["ip", "netns", "exec", on, *cmd] if on else cmd, env=env, check=True,
+                             capture_output=True, text=True, cwd=ROOT).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    rows = [("here, a process per core", measure())]
+    with two_hosts(net) as (a, b):
+        port = 6390
+        redis = subprocess.Popen(["ip", "netns", "exec", a, REDIS, "--port", str(port), "--bind", f"{net}.1",
+                                  "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+                                 stdout=subprocess.DEVNULL)
+        url = f"redis://{net}.1:{port}/0"
+        try:
+            time.sleep(0.5)
+            for hosts in ((a,), (a, b)):
+                workers = [subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "training", "worker",
+                                             "--redis", url, "--name", f"w{i}"], env=env, cwd=ROOT,
+                                            stdout=subprocess.DEVNULL) for i, ns in enumerate(hosts)]
+                try:
+                    rows.append((f"{len(hosts)} host{'s' if len(hosts) > 1 else ''}, a worker each",
+                                 measure(url, on=a)))
+                finally:
+                    for w in workers:
+                        w.terminate()
+                        w.wait(timeout=60)
+        finally:
+            redis.terminate()
+            redis.wait(timeout=30)
+    print(f"\nevaluation of {deck.name} ({', '.join(VARIANTS)}; the scale curve included)")
+    print(f"{'where':>28} {'wall s':>7} {'vs one host':>12}  mAP50-95 per variant")
+    one = rows[1][1]["s"]
+    for label, r in rows:
+        maps = " ".join(f"{v:.4f}" for v in r["metrics"].values())
+        print(f"{label:>28} {r['s']:>7.1f} {one / r['s']:>11.2f}x  {maps}")
+    same = all(r["metrics"] == rows[0][1]["metrics"] for _, r in rows)
+    print(f"the same metrics everywhere: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[24, 240, 960])
     parser.add_argument("--skip-sample", action="store_true")
+    parser.add_argument("--workers", action="store_true", help="also: the largest split's evaluation on deck workers")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu()}, {os.cpu_count()} cores")
@@ -170,6 +240,9 @@ def main() -> None:
         n = 240 if 240 in args.sizes else args.sizes[-1]
         sample_study(WORK / f"deck{n}", WORK / f"data{n}.yaml")
         per_image_costs(WORK / f"deck{n}", WORK / f"data{n}.yaml")
+    if args.workers:
+        n = max(args.sizes)
+        workers_study(WORK / f"deck{n}", WORK / f"data{n}.yaml")
 
 
 if __name__ == "__main__":

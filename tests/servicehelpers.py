@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,3 +102,40 @@ def running_service(hub_root: Path, repo: str, cache: Path, tmp: Path, *, worker
         for p in procs:
             stop(p)
         server.stop()
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+
+
+def can_make_hosts() -> bool:
+    """Root, iproute2 and redis-server: what :func:`two_hosts` and a Redis on them need."""
+    if not (shutil.which("ip") and REDIS and os.geteuid() == 0):
+        return False
+    name = f"yd-probe-{uuid.uuid4().hex[:6]}"
+    ok = _ip("netns", "add", name).returncode == 0
+    _ip("netns", "del", name)
+    return ok
+
+
+@contextmanager
+def two_hosts(net: str) -> Iterator[tuple[str, str]]:
+    """Two test hosts: network namespaces, each with its own loopback, joined by a veth pair (``net``.1 and
+    ``net``.2 /24); run a command on one with ``ip netns exec NAME``. Removed on exit."""
+    tag = uuid.uuid4().hex[:6]
+    a, b = f"yd-a-{tag}", f"yd-b-{tag}"
+    steps = [("netns", "add", a), ("netns", "add", b),
+             ("link", "add", f"v{tag}a", "type", "veth", "peer", "name", f"v{tag}b"),
+             ("link", "set", f"v{tag}a", "netns", a), ("link", "set", f"v{tag}b", "netns", b),
+             ("-n", a, "addr", "add", f"{net}.1/24", "dev", f"v{tag}a"),
+             ("-n", b, "addr", "add", f"{net}.2/24", "dev", f"v{tag}b")]
+    steps += [("-n", ns, "link", "set", dev, "up") for ns, dev in ((a, f"v{tag}a"), (b, f"v{tag}b"), (a, "lo"), (b, "lo"))]
+    try:
+        for step in steps:
+            done = _ip(*step)
+            if done.returncode:
+                raise RuntimeError(f"ip {' '.join(step)}: {done.stderr.strip()}")
+        yield a, b
+    finally:
+        _ip("netns", "del", a)
+        _ip("netns", "del", b)

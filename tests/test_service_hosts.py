@@ -7,55 +7,25 @@ each with its own loopback: the workers reach Redis, and the client the API, onl
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 
-from tests.servicehelpers import REDIS
+from tests.servicehelpers import REDIS, can_make_hosts, two_hosts
 
 NET = "10.77.0"
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-
-
-def _can_make_hosts() -> bool:
-    if not (shutil.which("ip") and REDIS and os.geteuid() == 0):
-        return False
-    name = f"yd-probe-{uuid.uuid4().hex[:6]}"
-    ok = _ip("netns", "add", name).returncode == 0
-    _ip("netns", "del", name)
-    return ok
-
-
-pytestmark = pytest.mark.skipif(not _can_make_hosts(), reason="needs root, iproute2 and redis-server")
+pytestmark = pytest.mark.skipif(not can_make_hosts(), reason="needs root, iproute2 and redis-server")
 
 
 @pytest.fixture
 def hosts():
     """Two hosts joined by a veth pair: (server host, worker host)."""
-    tag = uuid.uuid4().hex[:6]
-    a, b = f"yd-srv-{tag}", f"yd-wrk-{tag}"
-    steps = [("netns", "add", a), ("netns", "add", b),
-             ("link", "add", f"v{tag}a", "type", "veth", "peer", "name", f"v{tag}b"),
-             ("link", "set", f"v{tag}a", "netns", a), ("link", "set", f"v{tag}b", "netns", b),
-             ("-n", a, "addr", "add", f"{NET}.1/24", "dev", f"v{tag}a"),
-             ("-n", b, "addr", "add", f"{NET}.2/24", "dev", f"v{tag}b")]
-    steps += [("-n", ns, "link", "set", dev, "up") for ns, dev in ((a, f"v{tag}a"), (b, f"v{tag}b"), (a, "lo"), (b, "lo"))]
-    try:
-        for step in steps:
-            done = _ip(*step)
-            assert done.returncode == 0, (step, done.stderr)
-        yield a, b
-    finally:
-        _ip("netns", "del", a)
-        _ip("netns", "del", b)
+    with two_hosts(NET) as pair:
+        yield pair
 
 
 CLIENT = """

@@ -131,10 +131,27 @@ def _deck(args: argparse.Namespace) -> int:
     manifest = build_deck(
         args.run, data=args.data, out=args.out, variants=args.variants, imgsz=args.imgsz, threads=args.threads,
         calibration=args.calibration, name=args.name, examples=args.examples, object_scale=args.object_scale,
-        jobs=args.jobs,
+        jobs=args.jobs, workers=args.workers, latency_rounds=args.latency_rounds,
     )
     print(Path(args.out) / "manifest.json")
     print(card.table(manifest), file=sys.stderr)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from training.quiet import quiet_scale_guess
+    from training.remote import DeckWorker, shown
+
+    quiet_scale_guess()
+    worker = DeckWorker(args.redis, name=args.name, threads=args.threads)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())  # the batch running ends first
+    print(f"deck worker {worker.name}: taking batches from {shown(args.redis)}", flush=True)
+    try:
+        worker.serve()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -217,7 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "split; without it tiles='auto' tiles by the training images' size)")
     dk.add_argument("--jobs", type=int, help="processes that evaluate side by side, each a one-thread detector "
                                              "(default: one per core)")
+    dk.add_argument("--latency-rounds", type=int, default=8, metavar="N",
+                    help="blocks of 10 calls per variant, taken in turn, for the latency (fewer: quicker, noisier)")
+    dk.add_argument("--workers", metavar="REDIS_URL",
+                    help="evaluate on the deck workers reading this Redis (`python -m training worker`, any host) "
+                         "instead of here; the only step that reaches another host, and only this one")
     dk.set_defaults(func=_deck)
+
+    wk = sub.add_parser("worker", help="run deck builds' evaluation batches from a Redis (see deck --workers)")
+    wk.add_argument("--redis", required=True, metavar="URL", help="the Redis the deck builds send batches to")
+    wk.add_argument("--threads", type=int, default=1, help="intra-op threads (start one worker per core)")
+    wk.add_argument("--name", help="this worker's name (default: host-pid)")
+    wk.set_defaults(func=_worker)
 
     wt = sub.add_parser("weights", help="save a run's model as a weights-only checkpoint (safe to load)")
     wt.add_argument("run", help="run folder (or a .pt checkpoint you trust)")

@@ -65,8 +65,11 @@ def _in_subprocess(fn, *args, **kwargs):
         return pool.submit(fn, *args, **kwargs).result()
 
 
-def _latencies(files: dict[str, tuple[Path, str]], test: list[Path], names: list[str], imgsz: int, threads: int):
-    return measure_latencies(files, GroundTruth.load(test).arrays, names, imgsz=imgsz, threads=threads)
+def _latencies(files: dict[str, tuple[Path, str]], test: list[Path], names: list[str], imgsz: int, threads: int,
+               rounds: int):
+    per_block = 10  # the calls use at most rounds x per_block images: the rest of a large split is not decoded
+    arrays = GroundTruth.load(test[:rounds * per_block]).arrays
+    return measure_latencies(files, arrays, names, imgsz=imgsz, threads=threads, rounds=rounds, per_block=per_block)
 
 
 def build_deck(
@@ -82,6 +85,8 @@ def build_deck(
     examples: int = 4,
     object_scale: bool = True,
     jobs: int | None = None,
+    workers: str | None = None,
+    latency_rounds: int = 8,
 ) -> Manifest:
     """Export and evaluate ``variants`` (default: all) of ``run`` into the deck folder ``out``.
 
@@ -89,7 +94,11 @@ def build_deck(
     The first ``examples`` test images travel with the deck (``examples/``) for the apps. ``object_scale``: measure
     how small its objects may get (``training.scale``, what ``detect(tiles="auto")`` reads). ``jobs``: processes
     that evaluate side by side (default: one per core, each a one-thread detector); ``threads`` is latency's.
+    ``workers``: a Redis URL whose deck workers (``python -m training worker``) run the evaluation instead.
+    ``latency_rounds``: blocks of 10 calls per variant, in turn (fewer: a quicker, noisier latency).
     """
+    if latency_rounds < 1:
+        raise ValueError(f"latency_rounds must be 1 or more, not {latency_rounds}")
     run, out = Path(run), Path(out)
     checkpoint = checkpoint_of(run)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "weights" else checkpoint.parent
@@ -130,7 +139,8 @@ def build_deck(
         exporter.close()
     stages["export"] = time.perf_counter()
     made = {v.id: (out / v.file, v.backend) for v in entries if v.ok}
-    measured = measure_deck(made, test, names, imgsz=imgsz, object_scale_curve=object_scale, jobs=jobs)
+    measured = measure_deck(made, test, names, imgsz=imgsz, object_scale_curve=object_scale, jobs=jobs,
+                            workers=workers)
     for i, v in enumerate(entries):
         if v.id in measured.failed:
             entries[i] = _unavailable(v.id, RuntimeError(measured.failed[v.id]), out, entries[:i] + entries[i + 1:])
@@ -140,7 +150,8 @@ def build_deck(
     made = {v.id: (out / v.file, v.backend) for v in entries if v.ok}
     if made:
         tqdm.write(f"deck: latency of {len(made)} variants, blocks of calls in turn")
-        for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads).items():
+        for vid, latency in _in_subprocess(_latencies, made, test, names, imgsz, threads,
+                                                latency_rounds).items():
             next(v for v in entries if v.id == vid).latency_ms = latency
     stages["latency"] = time.perf_counter()
 

@@ -34,9 +34,11 @@ def _views(zoom: float) -> int:
 
 
 def measure_deck(files: dict[str, tuple[Path, str]], test: list[Path], names: list[str], *, imgsz: int,
-                 object_scale_curve: bool = True, jobs: int | None = None, progress: bool = True) -> Measured:
+                 object_scale_curve: bool = True, jobs: int | None = None, progress: bool = True,
+                 workers: str | None = None) -> Measured:
     """Metrics of every variant in ``files`` (id -> (file, backend)) on ``test``, and the scale curve of the first
-    of the catalog's references among them; ``jobs`` processes (default: one per core)."""
+    of the catalog's references among them; ``jobs`` processes (default: one per core), or the deck workers on
+    the Redis at ``workers`` (``training.remote``: ``jobs`` then sizes the batches only)."""
     jobs = jobs or cores()
     size = max(1, min(32, math.ceil(len(test) / (jobs * 2))))
     reference = next((vid for vid in catalog.REFERENCES if vid in files), None)
@@ -77,7 +79,12 @@ def measure_deck(files: dict[str, tuple[Path, str]], test: list[Path], names: li
             seconds["metrics"] += time.perf_counter() - t
 
     start = time.perf_counter()
-    run_local(batches, done, jobs=jobs)
+    if workers:
+        from training.remote import run_remote
+
+        run_remote(batches, done, url=workers)
+    else:
+        run_local(batches, done, jobs=jobs)
     bar.close()
     for vid in out.failed:
         out.metrics.pop(vid, None)
