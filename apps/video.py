@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiles", type=_tiles, help="ROWSxCOLS or auto, for large dense frames")
     parser.add_argument("--threads", type=int, help="intra-op threads")
     parser.add_argument("--duration", type=float, help="live sources: stop after this many seconds")
+    parser.add_argument("--empty-after", type=float, metavar="SECONDS",
+                        help="shelf cameras: report a place that stayed empty this long, and when it is filled "
+                        "again (a deck with an 'empty' class)")
     parser.add_argument("--max-lag", type=float, default=1.0, metavar="SECONDS",
                         help="live sources: how long a frame may wait for the model when it falls behind; older "
                         "frames are dropped (default 1: a busy second drops nothing; 0: the newest frame only)")
@@ -100,13 +103,15 @@ def main(argv: list[str] | None = None) -> int:
                             threads=args.threads)
         report = process_video(args.video, detector, lines=args.line, zones=args.zone, out=args.out, csv=args.csv,
                                conf=args.conf, iou=args.iou, tiles=args.tiles, every=args.every,
-                               moving_camera=not args.fixed_camera)
+                               moving_camera=not args.fixed_camera, empty_after=args.empty_after)
     except (InvalidVideoError, ValueError, YolodeckError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{report.frames} frames at {report.fps:g} fps in {report.seconds:.1f} s "
           f"({report.frames_per_second:.1f} frames/s, {detector.path.name})")
     _print_counts(report.lines, report.zones, report.dwell)
+    for event in report.facings:
+        print(_facing(event))
     for path in (report.out, report.csv):
         if path:
             print(f"wrote {path}")
@@ -141,7 +146,8 @@ def _live(args: argparse.Namespace) -> int:
         try:
             report = process_stream(source, detector, lines=args.line, zones=args.zone, conf=args.conf, iou=args.iou,
                                     tiles=args.tiles, duration=args.duration, csv=args.csv, on_second=status,
-                                    moving_camera=not args.fixed_camera)
+                                    moving_camera=not args.fixed_camera, empty_after=args.empty_after,
+                                    on_facing=lambda e: print(f"\n{_facing(e)}", file=sys.stderr, flush=True))
         finally:
             source.stop()
     except KeyboardInterrupt:
@@ -158,6 +164,12 @@ def _live(args: argparse.Namespace) -> int:
     if args.csv:
         print(f"wrote {args.csv}")
     return 0
+
+
+def _facing(e: dict) -> str:
+    x1, _, x2, _ = e["box"]
+    what = "empty" if e["kind"] == "empty" else f"refilled after {e['empty_s']:.0f} s"
+    return f"{e['time_s']:.1f} s: facing {e['place']} (row {e['row']}, x {x1:.0f}-{x2:.0f}) {what}"
 
 
 def _print_counts(lines: list[dict], zones: list[dict], dwell: list[dict]) -> None:

@@ -228,6 +228,9 @@ def test_the_video_tab_tracks_counts_and_plays_the_result(app_url, clip):
         expect(page.locator("#info")).to_contain_text("tiny-shelves", timeout=60_000)
         page.get_by_role("tab", name="Video").click()
         page.locator("#video-in input[type=file]").set_input_files(str(clip))
+        # the upload ends when the player holds the clip: a click before it ran with no clip on a busy machine
+        page.wait_for_function("() => { const v = document.querySelector('#video-in video');"
+                               " return v && v.readyState >= 1 }", timeout=60_000)
         page.locator("#video-line textarea, #video-line input").first.fill("128,0,128,256")
         page.locator("#video-run").click()
         expect(page.locator("#video-summary")).to_contain_text("out", timeout=120_000)

@@ -139,6 +139,7 @@ def test_a_stream_is_claimed_counted_followed_and_stopped(service, camera):
     ({"source": "udp://127.0.0.1:5000", "lines": [[[320, 0]]]}, "lines"),
     ({"source": "udp://127.0.0.1:5000", "conf": 2}, "conf"),
     ({"source": "udp://127.0.0.1:5000", "max_lag": 11}, "max_lag"),
+    ({"source": "udp://127.0.0.1:5000", "empty_after": 0}, "empty_after"),
     ({"source": "udp://127.0.0.1:5000", "url": "x"}, "url"),
 ])
 def test_a_source_the_service_may_not_open_is_refused_by_name_and_nothing_is_stored(service, body, says):

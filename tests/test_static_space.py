@@ -284,3 +284,48 @@ def test_space_push_static_to_a_hub_serve_then_served_as_the_hub_serves_it(pw, h
         browser.close()
     finally:
         server.shutdown()
+
+
+def test_the_shelf_panel_reports_what_hub_runtime_shelf_reports(browser, space_url, tiny_data, tmp_path):
+    """The page's shelf module on synth-shelves --with-empty's own boxes (both classes, gaps known) gives the
+    report hub.runtime.shelf gives, field by field; the tiny deck (products only) says what would show gaps."""
+    from hub.runtime import Detections
+    from hub.runtime.shelf import shelf_report
+    from training.data import synth_shelves
+    from training.data.layout import read_data_yaml, read_labels, split_images
+
+    data = synth_shelves.generate(tmp_path / "shelves", train=1, val=1, test=4, width=480, height=360,
+                                  with_empty=True, seed=5, progress=False)
+    names = read_data_yaml(data)["names"]
+    names = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+    page, _, _, _ = _first_result(browser[1], space_url, tiny_data)
+    assert "have no 'empty'" in page.inner_text("#shelf-summary")
+    for image in split_images(read_data_yaml(data), "test"):
+        labels = read_labels(image, 480, 360)
+        scores = np.linspace(0.95, 0.5, len(labels)).astype(np.float32)
+        found = Detections(labels[:, 1:].astype(np.float32), scores, labels[:, 0].astype(np.int64), names)
+        want = shelf_report(found).to_dict()
+        got = page.evaluate("""async ([xyxy, scores, ids, names]) => {
+            const { Detections } = await import(new URL('js/detections.js', document.baseURI).href);
+            const { shelfReport } = await import(new URL('js/shelf.js', document.baseURI).href);
+            return shelfReport(new Detections({ xyxy: Float32Array.from(xyxy), scores: Float32Array.from(scores),
+              classIds: Int32Array.from(ids), names, timingMs: {}, imageSize: [480, 360] })); }""",
+                            [found.xyxy.ravel().tolist(), scores.tolist(), found.class_id.tolist(), names])
+        assert want["empty"] > 0 and len(want["rows"]) > 1, want  # gaps on several shelves: a real case
+        _same(got, want, str(image.name))
+
+
+def _same(got, want, where: str) -> None:
+    """Equal, numbers within their rounding (a facings count at an exact tie may round the other way)."""
+    if isinstance(want, dict):
+        assert set(got) == set(want), (where, set(got) ^ set(want))
+        for k in want:
+            _same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), (where, got, want)
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert abs(got - want) <= (0.1 if where.endswith("facings") else 1e-4), (where, got, want)
+    else:
+        assert got == want, (where, got, want)

@@ -146,6 +146,8 @@ class StreamCreate(BaseModel):
                                   "frame at that rate; max_lag does not apply)")
     max_lag: float = Field(1.0, ge=0, le=10, description="seconds a frame may wait for the model when it falls "
                            "behind; older frames are dropped and counted (0: the newest frame only)")
+    empty_after: float | None = Field(None, gt=0, le=3600, description="shelf cameras: an event when a place stays "
+                                      "empty this many seconds, and when it is filled (a deck with an 'empty' class)")
 
 
 class StreamState(BaseModel):
@@ -156,6 +158,8 @@ class StreamState(BaseModel):
     handovers: int = Field(0, description="times another worker took it over (the last one died)")
     status: dict[str, Any] | None = Field(None, description="source_fps, processed, drops, reconnects, lag_ms")
     counts: dict[str, Any] | None = Field(None, description="lines (in/out per class) and zones (now/entered)")
+    facings: dict[str, Any] | None = Field(None, description="with empty_after: empty_now (places empty now) and "
+                                           "the last 50 events (empty, refilled)")
     error: str | None = None
     stopping: bool = False
 

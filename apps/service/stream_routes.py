@@ -39,7 +39,8 @@ def create(board: StreamBoard, policy: SourcePolicy, body: schemas.StreamCreate)
     except InvalidVideoError as exc:
         raise ServiceError(422, f"source: {exc}") from exc
     spec = StreamSpec(source=source, lines=body.lines, zones=body.zones, conf=body.conf, iou=body.iou,
-                      variant=body.variant, max_fps=body.max_fps, max_lag=body.max_lag)
+                      variant=body.variant, max_fps=body.max_fps, max_lag=body.max_lag,
+                      empty_after=body.empty_after)
     sid = board.create(spec)
     return JSONResponse(_public(_known(board, sid)), status_code=201, headers={"Location": f"/v1/streams/{sid}"})
 

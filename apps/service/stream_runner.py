@@ -121,6 +121,8 @@ class StreamRunner:
         handovers = int(before.get("handovers", 0)) + (1 if before.get("worker") else 0)
         state: dict[str, Any] = {"state": "connecting", "worker": self.name, "handovers": handovers,
                                  "counts": base or None, "status": None, "error": None, "started": time.time()}
+        if spec.empty_after:  # a worker taking over finds the empty places again: only the past events carry over
+            state["facings"] = {"empty_now": 0, "events": (before.get("facings") or {}).get("events", [])}
         lines = [tuple(map(tuple, ln)) for ln in spec.lines]
         interval = 1.0 / spec.max_fps if spec.max_fps else 0.0
         last = [0.0]
@@ -129,6 +131,13 @@ class StreamRunner:
             state["counts"] = {"lines": _merged(base.get("lines"), line_counts),
                                "zones": _merged(base.get("zones"), zone_counts)}
             self.board.save(sid, state, {"event": "counts", **state["counts"]})
+
+        def on_facing(event: dict) -> None:
+            facings = state.get("facings") or {"empty_now": 0, "events": []}
+            facings["events"] = [*facings["events"], event][-50:]
+            facings["empty_now"] += 1 if event["kind"] == "empty" else -1
+            state["facings"] = facings
+            self.board.save(sid, state, {"event": "facing", **event})
 
         def on_second(row: dict) -> None:
             state.update(state="live" if row["state"] == "live" else row["state"],
@@ -153,7 +162,8 @@ class StreamRunner:
             h, w = first.image.shape[:2]
             check_geometry(lines, spec.zones, w, h)
             process_stream(source, self.detector, lines=lines, zones=spec.zones, conf=spec.conf, iou=spec.iou,
-                           on_second=on_second, on_count=on_count, on_frame=on_frame if interval else None)
+                           on_second=on_second, on_count=on_count, on_frame=on_frame if interval else None,
+                           empty_after=spec.empty_after, on_facing=on_facing)
             if self._stop.is_set() or not self.board.renew(sid, self.name):
                 return  # this worker is going (or lost the lease): another one goes on with the stream
             self.board.end(sid, "stopped", worker=self.name)

@@ -3,7 +3,7 @@
 Keys, under the queue's prefix:
 
 - ``streams``: the set of stream ids not yet ended.
-- ``stream:<id>``: a hash: ``spec`` (JSON: source, lines, zones, conf, iou, variant, max_fps, max_lag), ``state`` (JSON:
+- ``stream:<id>``: a hash: ``spec`` (JSON: source, lines, zones, conf, iou, variant, max_fps, max_lag, empty_after), ``state`` (JSON:
   state, worker, the source's status, the counts so far, error), ``stop`` (set by DELETE), ``created``.
 - ``stream:<id>:owner``: the worker running it, with a lease of ``stream_lease`` seconds that the worker
   renews twice a second. A worker that dies stops renewing; the key expires and another worker claims the
@@ -92,6 +92,7 @@ class StreamSpec:
     variant: str | None = None
     max_fps: float | None = None
     max_lag: float = 1.0
+    empty_after: float | None = None
 
 
 class Entry(NamedTuple):

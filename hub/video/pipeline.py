@@ -19,6 +19,7 @@ import numpy as np
 
 from hub.runtime import BoxAnnotator, Detections, Detector
 from hub.video.counting import LineCounter, Point, ZoneCounter
+from hub.video.facings import EmptyFacings, check_empty_class
 from hub.video.io import VideoWriter, probe, read_frames
 from hub.video.tracking import Tracker, score_plan
 
@@ -35,6 +36,7 @@ class VideoReport:
     out: Path | None = None
     csv: Path | None = None
     dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
+    facings: list[dict] = field(default_factory=list)  # with empty_after: FacingEvent.to_dict() in time order
 
     @property
     def frames_per_second(self) -> float:
@@ -100,20 +102,24 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                   zones: Sequence[Sequence[Point]] = (), out: str | Path | None = None, csv: str | Path | None = None,
                   conf: float | str = 0.25, iou: float = 0.7, classes: list[int] | None = None, tiles=None,
                   every: int = 1, max_frames: int | None = None, progress: bool = True,
-                  on_frame=None, moving_camera: bool = True) -> VideoReport:
+                  on_frame=None, moving_camera: bool = True, empty_after: float | None = None) -> VideoReport:
     """Run the whole clip; the final counts are in the report, per frame in ``csv``; ``on_frame(index, tracked)``
     is called for every frame (a live view, a chart, a benchmark's scorer). ``conf`` is a number or "best" (each
     class's threshold from the deck); ``moving_camera=False`` skips measuring the camera's motion.
+    ``empty_after``: report a place on the shelf that stayed empty that many seconds, and its refill
+    (:mod:`hub.video.facings`; the deck needs an ``empty`` class), in the report and the CSV's ``empty_now``.
 
     Raises:
         InvalidVideoError: not a video, no frames, or undecodable (nothing is written).
-        ValueError: a line or zone point outside the frame, or ``every`` < 1.
+        ValueError: a line or zone point outside the frame, ``every`` < 1, or ``empty_after`` with a deck that
+            has no ``empty`` class.
     """
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
+    names = detector.names
+    facings = EmptyFacings(hold=check_empty_class(empty_after, names)) if empty_after is not None else None
     info = probe(source)
     check_geometry(lines, zones, info.width, info.height)
-    names = detector.names
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
@@ -140,7 +146,11 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                     tracked = tracker.update(found, frame)
                     for counter in (*line_counters, *zone_counters):
                         counter.update(tracked)
+                    if facings:
+                        facings.update(tracked, n / info.fps)
                 rows.append(_row(n, info.fps, tracked, line_counters, zone_counters, names))
+                if facings:
+                    rows[-1]["empty_now"] = facings.empty_now
                 if on_frame:
                     on_frame(n, tracked)
                 if writer:
@@ -161,7 +171,8 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     return VideoReport(len(rows), info.fps, time.perf_counter() - started,
                        [c.counts(names) for c in line_counters], [z.counts(names) for z in zone_counters],
                        Path(out) if out else None, csv_path,
-                       [z.dwell(names, info.fps / every) for z in zone_counters])
+                       [z.dwell(names, info.fps / every) for z in zone_counters],
+                       [e.to_dict() for e in facings.events] if facings else [])
 
 
 class _Null:

@@ -19,6 +19,7 @@ import numpy as np
 
 from hub.runtime import Detector
 from hub.video.counting import LineCounter, Point, ZoneCounter
+from hub.video.facings import EmptyFacings, check_empty_class
 from hub.video.live import LiveSource
 from hub.video.tracking import Tracker, score_plan
 
@@ -33,6 +34,7 @@ class StreamReport:
     lag_ms: dict[str, float] = field(default_factory=dict)  # p50, p95, max: decoded to counted
     gaps: list[dict[str, float]] = field(default_factory=list)  # {"at_s", "seconds"}: reconnects longer than kept
     dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
+    facings: list[dict] = field(default_factory=list)  # with empty_after: the empty and refilled events
 
 
 def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tuple[Point, Point]] = (),
@@ -41,12 +43,15 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
                    csv: str | Path | None = None, fps: float = 30.0, lost_seconds: float = 1.0,
                    on_second: Callable[[dict], None] | None = None, on_frame=None,
                    on_count: Callable[[list[dict], list[dict]], None] | None = None,
-                   moving_camera: bool = True) -> StreamReport:
+                   moving_camera: bool = True, empty_after: float | None = None,
+                   on_facing: Callable[[dict], None] | None = None) -> StreamReport:
     """Count on ``source`` (started here if it is not yet) for ``duration`` seconds, or until it is stopped.
     ``on_second(row)`` gets the per-second row the CSV gets (a live status line); ``on_frame(frame, tracked)``
     every processed frame; ``on_count(lines, zones)`` the counts (as in the report) after each frame that
-    changed them: a line crossed, an object entering a zone."""
+    changed them: a line crossed, an object entering a zone. ``empty_after``: the empty facings' events
+    (:mod:`hub.video.facings`), each passed to ``on_facing`` as it happens; the row's ``empty_now``."""
     names = detector.names
+    facings = EmptyFacings(hold=check_empty_class(empty_after, names)) if empty_after is not None else None
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
@@ -76,12 +81,18 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
                 if now != counted:
                     counted = now
                     on_count([c.counts(names) for c in line_counters], [z.counts(names) for z in zone_counters])
+            if facings:
+                for event in facings.update(tracked, frame.decoded_at - started):
+                    if on_facing:
+                        on_facing(event.to_dict())
             frames += 1
             lags.append((time.monotonic() - frame.decoded_at) * 1e3)
             if on_frame:
                 on_frame(frame, tracked)
             if time.monotonic() >= next_row:
                 row = _row(time.monotonic() - started, frames, lags, source, line_counters, zone_counters, names)
+                if facings:
+                    row["empty_now"] = facings.empty_now
                 next_row += 1.0
                 if out:
                     if table is None:
@@ -100,7 +111,8 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
     return StreamReport(frames, seconds, source.status.to_dict(),
                         [c.counts(names) for c in line_counters], [z.counts(names) for z in zone_counters],
                         {"p50": float(np.percentile(lag, 50)), "p95": float(np.percentile(lag, 95)),
-                         "max": float(lag.max())}, gaps, [z.dwell(names, rate) for z in zone_counters])
+                         "max": float(lag.max())}, gaps, [z.dwell(names, rate) for z in zone_counters],
+                        [e.to_dict() for e in facings.events] if facings else [])
 
 
 def _row(elapsed: float, frames: int, lags: list[float], source: LiveSource, lines: list[LineCounter],

@@ -6,6 +6,7 @@ import { configureRuntime, Detector, hasWebAssembly, ort, threadCount } from "./
 import { annotate } from "./draw.js";
 import { readImage } from "./images.js";
 import { drawCharts, variantTable } from "./metrics.js";
+import { EMPTY, noEmptyClass, shelfReport } from "./shelf.js";
 import { Webcam } from "./webcam.js";
 
 const $ = (id) => document.getElementById(id);
@@ -58,6 +59,25 @@ function fill(table, rows) {
   }
 }
 
+// The Shelf panel: rows, facings and empty facings, the share empty and the restock list, widest gap first; a
+// deck without an 'empty' class says what would show them.
+function showShelf(detections) {
+  if (!detections.names.includes(EMPTY)) {
+    $("shelf-summary").textContent = noEmptyClass(detections.names);
+    state.shelf = null;
+    return;
+  }
+  const report = shelfReport(detections);
+  $("shelf-summary").textContent = `${report.rows.length} shelf rows · ${report.facings} facings · ${report.empty} `
+    + `empty · ${(100 * report.empty_share).toFixed(1)}% of the shelves' width empty`;
+  fill($("shelf-rows"), [["row", "facings", "empty", "share empty"],
+    ...report.rows.map((r) => [r.index, r.facings, r.empty, `${(100 * r.empty_share).toFixed(1)}%`])]);
+  fill($("shelf-restock"), [["restock: row", "x from", "x to", "about facings"],
+    ...report.restock.map((g) => [g.row, g.x1.toFixed(0), g.x2.toFixed(0), g.facings])]);
+  download($("shelf-json"), JSON.stringify(report, null, 2), "application/json");
+  state.shelf = report;
+}
+
 function download(link, text, type) {
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(new Blob([text], { type }));
@@ -86,6 +106,7 @@ async function run() {
     const json = detections.toJSON({ variant: variant.id, commit: state.deck.commit });
     download($("json"), JSON.stringify(json, null, 2), "application/json");
     download($("csv"), detections.toCSV(), "text/csv");
+    showShelf(detections);
     state.last = json;
     state.runs = (state.runs || 0) + 1;
     showError("");
