@@ -70,7 +70,8 @@ def test_the_space_folder_holds_only_what_it_needs(tmp_path):
 @pytest.mark.skipif(not WHEELS.is_dir(), reason="needs build/wheels-space (made by `make install`)")
 @pytest.mark.timeout(900)
 def test_a_wheel_in_a_fresh_venv_builds_a_space_that_serves_a_model(served, tiny_deck, tmp_path):  # noqa: F811
-    """`pip install` yolodeck's wheel with the Space's lean set (offline, local wheels), then `hub space build`
+    """Install yolodeck's wheel with the Space's lean set into a fresh venv (offline, local wheels; uv where
+    `make install` put it, else pip), then `hub space build`
     away from the checkout: the Space's files come from the installed package, and the Space serves."""
     from gradio_client import Client, handle_file
 
@@ -83,12 +84,18 @@ def test_a_wheel_in_a_fresh_venv_builds_a_space_that_serves_a_model(served, tiny
                     "--no-build-isolation", "-w", str(wheels), str(REPO)], check=True, timeout=300,
                    capture_output=True)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = str(venv / "bin" / "python")
     # only the network guard on the path: not the checkout (pip would take its egg-info for an install)
     env = {**os.environ, "PYTHONPATH": str(REPO / "tests" / "netguard"), "YOLODECK_CACHE": str(tmp_path / "space-cache"),
            "HF_HOME": str(tmp_path / "space-hf")}
-    pip = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links", str(WHEELS)]
+    uv = Path(sys.executable).with_name("uv")  # what `make install` installs with: the same wheels, in seconds
+    if uv.is_file():
+        subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
+        pip = [str(uv), "pip", "install", "-q", "--python", py, "--no-index", "--find-links", str(WHEELS)]
+    else:  # pip, as a Space's own build runs it (about 30 s more here)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--find-links",
+               str(WHEELS)]
     subprocess.run([*pip, "-r", str(REPO / "space" / "requirements.txt")], check=True, timeout=600, env=env)
     subprocess.run([*pip, "--no-deps", *map(str, wheels.glob("yolodeck-*.whl"))], check=True, timeout=120, env=env)
     probe = subprocess.run([py, "-c", "import importlib.util as u, hub; print(u.find_spec('torch') is None, "
