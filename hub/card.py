@@ -138,7 +138,7 @@ def _body(manifest: Manifest, *, repo: str) -> str:
         if noisy:
             lines += [f"**Noisy timing:** the machine was busy while {', '.join(noisy)} were timed (their slowest "
                       f"blocks took over {NOISY_SPREAD:g}x their quietest); trust their ratios less.", ""]
-    lines += _thresholds(manifest, fastest)
+    lines += _classes(manifest, fastest)
     lines += _object_scale(manifest)
     plots = {k: v for k, v in manifest.files.items() if v.endswith((".png", ".jpg"))}
     if plots:
@@ -152,16 +152,29 @@ def _body(manifest: Manifest, *, repo: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _thresholds(manifest: Manifest, variant) -> list[str]:
-    """Each class's confidence threshold (where its F1 peaks on the test split): what ``conf="best"`` keeps."""
-    cut = variant.metrics.thresholds if variant and variant.metrics else {}
-    if not cut:
+# what yolodeck's own tools read into a class name (hub.runtime.shelf.EMPTY is the same name)
+MEANINGS = {"empty": "a facing with no product on it, a gap to restock: the Shelf panels, the service's "
+                     "`analysis=shelf` and the video tools' `--empty-after` read this class"}
+
+
+def _classes(manifest: Manifest, variant) -> list[str]:
+    """Per class: its AP50-95 and the confidence ``conf="best"`` keeps it from (where its F1 peaked on the test
+    split), and what the class means where yolodeck's tools give it a meaning."""
+    m = variant.metrics if variant and variant.metrics else None
+    if m is None or not (m.per_class or m.thresholds):
         return []
-    return ["## Thresholds", "",
-            f"`detect(conf=\"best\")` keeps each class from where its F1 peaked on the test split ({variant.id}; "
-            "smoothed, and a class with few test objects takes the class-mean peak); the detection service uses "
-            "them by default.", "", "| class | confidence |", "|---|---|",
-            *(f"| {name} | {conf:.3f} |" for name, conf in cut.items()), ""]
+
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    lines = ["## Classes", "",
+             f"AP50-95 per class on the test split, and the confidence `detect(conf=\"best\")` keeps each class from "
+             f"({variant.id}): where its F1 peaked (smoothed; a class with few test objects takes the class-mean "
+             "peak). The detection service uses them by default.", "",
+             "| class | AP50-95 | confidence (best) |", "|---|---|---|",
+             *(f"| {n} | {cell(m.per_class.get(n))} | {cell(m.thresholds.get(n))} |" for n in manifest.classes), ""]
+    meant = [f"- **{n}**: {MEANINGS[n]}." for n in manifest.classes if n in MEANINGS]
+    return lines + (meant + [""] if meant else [])
 
 
 def _object_scale(manifest: Manifest) -> list[str]:

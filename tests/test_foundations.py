@@ -218,3 +218,17 @@ def test_the_card_flags_timing_taken_on_a_busy_machine(tiny_deck):
     noisy = manifest.variant("onnx-int8")
     noisy.latency_ms = noisy.latency_ms.model_copy(update={"spread": 3.5})
     assert "**Noisy timing:** the machine was busy while onnx-int8 were timed" in card.render(manifest)
+
+
+def test_the_card_lists_each_class_with_its_ap_and_threshold_and_says_what_empty_means(tiny_deck):
+    from hub import choose
+
+    manifest = Manifest.read(tiny_deck)
+    shown = choose.by_figures(manifest)
+    shown.metrics.per_class, shown.metrics.thresholds = {"product": 0.6123}, {"product": 0.4321}
+    text = card.render(manifest)
+    assert "| product | 0.612 | 0.432 |" in text and f"({shown.id}): where its F1 peaked" in text
+    assert "**empty**" not in text
+    manifest.classes.append("empty")  # a deck that finds gaps: the card says what the class is read as
+    text = card.render(manifest)
+    assert "| empty | - | - |" in text and "- **empty**: a facing with no product on it" in text
