@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPACE_WHEELS := build/wheels-space/.stamp
 WEB_STAMP := build/web/.installed
-RF_CLIENT := build/venv-inference-sdk/.installed
+# other tools' own Python packages, each in a venv of its own (their pins conflict with ours), run by the tests
+CLIENTS := build/venv-inference-sdk/.installed build/venv-label-studio-sdk/.installed
 APT_PACKAGES := chromium ffmpeg redis-server
 APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install install-system install-web install-roboflow-client demo-static bench-static test test-all bench bench-photos bench-deck bench-parity bench-streams bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint demo-checkpoint-empty lint
+.PHONY: install install-system install-web install-clients demo-static bench-static test test-all bench bench-photos bench-deck bench-parity bench-streams bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint demo-checkpoint-empty lint
 
 # `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
 # for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
@@ -56,12 +57,11 @@ $(WEB_STAMP): space/web/package.json space/web/package-lock.json
 	touch $@
 
 # Roboflow's own client (inference-sdk) in a venv of its own, for tests/test_roboflow.py.
-install-roboflow-client: $(RF_CLIENT)
-$(RF_CLIENT): tests/requirements-roboflow-client.txt | $(STAMP)
-	test -x build/venv-inference-sdk/bin/python || $(PY) -m venv build/venv-inference-sdk
-	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python build/venv-inference-sdk/bin/python \
-	  -r tests/requirements-roboflow-client.txt; else build/venv-inference-sdk/bin/pip install -q \
-	  --disable-pip-version-check -r tests/requirements-roboflow-client.txt; fi
+install-clients: $(CLIENTS)
+build/venv-%/.installed: tests/requirements-%.txt | $(STAMP)
+	test -x build/venv-$*/bin/python || $(PY) -m venv build/venv-$*
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python build/venv-$*/bin/python -r $<; \
+	else build/venv-$*/bin/pip install -q --disable-pip-version-check -r $<; fi
 	touch $@
 
 # Headless Chromium (browser tests), ffmpeg (the fake webcam) and redis-server (the service's queue), from
@@ -73,10 +73,10 @@ $(APT_STAMP):
 	  echo "==> apt packages installed in $$(( $$(date +%s) - t0 )) s"; \
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
-test: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
+test: install install-system install-web install-clients $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
-test-all: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
+test-all: install install-system install-web install-clients $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install
@@ -132,7 +132,7 @@ bench-service: install install-system
 	$(NETNS) $(BIN)/python -m tests.bench_service
 
 # Hand-made bugs, each run against the tests that must catch it (about 4 min once make test has run).
-mutations: install install-system install-web install-roboflow-client $(SPACE_WHEELS)
+mutations: install install-system install-web install-clients $(SPACE_WHEELS)
 	$(BIN)/python -m tests.mutations
 
 # Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).

@@ -1,7 +1,8 @@
 """Pre-annotations: a deck's detections over a folder of images, written for a labelling tool to start from.
 
 Formats: ``labelstudio`` (a task list with ``predictions``: ``model_version`` names the repo, its commit and the
-variant; a score per box and per task; boxes in percent of the image as shown), ``coco`` (a results list, with
+variant; a score per box and per task; boxes in percent of the image as shown; and the labeling interface they
+refer to, to paste into the project's settings), ``coco`` (a results list, with
 the images and categories it refers to in a file beside it), ``yolo`` (a label file per image, with a confidence
 column) and ``csv`` (one row per box). Files that are not images, or that do not open, are listed in
 ``skipped.txt`` and skipped; nothing stops the run.
@@ -15,6 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from tqdm import tqdm
 
@@ -58,6 +60,14 @@ def detect_all(detector: Detector, images: list[Path], *, conf: float, iou: floa
             yield image, None, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
 
 
+def label_config(names: list[str]) -> str:
+    """Label Studio's labeling interface for the tasks: the image, and a rectangle label per class, under the names
+    the predictions use (``from_name`` "label", ``to_name`` "image")."""
+    labels = "".join(f"\n    <Label value={quoteattr(n)}/>" for n in names)
+    return (f'<View>\n  <Image name="image" value="$image"/>\n  <RectangleLabels name="label" toName="image">{labels}'
+            "\n  </RectangleLabels>\n</View>\n")
+
+
 def write(results: list[tuple[Path, Detections]], names: list[str], out: Path, fmt: str, *,
           model_version: str) -> list[Path]:
     """Write ``results`` as ``fmt`` under ``out``; returns the files written."""
@@ -75,9 +85,10 @@ def write(results: list[tuple[Path, Detections]], names: list[str], out: Path, f
             score = float(d.confidence.mean()) if len(d) else 0.0
             tasks.append({"data": {"image": str(image)},
                           "predictions": [{"model_version": model_version, "score": score, "result": result}]})
-        path = out / "labelstudio.json"
+        path, config = out / "labelstudio.json", out / "labelstudio_config.xml"
         path.write_text(json.dumps(tasks, indent=1))
-        return [path]
+        config.write_text(label_config(names))
+        return [path, config]
     if fmt == "coco":
         images = [{"id": i, "file_name": str(p), "width": d.image_size[0], "height": d.image_size[1]}
                   for i, (p, d) in enumerate(results)]

@@ -1,5 +1,5 @@
 """Roboflow's own Python client (inference-sdk), unchanged, against the service: run in its own venv (its pins
-conflict with ours: numpy<2.4, supervision<0.31, opencv-python<=4.13), made by `make install-roboflow-client`.
+conflict with ours: numpy<2.4, supervision<0.31, opencv-python<=4.13), made by `make install-clients`.
 
     build/venv-inference-sdk/bin/python tests/roboflow_client.py '{"url": ..., "key": ..., ...}'
 

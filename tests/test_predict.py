@@ -9,12 +9,15 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hub.manifest import Manifest
 from training.data.layout import read_data_yaml, read_labels, split_images
+
+LABEL_STUDIO_SDK = Path(__file__).resolve().parents[1] / "build" / "venv-label-studio-sdk" / "bin" / "python"
 
 
 def _predict(demo_hub, folder, out, fmt, *extra):
@@ -90,3 +93,17 @@ def test_label_studio_yolo_and_csv_say_the_same_boxes(demo_hub, photos, tmp_path
 def test_a_source_that_does_not_exist_is_refused_by_name(demo_hub, tmp_path):
     done = _predict(demo_hub, tmp_path / "nowhere", tmp_path / "out", "csv")
     assert done.returncode == 1 and "no such folder, file or matching files" in done.stderr
+
+
+@pytest.mark.skipif(not LABEL_STUDIO_SDK.is_file(), reason="needs `make install-clients`")
+def test_label_studio_output_validates_with_label_studio_s_own_sdk(demo_hub, photos, tmp_path):
+    """The tasks and the labeling interface written beside them, read by label-studio-sdk's LabelInterface (pinned,
+    in a venv of its own): every prediction valid, the interface's labels the deck's classes."""
+    done = _predict(demo_hub, photos, tmp_path, "labelstudio")
+    assert done.returncode == 0, done.stderr
+    check = subprocess.run([str(LABEL_STUDIO_SDK), str(Path(__file__).with_name("label_studio_check.py")),
+                            str(tmp_path / "labelstudio_config.xml"), str(tmp_path / "labelstudio.json")],
+                           capture_output=True, text=True, timeout=120)
+    report = json.loads(check.stdout)
+    assert check.returncode == 0 and report["errors"] == [], report["errors"][:5]
+    assert report["labels"] == ["product"] and report["tasks"] == 8 and report["boxes"] > 0, report

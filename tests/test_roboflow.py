@@ -19,7 +19,7 @@ from tests.test_runtime import _box_iou
 
 CLIENT = Path(__file__).resolve().parents[1] / "build" / "venv-inference-sdk" / "bin" / "python"
 pytestmark = [pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (make install-system)"),
-              pytest.mark.skipif(not CLIENT.is_file(), reason="needs `make install-roboflow-client`")]
+              pytest.mark.skipif(not CLIENT.is_file(), reason="needs `make install-clients`")]
 CONF, IOU = 0.25, 0.7
 
 
