@@ -2,11 +2,13 @@
 
 API (``gradio_client``), each an ``api_name``:
 
-- ``/deck``: (repo, revision) -> pickers for that repo (revisions, backends, precisions, sizes, classes).
+- ``/deck``: (repo, revision) -> pickers for that repo (revisions, backends, precisions, sizes, classes, best).
 - ``/precisions``: (repo, revision, backend) -> the precisions that backend has.
-- ``/detect``: (image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off")
+- ``/detect``: (image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off", best=False)
   -> annotated image, detections table, counts, latency per stage, JSON file, CSV file, and a line naming
-  the variant and commit that ran, with the controls it ran with.
+  the variant and commit that ran, with the controls it ran with. ``best``: each class from the deck's own
+  threshold (where its F1 peaked) instead of ``conf``; the page ticks it when the deck has thresholds, and
+  moving the Confidence slider unticks it; an API call keeps its ``conf`` unless it passes ``best=True``.
 - ``/shelf``: (the JSON file /detect wrote, repo, revision) -> the Shelf panel: a summary (rows, facings, empty
   facings, the share empty), the restock list widest gap first, and the report as JSON (decks with ``empty``).
 - ``/compare``: (image, repo, revision, conf, iou) -> one annotated image per variant, and a table.
@@ -74,6 +76,7 @@ class Controls:
     load: gr.Button
     info: gr.Markdown
     conf: gr.Slider
+    best: gr.Checkbox
     iou: gr.Slider
     imgsz: gr.Dropdown
     classes: gr.CheckboxGroup
@@ -98,7 +101,11 @@ def _controls(models: Models, deck: RepoDeck) -> Controls:
         load = gr.Button("Load repo", elem_id="load", scale=0)
     info = gr.Markdown(label="Deck", elem_id="info")
     with gr.Row():
-        conf = gr.Slider(0.01, 1.0, value=0.25, step=0.01, label="Confidence", elem_id="conf")
+        with gr.Column(min_width=160):
+            conf = gr.Slider(0.01, 1.0, value=0.25, step=0.01, label="Confidence", elem_id="conf")
+            # False here (the API's default); the page load ticks it when the deck has thresholds (App.pickers)
+            best = gr.Checkbox(value=False, label="Each class at the deck's own threshold", elem_id="best",
+                               info="where its F1 peaked on the test split; moving Confidence unticks it")
         iou = gr.Slider(0.1, 1.0, value=0.7, step=0.05, label="IoU (NMS)", elem_id="iou")
         imgsz = gr.Dropdown(choices=App._sizes(deck, "torch"), value=deck.manifest.imgsz, allow_custom_value=True,
                             label="Image size", elem_id="imgsz", info="exported variants run at their own size")
@@ -106,7 +113,7 @@ def _controls(models: Models, deck: RepoDeck) -> Controls:
                                    elem_id="classes")
         tiles = gr.Dropdown(choices=list(TILES), value="off", label="Tiles", elem_id="tiles",
                             info="large photos: run overlapping tiles at the network's size")
-    return Controls(repo, revision, backend, precision, load, info, conf, iou, imgsz, classes, tiles)
+    return Controls(repo, revision, backend, precision, load, info, conf, best, iou, imgsz, classes, tiles)
 
 
 def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
@@ -132,14 +139,17 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
             restock = gr.Dataframe(headers=["row", "x1", "y1", "x2", "y2", "facings", "score"], elem_id="restock",
                                    label="Restock, widest gap first", interactive=False)
             shelf_file = gr.File(label="Shelf report (JSON)", elem_id="shelf-json")
-    inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles]
+    inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles, c.best]
     outputs = [annotated, table, counts, latency, json_file, csv_file, ran]
     shelf_in, shelf_out = [json_file, *c.deck], [shelf, restock, shelf_file]
     run.click(app.detect, inputs, outputs, api_name="detect").then(app.shelf, shelf_in, shelf_out, api_name="shelf")
     image.upload(app.detect, inputs, outputs, api_name=False).then(app.shelf, shelf_in, shelf_out, api_name=False)
-    for control in (c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles):  # moved: detect again
+    for control in (c.backend, c.precision, c.best, c.iou, c.imgsz, c.classes, c.tiles):  # moved: detect again
         control.input(app.detect_if_image, inputs, outputs, api_name=False, trigger_mode="always_last").then(
             app.shelf, shelf_in, shelf_out, api_name=False)
+    # a number chosen on the slider is what the person wants: the deck's thresholds make way for it
+    c.conf.input(lambda: False, None, c.best, api_name=False, queue=False, trigger_mode="always_last").then(
+        app.detect_if_image, inputs, outputs, api_name=False).then(app.shelf, shelf_in, shelf_out, api_name=False)
 
 
 def _compare_tab(app: App, c: Controls, examples: list[str]) -> None:
@@ -221,7 +231,7 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
                 video_tab(app, c)
         with gr.Tab("Metrics", elem_id="tab-metrics"):
             metrics = _metrics_tab(app, c)
-        pickers = [c.revision, c.backend, c.precision, c.imgsz, c.classes, c.info]
+        pickers = [c.revision, c.backend, c.precision, c.imgsz, c.classes, c.info, c.best]
         c.load.click(app.pickers, c.deck, pickers, api_name="deck").then(app.metrics, c.deck, metrics, api_name=False)
         c.revision.input(app.pickers, c.deck, pickers, api_name=False).then(app.metrics, c.deck, metrics,
                                                                             api_name=False)

@@ -125,6 +125,8 @@ class App:
             f"**{deck.manifest.model}** · {deck.repo}@{deck.revision} ({deck.commit[:8]}) · "
             f"{len(deck.manifest.classes)} classes · {deck.manifest.imgsz} px · {len(deck.runnable)} variants · "
             f"default {best.id} (the fastest within {choose.TOLERANCE} mAP50 of fp32, measured on this machine)",
+            gr.update(value=bool(best.metrics and best.metrics.thresholds),
+                      interactive=bool(best.metrics and best.metrics.thresholds)),  # a deck with thresholds: ticked
         )
 
     @staticmethod
@@ -159,17 +161,18 @@ class App:
     def _annotate(rgb: np.ndarray, detections: Detections) -> np.ndarray:
         return LABELS.annotate(BOXES.annotate(rgb, detections), detections)
 
-    def detect(self, image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off"):
+    def detect(self, image, repo, revision, backend, precision, conf, iou, imgsz, classes, tiles="off", best=False):
         if image is None:
             raise gr.Error("upload an image first (or pick an example)", print_exception=False)
         deck = self._deck(repo, revision)
         class_ids = [deck.manifest.classes.index(c) for c in classes or [] if c in deck.manifest.classes] or None
         if (tiles or "off") not in TILES:
             raise gr.Error(f"tiles {tiles!r}: choose one of {', '.join(TILES)}", print_exception=False)
-        rgb, det, ran = self._run(deck, backend, precision, image, conf=float(conf), iou=float(iou),
+        rgb, det, ran = self._run(deck, backend, precision, image, conf="best" if best else float(conf), iou=float(iou),
                                   classes=class_ids, imgsz=int(imgsz) if imgsz else None, tiles=TILES[tiles or "off"])
         grid = f"tiles {tiles}" + (" → {} x {}".format(*det.tiles) if tiles == "auto" else "")  # what auto chose
-        ran = (f"**{ran}** · {deck.repo}@{deck.commit[:8]} · {len(det)} objects · conf {float(conf):.2f} · "
+        shown = "best (each class at the deck's threshold)" if best else f"{float(conf):.2f}"
+        ran = (f"**{ran}** · {deck.repo}@{deck.commit[:8]} · {len(det)} objects · conf {shown} · "
                f"IoU {float(iou):.2f} · {int(imgsz) if imgsz else deck.manifest.imgsz} px · "
                + (f"only {', '.join(classes)} · " if class_ids else "")
                + (f"{grid} · " if TILES.get(tiles or "off") else "") + f"{det.timing_ms['total']:.1f} ms")

@@ -61,6 +61,7 @@ def test_upload_and_every_picker(app_url, shelf):
         expect(page.locator("#table")).to_contain_text("product", timeout=60_000)
         expect(page.locator("#annotated img")).to_be_visible()
         expect(page.locator("#ran")).to_contain_text("objects", timeout=30_000)  # the result is complete
+        expect(page.locator("#ran")).to_contain_text("conf best")  # the deck's own thresholds, until a number is chosen
         base = _rows(page)
         assert base > 5
         expect(page.locator("#latency")).to_contain_text("inference")
@@ -80,6 +81,7 @@ def test_upload_and_every_picker(app_url, shelf):
         for _ in range(45):  # 0.25 -> 0.70, as a person would with the keyboard
             page.keyboard.press("ArrowRight")
         expect(page.locator("#conf input[type=number]")).to_have_value("0.7")
+        expect(page.locator("#best input")).not_to_be_checked()  # the slider's number now
         page.locator("#run").click()
         expect(page.locator("#ran")).to_contain_text("conf 0.70", timeout=30_000)
         expect(page.locator("#table [role=grid]")).not_to_have_attribute("aria-rowcount", str(current), timeout=30_000)

@@ -35,9 +35,13 @@ def test_the_api_names_are_documented(client):
         {"/video"} if video_ready() else set())
 
 
-def test_deck_and_precisions(client):
-    revision, backend, precision, imgsz, classes, info = client.predict("acme/tiny", "v1", api_name="/deck")
+def test_deck_and_precisions(client, tiny_deck):
+    from hub.manifest import Manifest
+
+    revision, backend, precision, imgsz, classes, info, best = client.predict("acme/tiny", "v1", api_name="/deck")
     assert "tiny-shelves" in info and "acme/tiny@v1" in info and "256 px" in info
+    default = Manifest.read(tiny_deck).variant(re.search(r"default (\S+)", info).group(1))
+    assert best["value"] is bool(default.metrics.thresholds)  # ticked when the deck has its own thresholds
     assert {c[1] for c in revision["choices"]} == {"main", "v1", "v2"} and revision["value"] == "v1"
     assert {c[1] for c in backend["choices"]} == {"torch", "torchscript", "onnxruntime", "tflite", "openvino"}
     assert precision["value"] in ("fp32", "fp16", "int8") and imgsz["value"] == 256
@@ -262,3 +266,21 @@ def test_the_model_cache_holds_a_whole_deck(demo_hub, tmp_path, monkeypatch):
     assert len(deck.runnable) >= 9
     first = {v.id: models.detector(deck, v) for v in deck.runnable}
     assert all(models.detector(deck, v) is first[v.id] for v in deck.runnable)
+
+
+def test_best_keeps_each_class_from_the_deck_s_threshold_not_the_slider(client, shelf, tiny_deck):
+    from gradio_client import handle_file
+
+    from hub.manifest import Manifest
+
+    cut = Manifest.read(tiny_deck).variant("onnx-fp32").metrics.thresholds.get("product", 0.25)
+
+    def run(conf, best):
+        return client.predict(handle_file(shelf), "acme/tiny", "main", "onnxruntime", "fp32", conf, 0.7, 256, [],
+                              "off", best, api_name="/detect")
+
+    high = run(0.95, False)  # the slider's number, as before
+    chosen = run(0.95, True)  # the deck's own threshold: the slider's 0.95 does not apply
+    scores = [row[1] for row in chosen[1]["data"]]
+    assert "conf best" in chosen[6] and "conf 0.95" in high[6]
+    assert scores and min(scores) >= cut - 1e-3 and len(scores) > len(high[1]["data"]), (cut, scores)
