@@ -168,8 +168,9 @@ class App:
         class_ids = [deck.manifest.classes.index(c) for c in classes or [] if c in deck.manifest.classes] or None
         if (tiles or "off") not in TILES:
             raise gr.Error(f"tiles {tiles!r}: choose one of {', '.join(TILES)}", print_exception=False)
-        rgb, det, ran = self._run(deck, backend, precision, image, conf="best" if best else float(conf), iou=float(iou),
-                                  classes=class_ids, imgsz=int(imgsz) if imgsz else None, tiles=TILES[tiles or "off"])
+        rgb, det, ran = self._run(deck, backend, precision, image, conf="best" if best else float(conf),
+                                  iou=float(iou), classes=class_ids, imgsz=int(imgsz) if imgsz else None,
+                                  tiles=TILES[tiles or "off"])
         grid = f"tiles {tiles}" + (" → {} x {}".format(*det.tiles) if tiles == "auto" else "")  # what auto chose
         shown = "best (each class at the deck's threshold)" if best else f"{float(conf):.2f}"
         ran = (f"**{ran}** · {deck.repo}@{deck.commit[:8]} · {len(det)} objects · conf {shown} · "
