@@ -87,7 +87,7 @@ def ours(path: Path, clip: Path, fps: int, seconds: float, threads: int = 2) -> 
     port = free_port()
     lags = []
     sender = send(clip, port)
-    with LiveSource(f"tcp://127.0.0.1:{port}", read_timeout=5) as live:
+    with LiveSource(f"tcp://127.0.0.1:{port}", read_timeout=5, max_lag=0) as live:  # newest only, as LoadStreams
         try:
             for frame in live.frames(duration=seconds):
                 det.detect(frame.image, conf=0.25)

@@ -5,8 +5,8 @@ the caller, older ones are dropped and counted, and the newest is always kept. `
 newest frame (Ultralytics' ``LoadStreams`` does that), so the lag (decoded to result) stays about one model
 call; a second or so absorbs a busy machine's hiccups (decoding in bursts, a model call that took longer) that
 would otherwise drop a run of frames and lose the tracks a count needs (Roboflow inference keeps a small buffer
-and drops the oldest for the same reason). An unbounded queue, as ``cv2.VideoCapture`` buffers, makes the lag
-grow without bound. A source that fails, stalls past ``read_timeout`` or ends is opened again with
+and drops the oldest for the same reason), so it is the default everywhere. An unbounded queue, as
+``cv2.VideoCapture`` buffers, makes the lag grow without bound. A source that fails, stalls past ``read_timeout`` or ends is opened again with
 exponential backoff and jitter; :class:`StreamStatus` says which state it is in, with counts of frames, drops
 and reconnects. Credentials inside a URL are never logged, printed or returned: :func:`redact` hides them.
 """
@@ -92,7 +92,7 @@ class LiveSource:
 
     def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 5.0,
                  backoff: tuple[float, float] = (0.25, 8.0), allow_devices: bool = True, listen: bool = False,
-                 max_lag: float = 0.0) -> None:
+                 max_lag: float = 1.0) -> None:
         if max_lag < 0:
             raise ValueError(f"max_lag must be 0 or more seconds, not {max_lag}")
         self.url = check_source(url, allow_devices=allow_devices)
