@@ -22,6 +22,10 @@ FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None or shutil.which("redis-server") is None,
                                 reason="needs Debian's ffmpeg and redis-server")
 LINE = [[320, 0], [320, 480]]
+# the counting tests' streams may lag 3 s: on a loaded 2-core CI machine (two test workers, the service's two
+# workers and ffmpeg) a 1 s default once fell behind mid-pan and dropped frames (371 of 394 counted); what they
+# test is the count across a handover, not the machine's speed (tests/test_live.py tests max_lag itself)
+MAX_LAG = 3.0
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +89,7 @@ def test_a_stream_is_claimed_counted_followed_and_stopped(service, camera):
     clip, truth = camera
     port = free_port()
     with httpx.Client(base_url=service["url"], timeout=30) as http:
-        r = http.post("/v1/streams", json={"source": f"udp://127.0.0.1:{port}", "lines": [LINE]})
+        r = http.post("/v1/streams", json={"source": f"udp://127.0.0.1:{port}", "lines": [LINE], "max_lag": MAX_LAG})
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
         assert r.headers["location"] == f"/v1/streams/{sid}"
@@ -171,7 +175,8 @@ def test_a_worker_killed_mid_stream_hands_it_over_and_the_count_goes_on(service,
     clip, truth = camera
     port = free_port()
     with httpx.Client(base_url=service["url"], timeout=30) as http:
-        sid = http.post("/v1/streams", json={"source": f"udp://127.0.0.1:{port}", "lines": [LINE]}).json()["id"]
+        sid = http.post("/v1/streams", json={"source": f"udp://127.0.0.1:{port}", "lines": [LINE],
+                                             "max_lag": MAX_LAG}).json()["id"]
         first = _until(http, sid, lambda s: s["worker"], 10)["worker"]
         senders = [_send(clip, port)]
         try:
@@ -192,6 +197,7 @@ def test_a_worker_killed_mid_stream_hands_it_over_and_the_count_goes_on(service,
                     sender.kill()
         end = _until(http, sid, lambda s: _out(s) >= 2 * truth, 10)
         out = _out(end)
-        assert abs(out - 2 * truth) <= 0.03 * 2 * truth and end["counts"]["lines"][0]["in"]["product"] == 0, end
+        assert abs(out - 2 * truth) <= 0.03 * 2 * truth and end["counts"]["lines"][0]["in"]["product"] == 0, (
+            out, {k: end.get(k) for k in ("handovers", "worker", "status", "counts")})
         http.delete(f"/v1/streams/{sid}")
     service["workers"].remove(victim)  # the module's teardown stops the rest
