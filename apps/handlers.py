@@ -116,6 +116,7 @@ class App:
         deck = self._deck(repo, revision)
         best = deck.default_variant(threads=self.models.threads)
         backends = [(catalog.label(b), b) for b in deck.backends()]
+        has_thresholds = bool(best.metrics and best.metrics.thresholds)  # ticks (and enables) "best"
         return (
             gr.update(choices=self.models.revisions(deck.repo), value=deck.revision),
             gr.update(choices=backends, value=best.backend),
@@ -125,8 +126,7 @@ class App:
             f"**{deck.manifest.model}** · {deck.repo}@{deck.revision} ({deck.commit[:8]}) · "
             f"{len(deck.manifest.classes)} classes · {deck.manifest.imgsz} px · {len(deck.runnable)} variants · "
             f"default {best.id} (the fastest within {choose.TOLERANCE} mAP50 of fp32, measured on this machine)",
-            gr.update(value=bool(best.metrics and best.metrics.thresholds),
-                      interactive=bool(best.metrics and best.metrics.thresholds)),  # a deck with thresholds: ticked
+            gr.update(value=has_thresholds, interactive=has_thresholds),
         )
 
     @staticmethod

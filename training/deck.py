@@ -16,7 +16,7 @@ from tqdm import tqdm
 from hub import card, catalog, offline
 from hub.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
-from training.evaluate import GroundTruth, measure_latencies
+from training.evaluate import LATENCY_BLOCK, GroundTruth, measure_latencies
 from training.export import Exporter
 from training.measure import Measured, measure_deck
 from training.quiet import captured, quiet_scale_guess
@@ -67,9 +67,9 @@ def _in_subprocess(fn, *args, **kwargs):
 
 def _latencies(files: dict[str, tuple[Path, str]], test: list[Path], names: list[str], imgsz: int, threads: int,
                rounds: int):
-    per_block = 10  # the calls use at most rounds x per_block images: the rest of a large split is not decoded
-    arrays = GroundTruth.load(test[:rounds * per_block]).arrays
-    return measure_latencies(files, arrays, names, imgsz=imgsz, threads=threads, rounds=rounds, per_block=per_block)
+    # the calls use at most rounds x LATENCY_BLOCK images: the rest of a large split is not decoded
+    arrays = GroundTruth.load(test[:rounds * LATENCY_BLOCK]).arrays
+    return measure_latencies(files, arrays, names, imgsz=imgsz, threads=threads, rounds=rounds)
 
 
 def build_deck(

@@ -24,6 +24,7 @@ from training.data.layout import read_labels
 EVAL_CONF = 0.001  # as Ultralytics' val: the whole PR curve
 EVAL_IOU = 0.7
 EVAL_MAX_DET = 1000
+LATENCY_BLOCK = 10  # calls in one timed block of measure_latencies
 
 
 @dataclass
@@ -203,7 +204,8 @@ def best_thresholds(matches: list[tuple[np.ndarray, np.ndarray, int]], names: li
 
 
 def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarray], names: list[str], *, imgsz: int,
-                      threads: int = 2, warmup: int = 5, rounds: int = 8, per_block: int = 10) -> dict[str, Latency]:
+                      threads: int = 2, warmup: int = 5, rounds: int = 8, per_block: int = LATENCY_BLOCK
+                      ) -> dict[str, Latency]:
     """Warm end-to-end ``detect()`` of every variant on decoded images, batch 1, compared at the same moments.
 
     Blocks of ``per_block`` calls, one variant after another, ``rounds`` times: a shared machine's slow

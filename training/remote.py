@@ -115,9 +115,11 @@ def run_remote(batches: list[Batch], on_result: Callable[[Predictions], None], *
     for image, i in images.items():  # each image once, however many variants and zooms read it
         labels = label_path(Path(image))
         key = _key("image", build, str(i))
-        r.hset(key, mapping={"image": Path(image).read_bytes(), "suffix": Path(image).suffix,
-                             "labels": labels.read_bytes() if labels.is_file() else b""})
-        r.expire(key, TTL)
+        pipe = r.pipeline()
+        pipe.hset(key, mapping={"image": Path(image).read_bytes(), "suffix": Path(image).suffix,
+                                "labels": labels.read_bytes() if labels.is_file() else b""})
+        pipe.expire(key, TTL)
+        pipe.execute()
     for n, batch in enumerate(batches):
         spec = {**asdict(batch), "file": shas[batch.file], "file_name": Path(batch.file).name,
                 "images": [images[p] for p in batch.images]}

@@ -27,6 +27,16 @@ class Letterbox:
     pad_top: float
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every xyxy box in ``a`` (N, 4) with every one in ``b`` (M, 4): (N, M); 0 where a union is empty."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    union = np.prod(a[:, 2:] - a[:, :2], axis=1)[:, None] + np.prod(b[:, 2:] - b[:, :2], axis=1)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
 def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None, layout: str = "nchw",
               codes: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping aspect, pad to ``size`` x ``size`` with grey; return a float32 blob in [0, 1].

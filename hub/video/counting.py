@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from hub.runtime.detections import Detections
+from hub.runtime.ops import box_iou
 
 Point = tuple[float, float]
 
@@ -67,13 +68,6 @@ class _Track:
     @property
     def score(self) -> float:
         return self.score_sum / self.scored if self.scored else 0.0
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return float(w * h / union) if union > 0 else 0.0
 
 
 def _centres(d: Detections) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +178,7 @@ class LineCounter:
             return
         for other in self.memory.tracks.values():
             if (other is not track and other.counted == way and other.cls == cls and other.seen == frame
-                    and other.box is not None and _iou(box, other.box) >= self.same_iou):
+                    and other.box is not None and box_iou(box, other.box)[0, 0] >= self.same_iou):
                 track.counted = way
                 return
         track.counted = way

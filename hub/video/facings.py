@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from hub.runtime import Detections
+from hub.runtime.ops import box_iou
 from hub.runtime.shelf import EMPTY, shelf_report
 
 
@@ -53,15 +54,6 @@ class _Place:
     reported: bool = False
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4): (N, M)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
-
-
 class EmptyFacings:
     """Feed every frame's detections with its time; read the events each call returns, and :attr:`empty_now`."""
 
@@ -85,7 +77,7 @@ class EmptyFacings:
         boxes = np.array([[g.x1, g.y1, g.x2, g.y2] for g in gaps], np.float64).reshape(-1, 4)
         seen: set[int] = set()  # this frame's gaps matched to a place (greedy, the largest overlap first)
         if self.places and len(boxes):
-            overlap = _iou(boxes, np.stack([p.box for p in self.places]))
+            overlap = box_iou(boxes, np.stack([p.box for p in self.places]))
             matched: set[int] = set()
             for gi, pi in zip(*np.unravel_index(np.argsort(-overlap, axis=None), overlap.shape), strict=True):
                 if overlap[gi, pi] < self.match_iou:
