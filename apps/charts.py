@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import plotly.graph_objects as go
 
-from hub import catalog
-from hub.manifest import Manifest, Variant
+from hub.base import catalog
+from hub.deck.manifest import Manifest, Variant
 
 COLORS = dict(zip(catalog.PRECISIONS, ("#4c78a8", "#f58518", "#54a24b"), strict=True))
 Keep = Callable[[Variant], bool]

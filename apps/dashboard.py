@@ -18,11 +18,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import hub.api
-import hub.offline
+import hub.base.offline
 from apps import charts
-from hub import card, catalog
-from hub.errors import YolodeckError
-from hub.manifest import Manifest
+from hub.base import catalog
+from hub.base.errors import YolodeckError
+from hub.deck import card
+from hub.deck.manifest import Manifest
 
 
 def _args() -> argparse.Namespace:
@@ -93,7 +94,7 @@ def across_repos(repo: str, m: Manifest, others: list[str], endpoint: str | None
 
 
 def main() -> None:
-    hub.offline.configure()
+    hub.base.offline.configure()
     args = _args()
     st.set_page_config(page_title="yolodeck dashboard", layout="wide")
     st.title("yolodeck · variant dashboard")

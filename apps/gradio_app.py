@@ -33,14 +33,15 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-import hub.offline
+import hub.base.offline
 from apps.components import QUEUE_POLL_S, CachedGallery, CachedImage, InlineImage, SafeImage, quiet_queue
 from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
 from apps.models import Models
 from apps.video_tab import video_tab
-from hub import card, catalog
 from hub.api import RepoDeck
-from hub.errors import YolodeckError
+from hub.base import catalog
+from hub.base.errors import YolodeckError
+from hub.deck import card
 
 __all__ = ["QUEUE_POLL_S", "App", "FrameClock", "InlineImage", "build_app", "default_threads", "launch", "main"]
 
@@ -211,7 +212,7 @@ def _metrics_tab(app: App, c: Controls) -> list:
 def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str | None = None,
               threads: int | None = None) -> gr.Blocks:
     """The whole app for ``repo`` at ``revision`` on the embedded hub (or ``endpoint``)."""
-    hub.offline.configure()
+    hub.base.offline.configure()
     models = Models(endpoint=endpoint, threads=threads or default_threads())
     app = App(models, webcam_limit=WEBCAM_TIME_LIMIT)
     deck = models.deck(repo, revision)

@@ -16,9 +16,10 @@ import numpy as np
 
 from apps import charts
 from apps.models import Models
-from hub import card, catalog, choose
 from hub.api import RepoDeck
-from hub.errors import YolodeckError
+from hub.base import catalog
+from hub.base.errors import YolodeckError
+from hub.deck import card, choose
 from hub.runtime import BoxAnnotator, Detections, LabelAnnotator, load_image
 
 DEFAULT_REPO = "yolodeck/shelves-demo"

@@ -13,9 +13,9 @@ from collections import OrderedDict
 from pathlib import Path
 
 import hub.api
-from hub import catalog
 from hub.api import RepoDeck
-from hub.manifest import Variant
+from hub.base import catalog
+from hub.deck.manifest import Variant
 from hub.runtime import Detector
 
 

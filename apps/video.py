@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hub.errors import InvalidVideoError, YolodeckError
+from hub.base.errors import InvalidVideoError, YolodeckError
 from hub.runtime.tiles import parse_tiles
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 import plotly.graph_objects as go
 
-from hub.errors import InvalidVideoError, YolodeckError
+from hub.base.errors import InvalidVideoError, YolodeckError
 
 MAX_SECONDS = 60  # longer clips: `python -m apps.video` (no request holds a worker that long)
 

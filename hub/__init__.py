@@ -1,7 +1,7 @@
 """yolodeck hub: model repos of decks (manifest + card + variant files) and the runtime that runs them.
 
 A lazy facade, as ``huggingface_hub`` has one: ``import hub`` sets the offline environment
-defaults (``hub.offline``) and nothing else; ``hub.push`` / ``hub.pull`` / ``hub.load`` import
+defaults (``hub.base.offline``) and nothing else; ``hub.push`` / ``hub.pull`` / ``hub.load`` import
 their module the first time they are used, so ``import hub.runtime`` stays lean.
 
 Example:
@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-import hub.offline  # noqa: F401  (first: environment defaults only, no files)
+import hub.base.offline  # noqa: F401  (first: environment defaults only, no files)
 
 # submodule -> the public names it provides
 _SUBMODULES: dict[str, tuple[str, ...]] = {

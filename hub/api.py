@@ -8,9 +8,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub import card, catalog, choose, offline
-from hub.errors import EntryNotFoundError, IntegrityError, ManifestError
-from hub.manifest import FILENAME, Manifest, Variant
+from hub.base import catalog, offline
+from hub.base.errors import EntryNotFoundError, IntegrityError, ManifestError
+from hub.deck import card, choose
+from hub.deck.manifest import FILENAME, Manifest, Variant
 from hub.runtime import Detector
 from hub.store import validate_path, validate_repo_id, validate_revision
 from hub.store.hf import HfStore
@@ -81,7 +82,7 @@ class RepoDeck:
 
     def default_variant(self, *, probe: bool | None = None, threads: int | None = None) -> Variant:
         """The fastest accurate variant on this machine: probed here (a second or so, once per commit and
-        CPU; see :mod:`hub.choose`), or by the deck's own figures with ``probe=False`` or
+        CPU; see :mod:`hub.deck.choose`), or by the deck's own figures with ``probe=False`` or
         ``$YOLODECK_PROBE=0``."""
         if probe is None:
             probe = os.environ.get("YOLODECK_PROBE", "1") != "0"
@@ -296,7 +297,7 @@ def load(
 ) -> Detector:
     """Pull one variant and return a :class:`Detector` for it.
 
-    With no variant, backend or precision: the fastest accurate variant (:mod:`hub.choose`) among the
+    With no variant, backend or precision: the fastest accurate variant (:mod:`hub.deck.choose`) among the
     backends installed here, measured here (``probe``: a short probe cached per commit and CPU; False,
     or ``$YOLODECK_PROBE=0``: the deck's own latencies).
 

@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 
 from tqdm import tqdm
 
-from hub.errors import YolodeckError
+from hub.base.errors import YolodeckError
 from hub.runtime import Detections, Detector
 
 FORMATS = ("labelstudio", "coco", "yolo", "csv")

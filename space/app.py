@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-import hub.offline  # noqa: F401  (first: private by default; caches go to writable places)
+import hub.base.offline  # noqa: F401  (first: private by default; caches go to writable places)
 from apps.gradio_app import build_app, launch  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

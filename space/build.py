@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hub.errors import YolodeckError
+from hub.base.errors import YolodeckError
 from hub.store import validate_repo_id
 
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")

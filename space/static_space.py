@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hub.errors import YolodeckError
+from hub.base.errors import YolodeckError
 
 HERE = Path(__file__).resolve().parent
 PAGE = HERE / "static"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def _images(n: int = 6) -> list[np.ndarray]:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs, args.pairs, args.backend)))
         return 0
 
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     deck = Path(args.deck) if args.deck else _demo_deck()
     manifest = Manifest.read(deck)

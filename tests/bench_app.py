@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def _inputs(folder: Path) -> dict[str, tuple]:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-flags", default="", help="for the app row, e.g. --busy-queue (Gradio's own 1 ms poll)")
     args = parser.parse_args(argv)
     import hub
-    from hub.probe import cpu
+    from hub.deck.probe import cpu
     from tests.apphelpers import free_port, start_server, stop
     from training.demo import ensure_demo
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.probe import cpu
+from hub.deck.probe import cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench-deck"
@@ -77,7 +77,7 @@ def build(n: int, data_yaml: Path, ckpt: Path) -> tuple[float, dict]:
 
 def sample_study(deck: Path, data_yaml: Path, sizes=(12, 24, 48, 96), offsets: int = 4) -> None:
     """min_px from samples of the split against the whole split's: the reference's views are run once."""
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from training.batches import Batch, Collected, chunks, run_local
     from training.data.layout import read_data_yaml, split_images
     from training.scale import SCALE_CONF, ZOOMS, object_scale, point
@@ -115,7 +115,7 @@ def sample_study(deck: Path, data_yaml: Path, sizes=(12, 24, 48, 96), offsets: i
 
 def per_image_costs(deck: Path, data_yaml: Path) -> None:
     """The model call against the scoring, per image, alone in one process (the build runs them side by side)."""
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from hub.runtime import Detector
     from tests.coco_oracle import pycocotools_metrics
     from training.data.layout import read_data_yaml, split_images
@@ -147,7 +147,7 @@ def per_image_costs(deck: Path, data_yaml: Path) -> None:
 
 MEASURE = """
 import json, sys, time
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from training.data.layout import read_data_yaml, split_images
 from training.measure import measure_deck
 deck, data, url, variants = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]

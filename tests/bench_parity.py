@@ -11,15 +11,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def main() -> int:
     import hub.runtime.images as images
-    from hub.manifest import Manifest
-    from hub.probe import cpu
+    from hub.deck.manifest import Manifest
+    from hub.deck.probe import cpu
     from hub.runtime import Detector
     from training.demo import build_demo_deck
     from training.evaluate import EVAL_CONF, EVAL_IOU, EVAL_MAX_DET, GroundTruth, coco_metrics

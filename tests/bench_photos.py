@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 PHOTOS = {"12 MP JPEG": ((4032, 3024), ".jpg"), "1080p JPEG": ((1920, 1080), ".jpg"), "640 px PNG": ((640, 480), ".png")}
 
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(one(Path(args.one), args.imgsz, args.threads, args.runs, json.loads(args.photos))))
         return 0
     import hub
-    from hub import choose
-    from hub.manifest import Manifest
-    from hub.probe import cpu
+    from hub.deck import choose
+    from hub.deck.manifest import Manifest
+    from hub.deck.probe import cpu
 
     if args.deck:
         deck_dir = Path(args.deck)

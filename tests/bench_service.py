@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def locust(url: str, route: str, users: int, seconds: int, images: Path, out: Path) -> dict:
@@ -37,7 +37,7 @@ def locust(url: str, route: str, users: int, seconds: int, images: Path, out: Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hub.probe import cpu
+    from hub.deck.probe import cpu
     from tests.apphelpers import free_port, start_server, stop
     from tests.servicehelpers import RedisServer, start_api, start_worker
     from training.demo import DEMO_REPO, ensure_demo_deck

@@ -9,9 +9,9 @@ import numpy as np
 import uvicorn
 from fastapi import FastAPI, File, UploadFile
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 from ultralytics import YOLO  # noqa: E402
 
 model = YOLO(sys.argv[1], task="detect")

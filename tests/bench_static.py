@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 import hub
-import hub.offline
-from hub.probe import cpu
+import hub.base.offline
+from hub.deck.probe import cpu
 from hub.runtime import load_image
 from hub.runtime import nms as nms_mod
 from hub.runtime.ops import letterbox
@@ -121,7 +121,7 @@ def _static_webcam(p, url: str, camera: Path, seconds: float) -> float:
 
 def webcams(static_port: int, repo: str, seconds: float, rounds: int) -> dict[str, list[float]]:
     """Shown fps of the static page and the Gradio app (its fastest int8 variant), direct and through the link."""
-    from hub import catalog
+    from hub.base import catalog
     from hub.runtime import available
     from tests.apphelpers import start_server, stop
     from tests.bench_webcam import _camera, measure
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from training.demo import DEMO_REPO, ensure_demo
 
-    hub.offline.configure()
+    hub.base.offline.configure()
     ensure_demo()
     deck = hub.open_deck(DEMO_REPO)
     with tempfile.TemporaryDirectory(prefix="yolodeck-bench-static-") as tmp:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.probe import cpu
+from hub.deck.probe import cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench-streams"
@@ -153,12 +153,12 @@ def deck_file() -> Path:
 
 
 def main() -> None:
-    import hub.offline
+    import hub.base.offline
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    hub.offline.configure()
+    hub.base.offline.configure()
     WORK.mkdir(parents=True, exist_ok=True)
     model = deck_file()
     print(f"CPU: {cpu()}, 2 cores; model {model.name}; {args.seconds:g} s a run")

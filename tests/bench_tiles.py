@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def make_shelves(folder: Path, n: int) -> list[Path]:
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("sahi").setLevel(logging.ERROR)  # it says at each call that eval confidence switches it to NMS
     logging.getLogger("ultralytics").setLevel(logging.WARNING)  # "Loading ... for ONNX Runtime inference"
-    from hub.probe import cpu
+    from hub.deck.probe import cpu
     from tests.bench import _interleaved
     from training.demo import ensure_demo
     from training.evaluate import EVAL_CONF, EVAL_IOU, EVAL_MAX_DET, GroundTruth, coco_metrics

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def _truth(folder: Path) -> dict[int, list[tuple[int, list[float]]]]:
@@ -120,7 +120,7 @@ def pans(detector, tmp: Path, steps: list[int], seeds: tuple[int, ...] = (3, 4))
 
 def main(argv: list[str] | None = None) -> int:
     import hub
-    from hub.probe import cpu
+    from hub.deck.probe import cpu
     from hub.video import process_video
     from training.data.synth_pan import generate
     from training.demo import DEMO_REPO, ensure_demo_deck

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-import hub.offline
+import hub.base.offline
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def _camera(folder: Path) -> Path:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import hub
     from apps.gradio_app import WEBCAM_STREAM_EVERY, default_threads
-    from hub import catalog
+    from hub.base import catalog
     from hub.runtime import available
     from tests.apphelpers import ARTIFACTS, free_port, start_server, stop
     from training.demo import ensure_demo

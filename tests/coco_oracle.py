@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from hub.manifest import Metrics
+from hub.deck.manifest import Metrics
 from training.evaluate import EVAL_MAX_DET, GroundTruth, coco_dataset, metrics_from
 
 

@@ -44,9 +44,9 @@ for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") if not os.environ.get("YOLODEC
 runpy.run_path(str(GUARD_DIR / "sitecustomize.py"))
 Path(os.environ["NETGUARD_LOG"]).touch()
 
-import hub.offline  # noqa: E402  (after the env above, before anything else imports a library)
+import hub.base.offline  # noqa: E402  (after the env above, before anything else imports a library)
 
-hub.offline.configure()
+hub.base.offline.configure()
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 def pytest_report_header(config) -> list[str]:
-    from hub.probe import cpu
+    from hub.deck.probe import cpu
 
     return [f"yolodeck: cpu {cpu()}, {os.cpu_count()} cores; test models trained with seed {SEED}; state {_STATE}"]
 

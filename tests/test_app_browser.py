@@ -113,7 +113,7 @@ def test_upload_and_every_picker(app_url, shelf):
 def test_compare_view_renders_every_variant(app_url, shelf, tiny_deck):
     from playwright.sync_api import expect, sync_playwright
 
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from hub.runtime import available
 
     runnable = [v for v in Manifest.read(tiny_deck).available if available(v.backend)]

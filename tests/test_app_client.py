@@ -36,7 +36,7 @@ def test_the_api_names_are_documented(client):
 
 
 def test_deck_and_precisions(client, tiny_deck):
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     revision, backend, precision, imgsz, classes, info, best = client.predict("acme/tiny", "v1", api_name="/deck")
     assert "tiny-shelves" in info and "acme/tiny@v1" in info and "256 px" in info
@@ -56,7 +56,7 @@ def test_deck_and_precisions(client, tiny_deck):
 def test_detect_follows_the_controls(client, shelf):
     from gradio_client import handle_file
 
-    from hub import catalog
+    from hub.base import catalog
 
     def run(backend, precision, conf, iou=0.7, classes=()):
         return client.predict(handle_file(shelf), "acme/tiny", "main", backend, precision, conf, iou, 256,
@@ -126,7 +126,7 @@ def test_webcam_endpoint_processes_a_frame(client, shelf):
 
 
 def test_metrics_come_from_the_manifest(client, tiny_deck):
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     table, scatter, sizes, latency, objects = client.predict("acme/tiny", "main", api_name="/metrics")
     manifest = Manifest.read(tiny_deck)
@@ -271,7 +271,7 @@ def test_the_model_cache_holds_a_whole_deck(demo_hub, tmp_path, monkeypatch):
 def test_best_keeps_each_class_from_the_deck_s_threshold_not_the_slider(client, shelf, tiny_deck):
     from gradio_client import handle_file
 
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     cut = Manifest.read(tiny_deck).variant("onnx-fp32").metrics.thresholds.get("product", 0.25)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from hub.runtime import Detector
 from tests.conftest import SEED
 from training.demo import CHECKPOINT

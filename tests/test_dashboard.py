@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from hub.store.local import AddFile, LocalStore
 from tests.apphelpers import (
     ARTIFACTS,

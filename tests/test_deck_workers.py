@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from tests.servicehelpers import RedisServer
 from training.data.layout import read_data_yaml, split_images
 from training.measure import Measured, measure_deck

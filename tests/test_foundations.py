@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 import hub
-from hub import card, catalog
-from hub.errors import ManifestError, RepoError
-from hub.manifest import Manifest, json_schema
+from hub.base import catalog
+from hub.base.errors import ManifestError, RepoError
+from hub.deck import card
+from hub.deck.manifest import Manifest, json_schema
 from tests.apphelpers import free_port, start_server
 from tests.test_hub import make_deck
 
@@ -40,7 +41,7 @@ def test_the_runtime_is_a_leaf_that_writes_nothing(tiny_deck, tmp_path):
         f"det = Detector({str(tiny_deck / 'model-fp32.onnx')!r}, names=['product'], imgsz=256)\n"
         "import numpy as np\n"
         "print(len(det.detect(np.zeros((200, 300, 3), np.uint8))))\n"
-        "print(' '.join(m for m in ('hub.api', 'hub.store', 'hub.card', 'hub.manifest', 'yaml', 'torch', "
+        "print(' '.join(m for m in ('hub.api', 'hub.store', 'hub.deck.card', 'hub.deck.manifest', 'yaml', 'torch', "
         "'ultralytics', 'huggingface_hub', 'pydantic') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
@@ -55,7 +56,7 @@ def test_configure_writes_the_offline_switches_once(tmp_path):
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if k not in ("YOLO_CONFIG_DIR", "MPLCONFIGDIR")}
     env |= {"HOME": str(home), "YOLODECK_CACHE": str(tmp_path / "cache")}
-    code = "import hub.offline as o; o.configure(); o.configure(); import os; print(os.environ['YOLO_CONFIG_DIR'])"
+    code = "import hub.base.offline as o; o.configure(); o.configure(); import os; print(os.environ['YOLO_CONFIG_DIR'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     settings = Path(out.stdout.strip()) / "Ultralytics" / "settings.json"
     assert json.loads(settings.read_text())["sync"] is False
@@ -91,7 +92,7 @@ def test_the_catalog_is_what_every_part_reads():
 
 
 def test_the_committed_json_schema_is_the_manifests():
-    assert (REPO / "hub" / "manifest.schema.json").read_text() == json_schema(), "run python -m hub.manifest"
+    assert (REPO / "hub" / "deck" / "manifest.schema.json").read_text() == json_schema(), "run python -m hub.deck.manifest"
 
 
 @pytest.mark.parametrize("change, where", [
@@ -145,8 +146,8 @@ def test_load_picks_the_fastest_variant_within_tolerance(tiny_deck, tmp_path):
 
 
 def test_the_probe_picks_what_it_measured_fastest_here_and_caches_it(tiny_deck, tmp_path, monkeypatch):
-    from hub import probe
-    from hub.offline import cache_dir
+    from hub.base.offline import cache_dir
+    from hub.deck import probe
 
     ids = ["onnx-fp32", "onnx-int8", "tflite-int8"]
     deck = make_deck(tiny_deck, tmp_path / "d", ids)
@@ -221,7 +222,7 @@ def test_the_card_flags_timing_taken_on_a_busy_machine(tiny_deck):
 
 
 def test_the_card_lists_each_class_with_its_ap_and_threshold_and_says_what_empty_means(tiny_deck):
-    from hub import choose
+    from hub.deck import choose
 
     manifest = Manifest.read(tiny_deck)
     shown = choose.by_figures(manifest)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from hub.runtime import Detections, Detector, load_image
 from tests.test_runtime import _box_iou
 

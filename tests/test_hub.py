@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import hub
-from hub.errors import (
+from hub.base.errors import (
     ConcurrentPushError,
     IntegrityError,
     InvalidRepoIdError,
@@ -23,7 +23,7 @@ from hub.errors import (
     RevisionNotFoundError,
     VariantNotFoundError,
 )
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from hub.store.local import AddFile, LocalStore
 from tests.apphelpers import free_port, start_server
 

@@ -282,7 +282,7 @@ def test_a_store_whose_writes_fail_refuses_the_commit_and_leaves_nothing(tmp_pat
     import errno
 
     import hub.store.commits as commits
-    from hub.errors import StorageFullError
+    from hub.base.errors import StorageFullError
 
     store = LocalStore(tmp_path / "hub")
     store.create_repo("acme/full")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hub.errors import InvalidVideoError
+from hub.base.errors import InvalidVideoError
 from hub.video.live import LiveSource, check_source, redact
 from tests.apphelpers import free_port, held_pan
 

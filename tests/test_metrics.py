@@ -79,7 +79,7 @@ def test_no_detections_at_all_score_zero_as_pycocotools_does():
 
 
 def _deck_predictions(deck, data, variant: str, zoom: float = 1.0):
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from hub.runtime import Detector
     from training.data.layout import read_data_yaml, split_images
     from training.evaluate import EVAL_CONF, EVAL_IOU, EVAL_MAX_DET
@@ -106,7 +106,7 @@ def test_fast_metrics_equal_pycocotools_on_the_test_deck(tiny_deck, tiny_data, v
 def test_a_deck_measured_side_by_side_equals_one_variant_at_a_time(tiny_deck, tiny_data):
     """Batches on one-thread detectors in two processes, scored as they arrive, give each variant's metrics and
     the scale curve as scoring every image in one process does; zoom 1 of the curve is the reference's own run."""
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from training.data.layout import read_data_yaml, split_images
     from training.measure import measure_deck
     from training.scale import SCALE_CONF, ZOOMS, point
@@ -134,7 +134,7 @@ def test_a_deck_measured_side_by_side_equals_one_variant_at_a_time(tiny_deck, ti
 
 
 def test_a_variant_that_cannot_run_is_reported_not_fatal(tiny_deck, tiny_data, tmp_path):
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from training.data.layout import read_data_yaml, split_images
     from training.measure import measure_deck
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import hub.offline
+import hub.base.offline
 
 
 def test_guard_blocks_a_lookup_in_this_process(netguard):
@@ -37,7 +37,7 @@ def test_guard_lets_loopback_through():
 
 
 def test_offline_defaults_are_set_but_user_values_win(tmp_path):
-    for key in hub.offline.ENV_DEFAULTS:
+    for key in hub.base.offline.ENV_DEFAULTS:
         assert os.environ.get(key) is not None, key
     env = {**os.environ, "YOLO_OFFLINE": "0", "GRADIO_ANALYTICS_ENABLED": "True"}
     code = "import hub, os; print(os.environ['YOLO_OFFLINE'], os.environ['GRADIO_ANALYTICS_ENABLED'], os.environ['ORT_DISABLE_TELEMETRY'])"

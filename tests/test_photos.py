@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hub.errors import InvalidImageError
+from hub.base.errors import InvalidImageError
 from hub.runtime import Detector, load_image, read_image
 from tests.test_runtime import _box_iou
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from training.data.layout import read_data_yaml, read_labels, split_images
 
 LABEL_STUDIO_SDK = Path(__file__).resolve().parents[1] / "build" / "venv-label-studio-sdk" / "bin" / "python"

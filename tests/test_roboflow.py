@@ -127,7 +127,7 @@ def test_the_v0_route_takes_a_multipart_file_and_percent_thresholds(service, tin
     assert bad.status_code == 422 and "confidence" in bad.json()["error"]
     words = httpx.post(url, params={**params, "confidence": "high"}, content=b"aGVsbG8=", timeout=60)
     assert words.status_code == 422 and "a number between 0 and 1" in words.json()["error"]
-    from hub.manifest import Manifest  # "best": each class from the deck's own threshold
+    from hub.deck.manifest import Manifest  # "best": each class from the deck's own threshold
 
     cut = Manifest.read(tiny_deck).variant("onnx-fp32").metrics.thresholds
     r = httpx.post(url, params={**params, "confidence": "best"}, files={"file": ("shelf.jpg", test.read_bytes())},

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hub.errors import (
+from hub.base.errors import (
     BackendNotAvailableError,
     InvalidImageError,
     UnsupportedModelError,
     UntrustedCheckpointError,
 )
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from hub.runtime import BoxAnnotator, Detections, Detector, LabelAnnotator, load_image, nms, ops
 from training.data.layout import read_data_yaml, split_images
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hub.manifest import Manifest, ScalePoint
+from hub.deck.manifest import Manifest, ScalePoint
 from training.evaluate import GroundTruth, coco_metrics
 from training.scale import KEEP, ZOOMS, median_px, smallest_kept, view
 

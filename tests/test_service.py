@@ -55,7 +55,7 @@ def reference(tiny_deck, images) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def by_default(tiny_deck, images) -> dict[str, dict]:
     """What a request that gives no conf gets: each class from the deck's own threshold (conf="best")."""
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     thresholds = Manifest.read(tiny_deck).variant("onnx-fp32").metrics.thresholds
     assert thresholds  # the deck chose them

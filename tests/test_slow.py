@@ -17,7 +17,7 @@ def test_the_demo_is_built_from_the_committed_weights_and_detects(tmp_path):
     is made and meets the accuracy the committed weights had (mAP50 0.978 at 320 px when measured), and
     the app's default variant finds the shelf's products."""
     import hub
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from training.demo import DEMO_REPO, FIRST_VARIANTS
 
     env = {**os.environ, "YOLODECK_HUB": str(tmp_path / "hub"), "YOLODECK_CACHE": str(tmp_path / "cache")}

@@ -132,7 +132,7 @@ def _upload(page, name: str, data: bytes, mime: str = "image/png"):
 @needs_vendor
 @pytest.mark.parametrize("variant, score_tol", [("onnx-fp32", 1e-3), ("onnx-int8", 2e-2), ("onnx-fp16", 1e-2)])
 def test_the_page_detects_what_detector_detects(browser, space_url, tiny_deck, tiny_data, variant, score_tol):
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     _, context, _ = browser
     page, errors = _open(context, space_url)
@@ -254,7 +254,7 @@ def test_the_webcam_draws_boxes_over_a_fake_camera_and_metrics_render(pw, space_
     page.wait_for_function("document.querySelectorAll('#charts .main-svg').length >= 3", timeout=60_000)
     rows = page.locator("#variants tr").count()
     browser.close()
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
 
     assert rows == len(Manifest.read(tiny_deck).variants) + 1  # a header and a row per variant
 

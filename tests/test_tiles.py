@@ -326,7 +326,7 @@ def test_auto_runs_large_objects_whole_and_tiles_small_ones_to_the_size_the_deck
     parts find."""
     import cv2
 
-    from hub.manifest import Manifest
+    from hub.deck.manifest import Manifest
     from training.data.layout import read_data_yaml, split_images
     from training.evaluate import GroundTruth
     from training.scale import view

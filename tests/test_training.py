@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from hub import catalog
-from hub.manifest import Manifest, sha256_of
+from hub.base import catalog
+from hub.deck.manifest import Manifest, sha256_of
 
 
 def test_a_tiny_run_learns(tiny_run):

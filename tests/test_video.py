@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hub.errors import InvalidVideoError
+from hub.base.errors import InvalidVideoError
 from hub.runtime import Detections, Detector
 from hub.video import LineCounter, Tracker, probe, process_video, read_frames
 from tests.apphelpers import CHROMIUM

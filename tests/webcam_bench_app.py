@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-import hub.offline  # noqa: F401  (first)
+import hub.base.offline  # noqa: F401  (first)
 from apps import gradio_app
 from apps.gradio_app import FrameClock
 

@@ -125,7 +125,7 @@ def _parse_set(item: str) -> tuple[str, object]:
 
 
 def _deck(args: argparse.Namespace) -> int:
-    from hub import card
+    from hub.deck import card
     from training.deck import build_deck
 
     manifest = build_deck(
@@ -272,9 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import hub.offline
+    import hub.base.offline
 
-    hub.offline.configure()
+    hub.base.offline.configure()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # argparse fills an optional positional (data's SOURCE) only from the words before the first option, so

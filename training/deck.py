@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hub import card, catalog, offline
-from hub.manifest import Manifest, Variant, sha256_of
+from hub.base import catalog, offline
+from hub.deck import card
+from hub.deck.manifest import Manifest, Variant, sha256_of
 from training.data.layout import read_data_yaml, read_labels, split_images
 from training.evaluate import LATENCY_BLOCK, GroundTruth, measure_latencies
 from training.export import Exporter

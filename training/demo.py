@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 import hub
-import hub.offline
-from hub.errors import ManifestError, RepositoryNotFoundError
+import hub.base.offline
+from hub.base.errors import ManifestError, RepositoryNotFoundError
 
 DEMO_REPO = "yolodeck/shelves-demo"
 CHECKPOINT = Path(__file__).parent / "checkpoints" / "shelves-demo.pt"
@@ -35,7 +35,7 @@ def demo_state(*, endpoint: str | None = None) -> str:
     """"missing", "old" (made before decks measured each class's best threshold, as ``conf="best"`` needs, or from
     weights committed before, with other classes: rebuilt), "first" (only some variants pushed so far) or "full"
     (a deck of every variant)."""
-    from hub import catalog
+    from hub.base import catalog
 
     try:
         manifest = hub.manifest_of(DEMO_REPO, endpoint=endpoint)
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"when there is no demo yet, push only {', '.join(FIRST_VARIANTS)} (about a minute)")
     group.add_argument("--rebuild", action="store_true", help="build and push the whole deck again")
     args = parser.parse_args(argv)
-    hub.offline.configure()
+    hub.base.offline.configure()
     print(ensure_demo(endpoint=args.endpoint, rebuild=args.rebuild, first=args.first))
     return 0
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from hub.manifest import Latency, Metrics
-from hub.probe import cpu
+from hub.deck.manifest import Latency, Metrics
+from hub.deck.probe import cpu
 from hub.runtime import Detector, load_image
 from training.data.layout import read_labels
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub import catalog, offline
+from hub.base import catalog, offline
 from hub.runtime.backends.torch import FORMAT as WEIGHTS_FORMAT
 from hub.runtime.images import load_image
 from hub.runtime.ops import letterbox

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hub import catalog
-from hub.manifest import Metrics, ObjectScale
+from hub.base import catalog
+from hub.deck.manifest import Metrics, ObjectScale
 from training.batches import Batch, Collected, Predictions, chunks, cores, run_local
 from training.evaluate import coco_metrics
 from training.scale import SCALE_CONF, ZOOMS, object_scale, point, sample

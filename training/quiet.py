@@ -21,7 +21,7 @@ TAIL = 4000  # characters of a failed step's output kept with its exception
 
 
 # Ultralytics' warnings about what yolodeck set up on purpose: the model files written here hold one scale
-# only (so its assumed scale is the one meant; it warned at every model build), and hub.offline writes its
+# only (so its assumed scale is the one meant; it warned at every model build), and hub.base.offline writes its
 # settings file with the switches that keep it offline (it warns, with a link, that it added its other keys).
 UNACTIONABLE = ("no model scale passed", "Ultralytics settings updated to the latest schema")
 

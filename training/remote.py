@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.manifest import sha256_of
+from hub.deck.manifest import sha256_of
 from training.batches import Batch, Predictions, run_batch
 
 PREFIX = "yolodeck:deck"

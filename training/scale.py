@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hub.manifest import ObjectScale, ScalePoint
+from hub.deck.manifest import ObjectScale, ScalePoint
 from training.evaluate import GroundTruth, coco_metrics
 
 ZOOMS = (1 / 3, 1 / 2, 2 / 3, 1.0, 1.5, 2.0)

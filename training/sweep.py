@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hub.manifest import Manifest
+from hub.deck.manifest import Manifest
 from training.deck import model_size
 
 FIELDS = ["width", "depth", "params", "gflops", "variant", "map50", "map50_95", "ms_median", "ms_p90", "mb"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from hub import offline
+from hub.base import offline
 from training.quiet import quiet_scale_guess
 
 

@@ -13,7 +13,7 @@ import redis
 
 from apps.service.jobs import QueueFullError
 from apps.service.served import NotServedError, NoWorkersError
-from hub.errors import ImageTooLargeError, InvalidImageError
+from hub.base.errors import ImageTooLargeError, InvalidImageError
 
 
 class ServiceError(Exception):

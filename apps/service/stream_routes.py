@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from apps.service import schemas
 from apps.service.errors import ServiceError
 from apps.service.streams import SourcePolicy, StreamBoard, StreamSpec
-from hub.errors import InvalidVideoError
+from hub.base.errors import InvalidVideoError
 
 SSE_KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet event stream
 

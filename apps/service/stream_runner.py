@@ -95,7 +95,7 @@ class StreamRunner:
     def _first_frame(self, sid: str, source: Any, state: dict[str, Any]) -> Any:
         """The source's first frame, waiting up to ``FIRST_FRAME_S`` in one-second slices that store its status (a
         camera that does not answer shows as connecting, with the reason) and look for a stop; None if stopped."""
-        from hub.errors import InvalidVideoError
+        from hub.base.errors import InvalidVideoError
 
         deadline = time.monotonic() + FIRST_FRAME_S
         while time.monotonic() < deadline:
@@ -112,7 +112,7 @@ class StreamRunner:
         raise InvalidVideoError(f"no frame in {FIRST_FRAME_S:g} s ({source.status.error or 'no data'})")
 
     def _serve(self, sid: str, spec: StreamSpec, before: dict[str, Any]) -> None:
-        from hub.errors import InvalidVideoError
+        from hub.base.errors import InvalidVideoError
         from hub.video.live import LiveSource
         from hub.video.pipeline import check_geometry
         from hub.video.stream import process_stream

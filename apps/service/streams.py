@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import redis
 
 from apps.service.jobs import JobQueue
-from hub.errors import InvalidVideoError
+from hub.base.errors import InvalidVideoError
 from hub.video.live import check_source, redact
 
 EVENTS_KEPT = 1000  # count changes kept per stream for late readers of /events

@@ -37,7 +37,7 @@ def _number(fields: dict[str, Any], key: str, default: float, low: float, high: 
 
 def check(data: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     """The job's params, once the clip opens, has frames, is short enough and the lines fit in its frame."""
-    from hub.errors import InvalidVideoError
+    from hub.base.errors import InvalidVideoError
     from hub.video import parse_line, probe, read_frames
 
     suffix = fields["suffix"] if fields["suffix"] in SUFFIXES else ".mp4"

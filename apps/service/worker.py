@@ -166,8 +166,8 @@ def serve(redis_url: str, repo: str, *, revision: str = "main", variant: str | N
           endpoint: str | None = None, threads: int = 1, batch: int = 1, settings: Any = None,
           max_streams: int = 1) -> None:
     """``python -m apps.service worker``: pull, load, then serve until SIGTERM/SIGINT."""
-    from hub import offline
     from hub.api import VariantQuery, open_deck
+    from hub.base import offline
 
     offline.configure()
     deck = open_deck(repo, revision=revision, endpoint=endpoint)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-import hub.offline
-from hub.errors import YolodeckError
+import hub.base.offline
+from hub.base.errors import YolodeckError
 
 COMMANDS = ("push", "pull", "ls", "show", "serve", "token", "space", "predict")
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    hub.offline.configure()
+    hub.base.offline.configure()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0

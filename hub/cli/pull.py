@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hub import catalog
+from hub.base import catalog
 from hub.cli import add_endpoint
 
 

@@ -15,7 +15,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hub.api import open_deck
-    from hub.card import table
+    from hub.deck.card import table
 
     deck = open_deck(args.repo, revision=args.revision, endpoint=args.endpoint)
     m = deck.manifest

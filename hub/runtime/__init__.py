@@ -1,6 +1,6 @@
 """Run any variant of a deck: ``Detector(path).detect(image, conf=..., iou=...) -> Detections``.
 
-A leaf: it imports nothing of yolodeck but ``hub.errors`` and ``hub.catalog`` (which import nothing),
+A leaf: it imports nothing of yolodeck but ``hub.base.errors`` and ``hub.base.catalog`` (which import nothing),
 writes no file, and never imports torch; each backend imports its own package on first use.
 """
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hub import catalog
-from hub.errors import UnsupportedModelError
+from hub.base import catalog
+from hub.base.errors import UnsupportedModelError
 from hub.runtime import ops
 from hub.runtime import tiles as tiles_mod
 from hub.runtime.backends import open_session

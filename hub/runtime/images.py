@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hub.errors import ImageTooLargeError, InvalidImageError
+from hub.base.errors import ImageTooLargeError, InvalidImageError
 
 MAX_PIXELS = 40_000_000  # about 7,300 x 5,500: larger photos are not detection inputs
 MAX_BYTES = 50 * 1024 * 1024

@@ -64,7 +64,7 @@ def _nms_opencv(xyxy, scores, class_ids, one_class: bool, iou: float) -> np.ndar
 def _session():
     """The NMS graph in a one-thread ONNX Runtime session (thread-safe to run), or None without onnxruntime.
 
-    (Its telemetry is off already: ``hub.runtime`` imports ``hub.offline`` first.)
+    (Its telemetry is off already: ``hub.runtime`` imports ``hub.base.offline`` first.)
     """
     try:
         import onnxruntime as ort

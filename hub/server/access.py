@@ -17,7 +17,7 @@ import hmac
 
 from fastapi import Request
 
-from hub.errors import RepositoryNotFoundError
+from hub.base.errors import RepositoryNotFoundError
 from hub.server.commit_body import HttpError
 from hub.server.tokens import Token, TokenStore
 from hub.store.local import LocalStore

@@ -25,7 +25,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from hub.errors import (
+from hub.base.errors import (
     EntryNotFoundError,
     RepoError,
     RepositoryNotFoundError,

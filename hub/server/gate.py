@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from hub.errors import (
+from hub.base.errors import (
     ConcurrentPushError,
     EntryNotFoundError,
     InvalidRepoIdError,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from hub.errors import YolodeckError
+from hub.base.errors import YolodeckError
 from hub.store.files import now, write_atomic
 
 ROLES = ("read", "write")

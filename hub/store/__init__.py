@@ -6,9 +6,9 @@ import os
 import re
 from pathlib import Path
 
-from hub.errors import InvalidRepoIdError
-from hub.offline import cache_dir
-from hub.paths import safe_relpath
+from hub.base.errors import InvalidRepoIdError
+from hub.base.offline import cache_dir
+from hub.base.paths import safe_relpath
 
 REPO_TYPES = ("model", "space", "dataset")
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hub.errors import ConcurrentPushError, EntryNotFoundError, RevisionNotFoundError, StorageFullError
+from hub.base.errors import ConcurrentPushError, EntryNotFoundError, RevisionNotFoundError, StorageFullError
 from hub.store import validate_path
 from hub.store.files import AddFile, DeleteFile, Entry, git_blob_oid, now, write_atomic
 

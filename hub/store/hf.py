@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.errors import (
+from hub.base.errors import (
     EntryNotFoundError,
     HubUnreachableError,
     RepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from hub.offline import cache_dir
+from hub.base.offline import cache_dir
 from hub.store import validate_repo_id
 
 MANIFEST = "manifest.json"

@@ -34,13 +34,13 @@ from urllib.parse import quote, unquote
 
 from filelock import FileLock
 
-from hub.errors import (
+from hub.base.errors import (
     EntryNotFoundError,
     RepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from hub.offline import cache_dir
+from hub.base.offline import cache_dir
 from hub.store import default_root, validate_path, validate_repo_id, validate_repo_type, validate_revision
 from hub.store.commits import DEFAULT_BRANCH, Commits
 from hub.store.files import AddFile, DeleteFile, Entry, now, write_atomic

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.errors import InvalidVideoError
+from hub.base.errors import InvalidVideoError
 
 SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 CODECS = {".mp4": ("libx264", "yuv420p"), ".m4v": ("libx264", "yuv420p"), ".mov": ("libx264", "yuv420p"),

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from hub.errors import InvalidVideoError
+from hub.base.errors import InvalidVideoError
 
 SCHEMES = ("rtsp", "rtsps", "udp", "tcp", "rtp", "srt", "http", "https")
 STATES = ("connecting", "live", "stalled", "reconnecting", "stopped")

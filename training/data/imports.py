@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 from PIL import Image, ImageOps
 
-from hub.errors import YolodeckError
+from hub.base.errors import YolodeckError
 from training.data.layout import SPLITS, Box, prepare, write_data_yaml
 
 FORMATS = ("coco", "voc", "labelstudio", "cvat", "yolo")

@@ -3,7 +3,7 @@
 A ``Session`` has ``run(blob) -> head output`` (float32 in [0, 1] in, NCHW or, where the session
 says ``layout = "nhwc"`` (TFLite), NHWC; the Ultralytics head (1, 4 + nc, N) in network-input
 pixels out), ``metadata`` (what the file says about itself: names, imgsz) and ``input_size``. Which backends exist, the suffixes they run and the
-packages they need is ``hub.catalog``'s; backend packages are imported only when used, so
+packages they need is ``hub.base.catalog``'s; backend packages are imported only when used, so
 ``hub.runtime`` never imports torch.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from hub import catalog
-from hub.errors import BackendNotAvailableError, UnsupportedModelError
+from hub.base import catalog
+from hub.base.errors import BackendNotAvailableError, UnsupportedModelError
 
 
 class Session(Protocol):

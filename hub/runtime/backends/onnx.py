@@ -26,7 +26,7 @@ class OnnxSession:
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
-            from hub.errors import UnsupportedModelError
+            from hub.base.errors import UnsupportedModelError
 
             raise UnsupportedModelError(f"{path.name} is not a loadable ONNX model: {exc}") from exc
         inp = self._session.get_inputs()[0]

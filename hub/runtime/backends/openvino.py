@@ -1,7 +1,7 @@
 """OpenVINO backend: runs the deck's ONNX files (fp32, and int8 QDQ with OpenVINO's own int8 kernels).
 
 OpenVINO reads ONNX directly, so its variants share the ONNX variants' files: no second export,
-no second copy in the repo. Its telemetry is opted out by ``hub.offline`` (the consent file).
+no second copy in the repo. Its telemetry is opted out by ``hub.base.offline`` (the consent file).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.errors import UnsupportedModelError
+from hub.base.errors import UnsupportedModelError
 from hub.runtime.backends import parse_metadata, require
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.errors import UnsupportedModelError, UntrustedCheckpointError
+from hub.base.errors import UnsupportedModelError, UntrustedCheckpointError
 from hub.runtime.backends import require
 
 FORMAT = "yolodeck-weights-v1"

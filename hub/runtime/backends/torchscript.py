@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.errors import UnsupportedModelError
+from hub.base.errors import UnsupportedModelError
 from hub.runtime.backends import require
 from hub.runtime.backends._zipmeta import read_zip_metadata
 

@@ -3,9 +3,9 @@
 ``manifest.json`` names the model, its classes and input size, and lists every variant
 (file, bytes, sha256, status, metrics, latency). It is validated on read, so a bad or
 tampered manifest is a :class:`ManifestError` naming the field, never a crash deep in an
-app. The JSON Schema is generated from these models into ``hub/manifest.schema.json``
-(``python -m hub.manifest`` rewrites it; a test keeps it in sync). The model card,
-``hub show``, the app's pickers and the dashboard are all views of a manifest (``hub.card``).
+app. The JSON Schema is generated from these models into ``hub/deck/manifest.schema.json``
+(``python -m hub.deck.manifest`` rewrites it; a test keeps it in sync). The model card,
+``hub show``, the app's pickers and the dashboard are all views of a manifest (``hub.deck.card``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hub import catalog
-from hub.errors import IntegrityError, ManifestError, VariantNotFoundError
-from hub.paths import relpath
+from hub.base import catalog
+from hub.base.errors import IntegrityError, ManifestError, VariantNotFoundError
+from hub.base.paths import relpath
 
 FILENAME = "manifest.json"
 SCHEMA = 1
@@ -277,13 +277,13 @@ def _describe(error: Any, data: dict) -> str:
 
 
 def json_schema() -> str:
-    """The manifest's JSON Schema, as committed in ``hub/manifest.schema.json``."""
+    """The manifest's JSON Schema, as committed in ``hub/deck/manifest.schema.json``."""
     schema = Manifest.model_json_schema(by_alias=True)
-    schema["$id"] = "https://github.com/yolodeck/yolodeck/hub/manifest.schema.json"
+    schema["$id"] = "https://github.com/yolodeck/yolodeck/hub/deck/manifest.schema.json"
     schema["title"] = "yolodeck deck manifest"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-if __name__ == "__main__":  # python -m hub.manifest: rewrite the committed schema
+if __name__ == "__main__":  # python -m hub.deck.manifest: rewrite the committed schema
     SCHEMA_FILE.write_text(json_schema())
     print(SCHEMA_FILE)

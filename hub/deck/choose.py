@@ -3,7 +3,7 @@
 A variant is *accurate* when its mAP50 is within :data:`TOLERANCE` of the fp32 reference's. With no variant
 asked for, the fastest accurate one runs: by the deck's own latencies (:func:`by_figures`, measured on the
 machine that built it), or by a short probe on this machine (:func:`here`, cached per deck commit and CPU;
-the timing itself is :mod:`hub.probe`'s, handed a loader so that it knows nothing of repos).
+the timing itself is :mod:`hub.deck.probe`'s, handed a loader so that it knows nothing of repos).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from hub import catalog
-from hub.errors import VariantNotFoundError
-from hub.manifest import Manifest, Variant
-from hub.offline import cache_dir
+from hub.base import catalog
+from hub.base.errors import VariantNotFoundError
+from hub.base.offline import cache_dir
+from hub.deck.manifest import Manifest, Variant
 
 TOLERANCE = 0.01  # mAP50 a variant may lose against fp32 and still count as accurate
 CANDIDATES = 3  # accurate variants the probe times, the deck's fastest first
@@ -39,9 +39,9 @@ def by_figures(manifest: Manifest, *, backends: list[str] | None = None) -> Vari
 
 def here(manifest: Manifest, commit: str, load: Callable[[Variant], object], *, threads: int | None = None) -> Variant:
     """The fastest accurate variant on this machine, among the installed backends: the deck's best
-    :data:`CANDIDATES` timed by :func:`hub.probe.measure` (``load`` opens a variant's detector), once per deck
+    :data:`CANDIDATES` timed by :func:`hub.deck.probe.measure` (``load`` opens a variant's detector), once per deck
     commit, CPU, thread count and runtime versions."""
-    from hub import probe
+    from hub.deck import probe
 
     pool = accurate(manifest, backends=catalog.installed())[:CANDIDATES]
     if len(pool) == 1:

@@ -2,7 +2,7 @@
 
 A deck's latencies were measured on the machine that built it; on another CPU the order changes (int8 kernels
 differ most: AVX2 against AVX-512 VNNI). :func:`measure` times a few detectors here, in blocks taken in turn
-(well under a second each); :func:`hub.choose.here` keeps the winner in ``<cache>/probes/<commit>-<key>.json``,
+(well under a second each); :func:`hub.deck.choose.here` keeps the winner in ``<cache>/probes/<commit>-<key>.json``,
 the :func:`key` naming the CPU, the thread count and the versions of what runs the candidates (the runtimes,
 and :data:`RUNTIME_REVISION`): a new ONNX Runtime or a faster path of ours probes again.
 """
@@ -43,7 +43,7 @@ def key(threads: int | None, backends: set[str]) -> str:
     """What a probe's answer holds for: CPU, threads, and what runs the candidates, at which versions."""
     from importlib import metadata
 
-    from hub import catalog
+    from hub.base import catalog
 
     def version(dist: str) -> str:
         try:

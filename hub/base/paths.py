@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import PurePosixPath
 
-from hub.errors import ManifestError
+from hub.base.errors import ManifestError
 
 
 def is_safe_relpath(value: str) -> bool:

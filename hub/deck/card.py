@@ -12,8 +12,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from hub import choose
-from hub.manifest import Manifest
+from hub.deck import choose
+from hub.deck.manifest import Manifest
 
 NOISY_SPREAD = 2.0  # a variant whose slowest timing block took this many times its quietest was timed on a busy machine
 LICENSE = "agpl-3.0"  # Ultralytics models and their exports are AGPL-3.0
