@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 
 import pandas as pd
@@ -20,7 +19,7 @@ import streamlit as st
 import hub.api
 import hub.base.offline
 from apps import charts
-from hub.base import catalog
+from hub.base import catalog, settings
 from hub.base.errors import YolodeckError
 from hub.deck import card
 from hub.deck.manifest import Manifest
@@ -28,9 +27,10 @@ from hub.deck.manifest import Manifest
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repo", default=os.environ.get("YOLODECK_DASHBOARD_REPO"))
-    parser.add_argument("--endpoint", default=os.environ.get("YOLODECK_ENDPOINT"))
-    parser.add_argument("--compare", default=os.environ.get("YOLODECK_DASHBOARD_COMPARE", ""),
+    env = settings.current()
+    parser.add_argument("--repo", default=env.dashboard_repo)
+    parser.add_argument("--endpoint", default=env.endpoint)
+    parser.add_argument("--compare", default=env.dashboard_compare,
                         help="repos to show beside --repo from the start, comma-separated (a sweep's points)")
     return parser.parse_known_args(sys.argv[1:])[0]
 

@@ -39,7 +39,7 @@ from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, Ap
 from apps.models import Models
 from apps.video_tab import video_tab
 from hub.api import RepoDeck
-from hub.base import catalog
+from hub.base import catalog, settings
 from hub.base.errors import YolodeckError
 from hub.deck import card
 
@@ -50,7 +50,7 @@ CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / C
 WEBCAM_STREAM_EVERY = 0.04  # seconds between frames the browser posts (whether or not the last is done; the newest wins)
 # seconds per webcam stream, enforced by the handler (Gradio's own time_limit ends the event, but its
 # frontend opens a new one and goes on streaming)
-WEBCAM_TIME_LIMIT = float(os.environ.get("YOLODECK_WEBCAM_TIME_LIMIT", "120"))
+WEBCAM_TIME_LIMIT = settings.current().webcam_time_limit
 
 
 def video_ready() -> bool:

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.base import catalog, offline
+from hub.base import catalog, offline, settings
 from hub.base.errors import EntryNotFoundError, IntegrityError, ManifestError
 from hub.deck import card, choose
 from hub.deck.manifest import FILENAME, Manifest, Variant
@@ -25,7 +25,7 @@ def open_store(endpoint: str | None = None, *, token: str | None = None) -> Stor
 
     ``$YOLODECK_ENDPOINT`` is used when no endpoint is given.
     """
-    endpoint = endpoint or os.environ.get("YOLODECK_ENDPOINT") or "local"
+    endpoint = endpoint or settings.current().endpoint or "local"
     if endpoint == "local":
         return LocalStore()
     if endpoint.startswith(("http://", "https://")):
@@ -85,7 +85,7 @@ class RepoDeck:
         CPU; see :mod:`hub.deck.choose`), or by the deck's own figures with ``probe=False`` or
         ``$YOLODECK_PROBE=0``."""
         if probe is None:
-            probe = os.environ.get("YOLODECK_PROBE", "1") != "0"
+            probe = settings.current().probe
         if not probe:
             return VariantQuery().one(self.manifest)
         return choose.here(self.manifest, self.commit, lambda v: self.load(VariantQuery(v.id), threads=threads),

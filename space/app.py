@@ -13,15 +13,17 @@ from pathlib import Path
 
 import hub.base.offline  # noqa: F401  (first: private by default; caches go to writable places)
 from apps.gradio_app import build_app, launch  # noqa: E402
+from hub.base import settings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CONFIG = json.loads((HERE / "space_config.json").read_text()) if (HERE / "space_config.json").is_file() else {}
 
-repo = os.environ.get("YOLODECK_MODEL") or CONFIG.get("model") or "yolodeck/shelves-demo"
-revision = os.environ.get("YOLODECK_REVISION") or CONFIG.get("revision") or "main"
-endpoint = os.environ.get("YOLODECK_ENDPOINT") or CONFIG.get("endpoint") or "https://huggingface.co"
+env = settings.current()
+repo = env.model or CONFIG.get("model") or "yolodeck/shelves-demo"
+revision = env.revision or CONFIG.get("revision") or "main"
+endpoint = env.endpoint or CONFIG.get("endpoint") or "https://huggingface.co"
 
-demo = build_app(repo=repo, revision=revision, endpoint=endpoint, threads=int(os.environ.get("YOLODECK_THREADS", 2)))
+demo = build_app(repo=repo, revision=revision, endpoint=endpoint, threads=env.threads)
 
 if __name__ == "__main__":
     launch(demo, host=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),

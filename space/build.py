@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hub.base.errors import YolodeckError
+from hub.base.errors import SpaceConfigError
 from hub.store import validate_repo_id
 
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
@@ -35,10 +35,6 @@ DOCKER_PORT = 7860
 # a static Space's headers: what onnxruntime-web needs for threads (SharedArrayBuffer); the only ones the Hub accepts
 STATIC_HEADERS = {"cross-origin-embedder-policy": "require-corp", "cross-origin-opener-policy": "same-origin",
                   "cross-origin-resource-policy": "cross-origin"}
-
-
-class SpaceConfigError(YolodeckError, ValueError):
-    """A Space README front matter that the Hub would reject."""
 
 
 def front_matter(*, model: str, sdk: str = "gradio", title: str | None = None) -> dict[str, Any]:

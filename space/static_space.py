@@ -15,26 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from hub.base.errors import YolodeckError
+from hub.base import settings
+from hub.base.errors import StaticSpaceError
 
 HERE = Path(__file__).resolve().parent
 PAGE = HERE / "static"
 VENDOR_TABLE = HERE / "web" / "vendor.json"
 
 
-class StaticSpaceError(YolodeckError, ValueError):
-    """A static Space that cannot be built as asked (no vendored runtime, no ONNX variant, unknown variant)."""
-
-
 def vendor_dir() -> Path:
     """Where the npm packages are: ``$YOLODECK_WEB_VENDOR``, else ``build/web/node_modules`` of this checkout."""
-    given = os.environ.get("YOLODECK_WEB_VENDOR")
-    return Path(given) if given else HERE.parent / "build" / "web" / "node_modules"
+    return settings.current().web_vendor or HERE.parent / "build" / "web" / "node_modules"
 
 
 def copy_vendor(out: Path, source: Path | None = None) -> dict[str, dict[str, str]]:

@@ -85,6 +85,22 @@ def netguard() -> NetGuard:
         pytest.fail("non-loopback network attempt(s) during this test:\n" + "\n".join(attempts[:20]), pytrace=False)
 
 
+@pytest.fixture()
+def environment(monkeypatch):
+    """Set ``YOLODECK_*`` variables in this process for one test: the settings (read once per process) are read
+    again now, and again once the test has put the environment back."""
+    from hub.base import settings
+
+    def set_(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        settings.reload()
+
+    yield set_
+    monkeypatch.undo()
+    settings.reload()
+
+
 @pytest.fixture(scope="session")
 def state_dir() -> Path:
     return _STATE

@@ -549,6 +549,16 @@ MUTATIONS = [
              'timeout=max(0.01, min(left, WAIT_SLICE))',
              'timeout=max(0.01, left)',
              ('tests/test_service.py::test_workers_killed_again_and_again_under_load_cost_no_client_a_request',)),
+    Mutation('settings: the environment read again at every call',
+             'hub/base/settings.py',
+             '@functools.cache\ndef current() -> Settings:',
+             'def current() -> Settings:',
+             ('tests/test_foundations.py::test_settings_are_read_once_and_a_bad_value_names_its_variable',)),
+    Mutation('settings: the embedded hub\'s folder read from the environment behind settings\' back',
+             'hub/store/__init__.py',
+             '    return settings.current().hub or cache_dir() / "hub"',
+             '    return Path(__import__("os").environ.get("YOLODECK_HUB") or cache_dir() / "hub")',
+             ('tests/test_foundations.py::test_settings_are_read_once_and_a_bad_value_names_its_variable',)),
 ]
 
 

@@ -256,11 +256,11 @@ def test_many_clients_asking_for_the_same_picture_each_get_it_whole(app_url, she
     assert sizes == [Image.open(shelf).size] * 32
 
 
-def test_the_model_cache_holds_a_whole_deck(demo_hub, tmp_path, monkeypatch):
+def test_the_model_cache_holds_a_whole_deck(demo_hub, tmp_path, environment):
     """The Compare tab runs every variant: a second round finds each Detector loaded, none evicted."""
     from apps.models import Models
 
-    monkeypatch.setenv("YOLODECK_CACHE", str(tmp_path / "cache"))
+    environment(YOLODECK_CACHE=str(tmp_path / "cache"))
     models = Models(endpoint=str(demo_hub[0]), threads=1)
     deck = models.deck(demo_hub[1])
     assert len(deck.runnable) >= 9

@@ -35,13 +35,11 @@ def _chart(at, key: str) -> dict:
 
 
 @pytest.fixture()
-def dashboard(demo_hub, tmp_path, monkeypatch):
+def dashboard(demo_hub, tmp_path, environment):
     from streamlit.testing.v1 import AppTest
 
     root, repo = demo_hub
-    monkeypatch.setenv("YOLODECK_HUB", str(root))
-    monkeypatch.setenv("YOLODECK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("YOLODECK_DASHBOARD_REPO", repo)
+    environment(YOLODECK_HUB=str(root), YOLODECK_CACHE=str(tmp_path / "cache"), YOLODECK_DASHBOARD_REPO=repo)
     return AppTest.from_file(SCRIPT, default_timeout=120)
 
 

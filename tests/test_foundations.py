@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,29 @@ def test_configure_writes_the_offline_switches_once(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     settings = Path(out.stdout.strip()) / "Ultralytics" / "settings.json"
     assert json.loads(settings.read_text())["sync"] is False
+
+
+def test_settings_are_read_once_and_a_bad_value_names_its_variable(tmp_path):
+    """Every YOLODECK_* variable is read by hub.base.settings at the first use and kept; a value that does not
+    parse is refused with the variable's name, and nothing reads os.environ for them behind its back."""
+    code = (
+        "import os; from hub.base import settings; from hub.store import default_root\n"
+        "first = default_root()\n"
+        f"os.environ['YOLODECK_HUB'] = {str(tmp_path / 'other')!r}\n"
+        "print(first, default_root(), settings.reload().hub, default_root(), settings.current().threads)\n"
+    )
+    env = {**os.environ, "YOLODECK_HUB": str(tmp_path / "hub"), "YOLODECK_THREADS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(tmp_path / "hub")] * 2 + [str(tmp_path / "other")] * 2 + ["3"]
+    env["YOLODECK_WEBCAM_TIME_LIMIT"] = "two minutes"
+    out = subprocess.run([sys.executable, "-c", "from hub.base import settings; settings.current()"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert "SettingsError: $YOLODECK_WEBCAM_TIME_LIMIT='two minutes' is not a number" in out.stderr
+    reads = re.compile(r"""(environ\.get\(|environ\[|getenv\()["']YOLODECK_""")
+    readers = [f"{p}:{n}" for folder in ("apps", "hub", "space", "training") for p in (REPO / folder).rglob("*.py")
+               for n, line in enumerate(p.read_text().splitlines(), 1) if reads.search(line)]
+    assert readers == []
 
 
 def test_the_embedded_hub_works_without_fcntl(tmp_path):

@@ -17,6 +17,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 
+from hub.base import settings
+
 TAIL = 4000  # characters of a failed step's output kept with its exception
 
 
@@ -42,7 +44,7 @@ def quiet_scale_guess() -> None:
 @contextlib.contextmanager
 def captured() -> Iterator[None]:
     """Run the block with stdout and stderr (file descriptors 1 and 2) going to a temporary file."""
-    if os.environ.get("YOLODECK_VERBOSE") == "1":
+    if settings.current().verbose:
         yield
         return
     sys.stdout.flush()

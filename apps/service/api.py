@@ -19,10 +19,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from apps.service import roboflow, schemas, stream_routes, uploads, videos
-from apps.service.errors import STATUSES, ServiceError, service_error
-from apps.service.jobs import JobQueue, QueueFullError
+from apps.service.errors import (
+    STATUSES,
+    NotServedError,
+    NoWorkersError,
+    QueueFullError,
+    ServiceError,
+    service_error,
+)
+from apps.service.jobs import JobQueue
 from apps.service.metrics import ServiceMetrics
-from apps.service.served import NotServedError, NoWorkersError, Served
+from apps.service.served import Served
 from apps.service.streams import SourcePolicy, StreamBoard
 from hub.runtime.images import MAX_BYTES, read_image
 from hub.server.gate import BodyLimit

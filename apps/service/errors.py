@@ -11,12 +11,28 @@ from dataclasses import dataclass
 
 import redis
 
-from apps.service.jobs import QueueFullError
-from apps.service.served import NotServedError, NoWorkersError
-from hub.base.errors import ImageTooLargeError, InvalidImageError
+from hub.base.errors import ImageTooLargeError, InvalidImageError, YolodeckError
 
 
-class ServiceError(Exception):
+class QueueFullError(YolodeckError):
+    """The variant's queue holds ``max_queue`` unfinished jobs: come back later."""
+
+
+class NotServedError(YolodeckError, LookupError):
+    """No live worker serves what was asked for; ``served`` lists what is."""
+
+    def __init__(self, message: str, served: list[str]) -> None:
+        super().__init__(message)
+        self.served = served
+
+
+class NoWorkersError(YolodeckError, RuntimeError):
+    """No worker is alive at all."""
+
+
+class ServiceError(YolodeckError):
+    """A problem only HTTP has: its status, message and headers."""
+
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}

@@ -32,6 +32,8 @@ from typing import Any
 
 import redis
 
+from apps.service.errors import QueueFullError
+
 GROUP = "workers"
 STATUSES = ("queued", "running", "done", "failed")
 
@@ -43,10 +45,6 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('XADD', KEYS[1], '*', 'id', ARGV[2])
 return 1
 """
-
-
-class QueueFullError(Exception):
-    """The variant's queue holds ``max_queue`` unfinished jobs: come back later."""
 
 
 WAIT_SLICE = 1.0  # seconds one blocking read waits at most: well under the Redis client's socket timeout

@@ -6,17 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-
-class NotServedError(LookupError):
-    """No live worker serves what was asked for; ``served`` lists what is."""
-
-    def __init__(self, message: str, served: list[str]) -> None:
-        super().__init__(message)
-        self.served = served
-
-
-class NoWorkersError(RuntimeError):
-    """No worker is alive at all."""
+from apps.service.errors import NotServedError, NoWorkersError
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,23 @@ class ConcurrentPushError(RepoError):
 
 class StorageFullError(RepoError):
     """The hub's disk filled while writing: the commit did not land and left nothing behind."""
+
+
+class SettingsError(YolodeckError, ValueError):
+    """A ``YOLODECK_*`` environment variable whose value does not parse; the message names it."""
+
+
+class TokenError(YolodeckError, ValueError):
+    """A token request that cannot be done: unknown role, a name taken or not found."""
+
+
+class DatasetError(YolodeckError, ValueError):
+    """An export that cannot be imported as it is; the message names the file and what is wrong."""
+
+
+class SpaceConfigError(YolodeckError, ValueError):
+    """A Space README front matter that the Hub would reject."""
+
+
+class StaticSpaceError(YolodeckError, ValueError):
+    """A static Space that cannot be built as asked (no vendored runtime, no ONNX variant, unknown variant)."""

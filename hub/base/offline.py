@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from hub.base import settings
+
 ENV_DEFAULTS: dict[str, str] = {
     "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime's telemetry is native code: only this stops it
     "YOLO_OFFLINE": "1",  # ultralytics: no is_online() DNS probes, no events, no update checks
@@ -54,8 +56,7 @@ def cache_dir() -> Path:
 
     Falls back to a temporary directory when home is read-only (as in a Space).
     """
-    env = os.environ.get("YOLODECK_CACHE")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "yolodeck"
+    base = settings.current().cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "yolodeck"
     try:
         base.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=base):  # a probe of its own: threads ask at the same time

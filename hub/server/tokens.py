@@ -20,16 +20,12 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from hub.base.errors import YolodeckError
+from hub.base.errors import TokenError
 from hub.store.files import now, write_atomic
 
 ROLES = ("read", "write")
 PREFIX = "ydk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class TokenError(YolodeckError, ValueError):
-    """A token request that cannot be done: unknown role, a name taken or not found."""
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from hub.base import settings
 from hub.base.errors import InvalidRepoIdError
 from hub.base.offline import cache_dir
 from hub.base.paths import safe_relpath
@@ -48,5 +48,4 @@ def validate_repo_type(repo_type: str) -> str:
 
 def default_root() -> Path:
     """The embedded hub: $YOLODECK_HUB, else <yolodeck cache>/hub."""
-    env = os.environ.get("YOLODECK_HUB")
-    return Path(env).expanduser() if env else cache_dir() / "hub"
+    return settings.current().hub or cache_dir() / "hub"

@@ -26,15 +26,11 @@ import numpy as np
 import yaml
 from PIL import Image, ImageOps
 
-from hub.base.errors import YolodeckError
+from hub.base.errors import DatasetError
 from training.data.layout import SPLITS, Box, prepare, write_data_yaml
 
 FORMATS = ("coco", "voc", "labelstudio", "cvat", "yolo")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-class DatasetError(YolodeckError, ValueError):
-    """An export that cannot be imported as it is; the message names the file and what is wrong."""
 
 
 @dataclass
