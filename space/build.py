@@ -27,9 +27,8 @@ from hub.store import validate_repo_id
 
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SDKS = ("gradio", "docker", "static")
-APP_FILES = {"gradio": ["__init__.py", "gradio_app.py", "components.py", "handlers.py", "models.py", "charts.py",
-                        "video_tab.py"],
-             "docker": ["__init__.py", "dashboard.py", "charts.py"]}
+# what of apps/ each kind of Space runs: whole files and folders (a new module in the app's package goes with it)
+APP_PARTS = {"gradio": ["__init__.py", "charts.py", "gradio_app"], "docker": ["__init__.py", "charts.py", "dashboard.py"]}
 HUB_EXCLUDE = ("cli", "server", "__pycache__")  # a Space runs decks; it serves no hub
 DOCKER_PORT = 7860
 # a static Space's headers: what onnxruntime-web needs for threads (SharedArrayBuffer); the only ones the Hub accepts
@@ -147,8 +146,12 @@ def assemble(out: str | Path, *, model: str, revision: str = "main", endpoint: s
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(hub_dir, out / "hub", ignore=shutil.ignore_patterns(*HUB_EXCLUDE), dirs_exist_ok=True)
     (out / "apps").mkdir(exist_ok=True)
-    for name in APP_FILES[sdk]:
-        shutil.copyfile(apps_dir / name, out / "apps" / name)
+    for name in APP_PARTS[sdk]:
+        if (apps_dir / name).is_dir():
+            shutil.copytree(apps_dir / name, out / "apps" / name, ignore=shutil.ignore_patterns("__pycache__"),
+                            dirs_exist_ok=True)
+        else:
+            shutil.copyfile(apps_dir / name, out / "apps" / name)
     requirements = (template / "requirements.txt").read_text()
     if sdk == "gradio":
         shutil.copyfile(template / "app.py", out / "app.py")

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import hub
-    from apps.gradio_app import WEBCAM_STREAM_EVERY, default_threads
+    from apps.gradio_app.app import WEBCAM_STREAM_EVERY, default_threads
     from hub.base import catalog
     from hub.runtime import available
     from tests.apphelpers import ARTIFACTS, free_port, start_server, stop

@@ -29,10 +29,24 @@ def shelf(tiny_data) -> str:
 
 def test_the_api_names_are_documented(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    from apps.gradio_app import video_ready
+    from apps.gradio_app.app import video_ready
 
     assert names == {"/deck", "/precisions", "/detect", "/shelf", "/compare", "/frame", "/metrics", "/across"} | (
         {"/video"} if video_ready() else set())
+
+
+def test_every_input_and_output_of_the_api_has_its_own_name(client):
+    """An API user reads view_api(): no parameter or result is Gradio's placeholder (``value_37``,
+    ``parameter_57``), and no two results of one endpoint share a name."""
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    unnamed = [f"{name} {p.get('label') or p['parameter_name']}" for name, e in api.items() for p in e["parameters"]
+               if not p.get("label")]
+    unnamed += [f"{name} -> {r.get('label')}" for name, e in api.items() for r in e["returns"]
+                if not r.get("label") or r["label"].startswith("value_")]
+    assert unnamed == []
+    shared = {name: labels for name, e in api.items()
+              if len(labels := [r["label"] for r in e["returns"]]) != len(set(labels))}
+    assert shared == {}
 
 
 def test_deck_and_precisions(client, tiny_deck):
@@ -172,7 +186,7 @@ def test_the_queue_is_not_polled_every_millisecond():
     """quiet_queue reaches Gradio's queue (a renamed attribute in a new Gradio would leave the 1 ms poll)."""
     import gradio as gr
 
-    from apps.gradio_app import QUEUE_POLL_S, quiet_queue
+    from apps.gradio_app.gradio_patches import QUEUE_POLL_S, quiet_queue
 
     with gr.Blocks() as demo:
         gr.Markdown("queue")
@@ -182,7 +196,7 @@ def test_the_queue_is_not_polled_every_millisecond():
     assert demo._queue.sleep_when_free == demo._queue.progress_update_sleep_when_free == QUEUE_POLL_S
     import gradio.queueing
 
-    from apps.components import Doorbell
+    from apps.gradio_app.gradio_patches import Doorbell
 
     assert isinstance(gradio.queueing.asyncio, Doorbell)  # what the queue loop sleeps on
     assert demo._queue.push.rings and demo._queue.process_events.rings  # what wakes it
@@ -191,7 +205,7 @@ def test_the_queue_is_not_polled_every_millisecond():
 def test_the_doorbell_cuts_the_queue_loop_s_sleep_short_and_leaves_other_sleeps_alone():
     import asyncio
 
-    from apps.components import Doorbell
+    from apps.gradio_app.gradio_patches import Doorbell
 
     bell = Doorbell(poll_s=600.0)  # were the ring ignored, the wait below would time out
 
@@ -258,10 +272,10 @@ def test_many_clients_asking_for_the_same_picture_each_get_it_whole(app_url, she
 
 def test_the_model_cache_holds_a_whole_deck(demo_hub, tmp_path, environment):
     """The Compare tab runs every variant: a second round finds each Detector loaded, none evicted."""
-    from apps.models import Models
+    from apps.gradio_app.detector_cache import DetectorCache
 
     environment(YOLODECK_CACHE=str(tmp_path / "cache"))
-    models = Models(endpoint=str(demo_hub[0]), threads=1)
+    models = DetectorCache(endpoint=str(demo_hub[0]), threads=1)
     deck = models.deck(demo_hub[1])
     assert len(deck.runnable) >= 9
     first = {v.id: models.detector(deck, v) for v in deck.runnable}

@@ -78,5 +78,5 @@ def test_the_contract_catches_a_forbidden_arrow_and_a_circle(graph):
     edges = arrows(graph)
     assert forbidden(edges | {("hub.runtime.detector", "hub.deck.manifest")}) == [
         "hub.runtime.detector -> hub.deck.manifest (runtime may not import deck)"]
-    assert forbidden(edges | {("hub.deck.card", "apps.handlers")}) == ["hub.deck.card -> apps.handlers (deck may not import apps)"]
+    assert forbidden(edges | {("hub.deck.card", "apps.gradio_app.handlers")}) == ["hub.deck.card -> apps.gradio_app.handlers (deck may not import apps)"]
     assert cycles(edges | {("hub.base.errors", "hub.api")}) != []

@@ -59,7 +59,7 @@ def test_bad_front_matter_is_rejected(change, message):
 def test_the_space_folder_holds_only_what_it_needs(tmp_path):
     folder = assemble(tmp_path / "s", model="acme/tiny")
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert {"app.py", "requirements.txt", "README.md", "space_config.json", "apps/gradio_app.py"} <= files
+    assert {"app.py", "requirements.txt", "README.md", "space_config.json", "apps/gradio_app/app.py"} <= files
     assert not any(f.startswith(("training/", "tests/")) or f in ("hub/server/app.py", "apps/dashboard.py")
                    or f.startswith("hub/cli/") for f in files)
     pins = [line.split("==")[0] for line in (folder / "requirements.txt").read_text().splitlines()
@@ -108,7 +108,7 @@ def test_a_wheel_in_a_fresh_venv_builds_a_space_that_serves_a_model(served, tiny
                     "--endpoint", url, "--out", "space"], cwd=away, env=env, check=True, timeout=120)
     folder = away / "space"
     assert (folder / "app.py").read_bytes() == (REPO / "space" / "app.py").read_bytes()
-    assert (folder / "apps" / "gradio_app.py").is_file() and not (folder / "hub" / "cli").exists()
+    assert (folder / "apps" / "gradio_app" / "app.py").is_file() and not (folder / "hub" / "cli").exists()
     port = free_port()
     env |= {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
     proc = subprocess.Popen([py, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

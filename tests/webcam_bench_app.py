@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 
 import hub.base.offline  # noqa: F401  (first)
-from apps import gradio_app
-from apps.gradio_app import FrameClock
+from apps.gradio_app import app as gradio_app
+from apps.gradio_app.webcam import FrameClock
 
 
 def echo(self, frame, repo, revision, backend, precision, conf, iou, track=False, state=None):
@@ -50,12 +50,12 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true")
     args, rest = parser.parse_known_args()
     if args.echo:
-        gradio_app.App.webcam = echo
+        gradio_app.Handlers.webcam = echo
     if args.file_frames:
         gradio_app.InlineImage = gradio_app.gr.Image
     if args.floor:
         for name in ("detect", "compare", "frame"):
-            setattr(gradio_app.App, name, first_answer(getattr(gradio_app.App, name)))
+            setattr(gradio_app.Handlers, name, first_answer(getattr(gradio_app.Handlers, name)))
     if args.busy_queue or args.floor:
         gradio_app.quiet_queue = lambda demo: None
     return gradio_app.main(rest)

@@ -6,7 +6,6 @@ import json
 import os
 import tempfile
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ import gradio as gr
 import numpy as np
 
 from apps import charts
-from apps.models import Models
+from apps.gradio_app.detector_cache import DetectorCache
+from apps.gradio_app.webcam import StreamState
 from hub.api import RepoDeck
 from hub.base import catalog
 from hub.base.errors import YolodeckError
@@ -31,73 +31,14 @@ BOXES, LABELS = BoxAnnotator(), LabelAnnotator()
 TILES = {"off": None, "auto": "auto", "2x2": (2, 2), "3x3": (3, 3), "4x4": (4, 4)}
 
 
-NEW_STREAM_AFTER_S = 2.0  # a pause this long between a session's frames starts a new stream
-
-
-class FrameClock:
-    """Frames processed in one webcam stream, and the rate over the last 30."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self._times: deque[float] = deque(maxlen=30)
-        self._shown = 0.0
-
-    def tick(self) -> float:
-        now = time.perf_counter()
-        if self._times and now - self._times[-1] > NEW_STREAM_AFTER_S:  # a new stream in the same session
-            self._times.clear()
-        self.frames += 1
-        self._times.append(now)
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
-
-    def due(self, every: float = 0.5) -> bool:
-        """Whether the status line is due again (at most once per ``every`` seconds)."""
-        if self._times[-1] - self._shown < every:
-            return False
-        self._shown = self._times[-1]
-        return True
-
-
-class StreamState:
-    """One webcam stream's state: its frame clock and, when tracking, its tracker and counting line (both start
-    again after a pause of two seconds: a new stream in the same session)."""
-
-    def __init__(self) -> None:
-        self.clock = FrameClock()
-        self.tracker = self.line = None
-        self._last = self._seen = self.started = 0.0
-
-    def within(self, limit: float) -> bool:
-        """Whether this stream is still inside its ``limit`` seconds (a pause of two seconds starts a new one)."""
-        now = time.perf_counter()
-        if now - self._seen > NEW_STREAM_AFTER_S:
-            self.started = now
-        self._seen = now
-        return now - self.started <= limit
-
-    def track(self, det: Detections, rgb, conf: float):
-        from hub.video import LineCounter, Tracker
-
-        now = time.perf_counter()
-        height, width = rgb.shape[:2]
-        if self.tracker is None or now - self._last > NEW_STREAM_AFTER_S:
-            self.tracker = Tracker(fps=15.0, activation=conf)
-            self.line = LineCounter((width / 2, 0), (width / 2, height), min_score=conf)
-        self._last = now
-        tracked = self.tracker.update(det, rgb)  # a hand-held webcam moves: tracks follow the scene
-        self.line.update(tracked)
-        return tracked, self.line
-
-
 def _fail(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
-class App:
+class Handlers:
     """Event handlers, one method per event."""
 
-    def __init__(self, models: Models, *, downloads: Path | None = None, webcam_limit: float = float("inf")) -> None:
+    def __init__(self, models: DetectorCache, *, downloads: Path | None = None, webcam_limit: float = float("inf")) -> None:
         self.models, self.webcam_limit = models, webcam_limit
         # Compare runs its variants side by side on the cores one model call leaves idle (each call gets
         # cores / CONCURRENCY threads: one of two here)

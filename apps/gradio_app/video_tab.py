@@ -73,7 +73,7 @@ def video_tab(app, c) -> None:
             run = gr.Button("Track and count", variant="primary", elem_id="video-run")
         with gr.Column():
             out = gr.Video(label="Annotated", elem_id="video-out", interactive=False)
-            summary = gr.Markdown(elem_id="video-summary")
+            summary = gr.Markdown(label="Summary", elem_id="video-summary")
     chart = gr.Plot(label="Counts over time", elem_id="video-chart")
     table = gr.File(label="Per-frame CSV", elem_id="video-csv")
     run.click(lambda *a: run_video(app, *a), [clip, *c.deck, c.backend, c.precision, c.conf, c.iou, line, every],

@@ -19,7 +19,7 @@ from hub.deck.manifest import Variant
 from hub.runtime import Detector
 
 
-class Models:
+class DetectorCache:
     """Manifests, refs and Detectors of one hub (the embedded one unless ``endpoint`` is set)."""
 
     def __init__(self, *, endpoint: str | None = None, threads: int | None = None, capacity: int | None = None,

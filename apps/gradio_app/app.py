@@ -34,16 +34,22 @@ from dataclasses import dataclass
 import gradio as gr
 
 import hub.base.offline
-from apps.components import QUEUE_POLL_S, CachedGallery, CachedImage, InlineImage, SafeImage, quiet_queue
-from apps.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, App, FrameClock
-from apps.models import Models
-from apps.video_tab import video_tab
+from apps.gradio_app.detector_cache import DetectorCache
+from apps.gradio_app.gradio_patches import (
+    CachedGallery,
+    CachedImage,
+    InlineImage,
+    SafeImage,
+    quiet_queue,
+)
+from apps.gradio_app.handlers import DEFAULT_REPO, METRIC_COLUMNS, TABLE_HEADERS, TILES, Handlers
+from apps.gradio_app.video_tab import video_tab
 from hub.api import RepoDeck
 from hub.base import catalog, settings
 from hub.base.errors import YolodeckError
 from hub.deck import card
 
-__all__ = ["QUEUE_POLL_S", "App", "FrameClock", "InlineImage", "build_app", "default_threads", "launch", "main"]
+__all__ = ["build_app", "default_threads", "launch", "main"]
 
 MAX_UPLOAD = "20mb"
 CONCURRENCY = 2  # events the queue runs at once; each model call gets cores / CONCURRENCY threads
@@ -88,7 +94,7 @@ class Controls:
         return [self.repo, self.revision]
 
 
-def _controls(models: Models, deck: RepoDeck) -> Controls:
+def _controls(models: DetectorCache, deck: RepoDeck) -> Controls:
     best = deck.default_variant(threads=models.threads)
     with gr.Row():
         repo = gr.Textbox(value=deck.repo, label="Model repo", elem_id="repo", scale=2)
@@ -104,11 +110,11 @@ def _controls(models: Models, deck: RepoDeck) -> Controls:
     with gr.Row():
         with gr.Column(min_width=160):
             conf = gr.Slider(0.01, 1.0, value=0.25, step=0.01, label="Confidence", elem_id="conf")
-            # False here (the API's default); the page load ticks it when the deck has thresholds (App.pickers)
+            # False here (the API's default); the page load ticks it when the deck has thresholds (Handlers.pickers)
             best = gr.Checkbox(value=False, label="Each class at the deck's own threshold", elem_id="best",
                                info="where its F1 peaked on the test split; moving Confidence unticks it")
         iou = gr.Slider(0.1, 1.0, value=0.7, step=0.05, label="IoU (NMS)", elem_id="iou")
-        imgsz = gr.Dropdown(choices=App._sizes(deck, "torch"), value=deck.manifest.imgsz, allow_custom_value=True,
+        imgsz = gr.Dropdown(choices=Handlers._sizes(deck, "torch"), value=deck.manifest.imgsz, allow_custom_value=True,
                             label="Image size", elem_id="imgsz", info="exported variants run at their own size")
         classes = gr.CheckboxGroup(choices=deck.manifest.classes, value=[], label="Only these classes",
                                    elem_id="classes")
@@ -117,7 +123,7 @@ def _controls(models: Models, deck: RepoDeck) -> Controls:
     return Controls(repo, revision, backend, precision, load, info, conf, best, iou, imgsz, classes, tiles)
 
 
-def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
+def _detect_tab(app: Handlers, c: Controls, examples: list[str]) -> None:
     with gr.Row():
         with gr.Column():
             image = SafeImage(type="filepath", label="Image", elem_id="image", sources=["upload", "clipboard"])
@@ -129,13 +135,13 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
             with gr.Row():
                 counts = gr.Dataframe(headers=["class", "count"], label="Counts", elem_id="counts", interactive=False)
                 latency = gr.Dataframe(headers=["stage", "ms"], label="Latency", elem_id="latency", interactive=False)
-    table = gr.Dataframe(headers=TABLE_HEADERS, label="Detections", elem_id="table", interactive=False)
+    table = gr.Dataframe(headers=TABLE_HEADERS, label="Boxes", elem_id="table", interactive=False)
     with gr.Row():
         json_file = gr.File(label="JSON", elem_id="json")
         csv_file = gr.File(label="CSV", elem_id="csv")
     ran = gr.Markdown(label="Ran", elem_id="ran")  # which variant at which commit made this result
     with gr.Accordion("Shelf: empty facings", open=True, elem_id="shelf-panel"):
-        shelf = gr.Markdown(elem_id="shelf")
+        shelf = gr.Markdown(label="Shelf summary", elem_id="shelf")
         with gr.Row():
             restock = gr.Dataframe(headers=["row", "x1", "y1", "x2", "y2", "facings", "score"], elem_id="restock",
                                    label="Restock, widest gap first", interactive=False)
@@ -153,7 +159,7 @@ def _detect_tab(app: App, c: Controls, examples: list[str]) -> None:
         app.detect_if_image, inputs, outputs, api_name=False).then(app.shelf, shelf_in, shelf_out, api_name=False)
 
 
-def _compare_tab(app: App, c: Controls, examples: list[str]) -> None:
+def _compare_tab(app: Handlers, c: Controls, examples: list[str]) -> None:
     image = SafeImage(type="filepath", label="Image", elem_id="cmp-image", sources=["upload", "clipboard"])
     run = gr.Button("Run every variant", variant="primary", elem_id="cmp-run")
     if examples:
@@ -164,7 +170,7 @@ def _compare_tab(app: App, c: Controls, examples: list[str]) -> None:
     run.click(app.compare, [image, *c.deck, c.conf, c.iou], [gallery, table], api_name="compare")
 
 
-def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
+def _webcam_tab(app: Handlers, c: Controls, imgsz: int) -> None:
     gr.Markdown(f"Your browser's camera (not the server's), streamed frame by frame; at most "
                 f"{WEBCAM_TIME_LIMIT:g} s per stream.")
     with gr.Row():
@@ -180,7 +186,7 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
         track = gr.Checkbox(value=False, label="Track and count (a line through the middle)", elem_id="cam-track",
                             visible=video_ready())
     fps_state = gr.State()
-    frame_in = SafeImage(type="filepath", visible=False)  # one frame through the API: /frame
+    frame_in = SafeImage(type="filepath", label="Camera frame", visible=False)  # one frame through the API: /frame
     frame_out = CachedImage(label="Frame", format="jpeg", visible=False)  # a file for API users, not a data URL
     frame_btn = gr.Button(visible=False)
     controls = [*c.deck, c.backend, c.precision, c.conf, c.iou]
@@ -190,7 +196,7 @@ def _webcam_tab(app: App, c: Controls, imgsz: int) -> None:
     frame_btn.click(app.frame, [frame_in, *controls], [frame_out, fps], api_name="frame")
 
 
-def _metrics_tab(app: App, c: Controls) -> list:
+def _metrics_tab(app: Handlers, c: Controls) -> list:
     table = gr.Dataframe(headers=METRIC_COLUMNS, label="Variants", elem_id="metrics-table", interactive=False)
     with gr.Row():
         charts = [gr.Plot(label="Latency vs mAP50-95", elem_id="chart-tradeoff"),
@@ -213,8 +219,8 @@ def build_app(*, repo: str = DEFAULT_REPO, revision: str = "main", endpoint: str
               threads: int | None = None) -> gr.Blocks:
     """The whole app for ``repo`` at ``revision`` on the embedded hub (or ``endpoint``)."""
     hub.base.offline.configure()
-    models = Models(endpoint=endpoint, threads=threads or default_threads())
-    app = App(models, webcam_limit=WEBCAM_TIME_LIMIT)
+    models = DetectorCache(endpoint=endpoint, threads=threads or default_threads())
+    app = Handlers(models, webcam_limit=WEBCAM_TIME_LIMIT)
     deck = models.deck(repo, revision)
     examples = [str(p) for p in models.examples(deck)]
     with gr.Blocks(title="yolodeck", delete_cache=(60, 600)) as demo:
@@ -270,7 +276,4 @@ def main(argv: list[str] | None = None) -> int:
     launch(demo, host=args.host, port=args.port)
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
