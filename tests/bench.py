@@ -36,20 +36,11 @@ def _interleaved(fns: dict, inputs: dict, runs: int, warmup: int = 5, rounds: in
     after its own call); blocks in turn keep that out, and keeping each one's quietest block keeps out
     a shared machine's neighbours. ``runs`` calls per function in all.
     """
-    per_block = max(1, runs // rounds)
-    for key, fn in fns.items():
-        for i in range(warmup):
-            fn(inputs[key][i % len(inputs[key])])
-    best = {k: float("inf") for k in fns}
-    for _ in range(rounds):
-        for key, fn in fns.items():
-            xs, ts = inputs[key], []
-            for i in range(per_block):
-                t = time.perf_counter()
-                fn(xs[i % len(xs)])
-                ts.append(time.perf_counter() - t)
-            best[key] = min(best[key], float(np.median(ts) * 1e3))
-    return best
+    from hub.base.timing import blocks_in_turn, quietest
+
+    calls = {key: (lambda i, fn=fn, xs=inputs[key]: fn(xs[i % len(xs)])) for key, fn in fns.items()}
+    blocks = blocks_in_turn(calls, per_block=max(1, runs // rounds), rounds=rounds, warmup=warmup)
+    return {key: quietest(b) for key, b in blocks.items()}
 
 
 def _paired(detect, raw, images: list, blobs: list, runs: int, warmup: int = 5) -> dict[str, float]:

@@ -257,3 +257,29 @@ def test_the_card_lists_each_class_with_its_ap_and_threshold_and_says_what_empty
     manifest.classes.append("empty")  # a deck that finds gaps: the card says what the class is read as
     text = card.render(manifest)
     assert "| empty | - | - |" in text and "- **empty**: a facing with no product on it" in text
+
+
+def test_blocks_in_turn_time_contenders_in_turn_and_keep_each_one_s_quietest_block():
+    """The one timer (probe, deck latencies, benchmarks): blocks of calls one contender after another, a
+    disturbed block left out of the figure and shown in the spread; or rounds until each has spent its time."""
+    import time
+
+    from hub.base.timing import blocks_in_turn, quietest, spread
+
+    order: list[str] = []
+
+    def quick(i: int) -> None:  # its second block is disturbed
+        order.append("quick")
+        time.sleep(0.05 if 3 <= i < 6 else 0.005)
+
+    def slow(i: int) -> None:
+        order.append("slow")
+        time.sleep(0.02)
+
+    blocks = blocks_in_turn({"quick": quick, "slow": slow}, per_block=3, rounds=3, warmup=1)
+    assert order == ["quick", "slow"] + (["quick"] * 3 + ["slow"] * 3) * 3
+    assert [len(b) for b in blocks["quick"]] == [3, 3, 3]
+    assert quietest(blocks["quick"]) < 15 <= 20 <= quietest(blocks["slow"])
+    assert spread(blocks["quick"]) > 3 > spread(blocks["slow"]) - 1
+    timed = blocks_in_turn({"slow": slow}, per_block=2, seconds=0.1)["slow"]
+    assert sum(map(sum, timed)) >= 100 and sum(map(sum, timed[:-1])) < 100  # stops once it has spent 0.1 s

@@ -9,13 +9,13 @@ quietest block of calls.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from hub.base.timing import blocks_in_turn, quietest, spread
 from hub.deck.manifest import Latency, Metrics
 from hub.deck.probe import cpu
 from hub.runtime import Detector, load_image
@@ -220,24 +220,15 @@ def measure_latencies(files: dict[str, tuple[Path, str]], arrays: list[np.ndarra
     with captured():  # the runtimes' load-time lines (TFLite's "Created ... delegate"), not the bar below
         detectors = {vid: Detector(path, backend=backend, names=names, imgsz=imgsz, threads=threads)
                      for vid, (path, backend) in files.items()}
-    for det in detectors.values():
-        for i in range(warmup):
-            det.detect(arrays[i % len(arrays)], conf=0.25)
-    blocks: dict[str, list[list[float]]] = {vid: [] for vid in detectors}
-    for r in tqdm(range(rounds), desc="latency: blocks in turn", unit="round", leave=False):
-        for vid, det in detectors.items():
-            block = []
-            for i in range(per_block):
-                t = time.perf_counter()
-                det.detect(arrays[(r * per_block + i) % len(arrays)], conf=0.25)
-                block.append((time.perf_counter() - t) * 1e3)
-            blocks[vid].append(block)
+    calls = {vid: (lambda i, det=det: det.detect(arrays[i % len(arrays)], conf=0.25)) for vid, det in detectors.items()}
+    blocks = blocks_in_turn(calls, per_block=per_block, rounds=rounds, warmup=warmup,
+                            progress=lambda r: tqdm(r, desc="latency: blocks in turn", unit="round", leave=False))
     out = {}
     for vid, runs in blocks.items():
         runs = sorted(runs, key=np.median)  # quietest first
         quiet = [t for run in runs[: max(1, len(runs) // 2)] for t in run]
-        out[vid] = Latency(median=float(np.median(runs[0])), p90=float(np.percentile(quiet, 90)), threads=threads,
-                           imgsz=imgsz, cpu=cpu(), spread=float(np.median(runs[-1]) / max(np.median(runs[0]), 1e-9)))
+        out[vid] = Latency(median=quietest(runs), p90=float(np.percentile(quiet, 90)), threads=threads,
+                           imgsz=imgsz, cpu=cpu(), spread=spread(runs))
     return out
 
 

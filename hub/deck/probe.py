@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import platform
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from hub.base.timing import blocks_in_turn, quietest
 
 RUNTIME_REVISION = 2  # raised when a change here moves one backend's speed against another's (2: TFLite int8
 # takes int8 pixels, OpenVINO unpinned)
@@ -59,15 +60,5 @@ def measure(detectors: dict[str, Any], *, imgsz: int, seconds: float = 0.4, bloc
     """Median ms of ``detect()`` per detector (by id): blocks of ``block`` calls taken in turn for about
     ``seconds`` each; the quietest block counts (a noisy moment on a shared machine does not decide)."""
     frame = np.random.default_rng(0).integers(0, 255, (imgsz, imgsz, 3), np.uint8)
-    best = dict.fromkeys(detectors, float("inf"))
-    spent = dict.fromkeys(detectors, 0.0)
-    while min(spent.values()) < seconds:
-        for vid, det in detectors.items():
-            times = []
-            for _ in range(block):
-                t = time.perf_counter()
-                det.detect(frame)
-                times.append(time.perf_counter() - t)
-            spent[vid] += sum(times)
-            best[vid] = min(best[vid], float(np.median(times)) * 1e3)
-    return best
+    calls = {vid: (lambda i, det=det: det.detect(frame)) for vid, det in detectors.items()}
+    return {vid: quietest(b) for vid, b in blocks_in_turn(calls, per_block=block, seconds=seconds).items()}
