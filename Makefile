@@ -13,7 +13,7 @@ APT_STAMP := /var/tmp/.yolodeck-apt-$(subst $(eval) ,-,$(APT_PACKAGES))
 # Tests run in a network namespace with only loopback when the machine allows it (root).
 NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n tests/in-netns.sh")
 
-.PHONY: install install-system install-web install-clients demo-static bench-static test test-all bench bench-photos bench-deck bench-parity bench-streams bench-tiles bench-webcam bench-app bench-service bench-video mutations serve demo dashboard demo-checkpoint demo-checkpoint-empty lint
+.PHONY: install install-system install-web install-clients demo-static test test-all bench mutations serve demo dashboard demo-checkpoint demo-checkpoint-empty lint
 
 # `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
 # for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
@@ -56,9 +56,9 @@ $(WEB_STAMP): space/web/package.json space/web/package-lock.json
 	cd build/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Roboflow's own client (inference-sdk) in a venv of its own, for tests/test_roboflow.py.
+# Roboflow's own client (inference-sdk) in a venv of its own, for tests/apps/test_roboflow.py.
 install-clients: $(CLIENTS)
-build/venv-%/.installed: tests/requirements-%.txt | $(STAMP)
+build/venv-%/.installed: tests/clients/requirements-%.txt | $(STAMP)
 	test -x build/venv-$*/bin/python || $(PY) -m venv build/venv-$*
 	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python build/venv-$*/bin/python -r $<; \
 	else build/venv-$*/bin/pip install -q --disable-pip-version-check -r $<; fi
@@ -79,32 +79,17 @@ test: install install-system install-web install-clients $(SPACE_WHEELS)
 test-all: install install-system install-web install-clients $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
 
-bench: install
-	$(NETNS) $(BIN)/python -m tests.bench
-
-bench-photos: install
-	$(NETNS) $(BIN)/python -m tests.bench_photos
-
-# Deck build time against the test split's size (24, 240, 960 images), by stage; the scale curve's sample size.
-bench-deck: install
-	$(NETNS) $(BIN)/python -m tests.bench_deck
-
-# The demo deck's mAP through our runtime (arrays, files, half-scale JPEG reads) against Ultralytics' val.
-bench-parity: install
-	$(NETNS) $(BIN)/python -m tests.bench_parity
-
-# Lag and results a second on a live stream at 15 and 30 fps, ours against Ultralytics'; 2 and 4 streams.
-bench-streams: install install-system
-	$(NETNS) $(BIN)/python -m tests.bench_streams
-
-bench-tiles: install
-	$(NETNS) $(BIN)/python -m tests.bench_tiles
-
-bench-webcam: install install-system
-	$(NETNS) $(BIN)/python -m tests.bench_webcam
-
-bench-app: install install-system
-	$(NETNS) $(BIN)/python -m tests.bench_app
+# Benchmarks (not tests: each prints ratios measured side by side in one run, and names the CPU):
+# `make bench-NAME` runs tests/bench/NAME.py (`python -m tests.bench.NAME --help` lists its options).
+#   runtime (`make bench`): our runtime against the raw backend call and Ultralytics' predict;
+#   photos: large photos end to end; tiles: tiling on dense shelves; parity: the demo deck's mAP through our
+#   runtime against Ultralytics' val; deck: deck build time by stage against the test split's size (--workers:
+#   across hosts); video, streams (lag at 15 and 30 fps, 2 and 4 streams), webcam, app, service, static (the
+#   page's milliseconds per frame beside native ONNX Runtime, and bytes per visit).
+bench: bench-runtime
+bench-%: install install-system
+	$(NETNS) $(BIN)/python -m tests.bench.$*
+bench-static: install-web
 
 # Remakes training/checkpoints/shelves-demo.pt, the committed demo weights (about 30 min on 2 cores).
 demo-checkpoint: install
@@ -125,15 +110,9 @@ serve: install install-system
 	$(BIN)/python -m training.demo
 	$(BIN)/python -m apps.service up --repo yolodeck/shelves-demo --port 8000
 
-bench-video: install install-system
-	$(NETNS) $(BIN)/python -m tests.bench_video
-
-bench-service: install install-system
-	$(NETNS) $(BIN)/python -m tests.bench_service
-
 # Hand-made bugs, each run against the tests that must catch it (about 4 min once make test has run).
 mutations: install install-system install-web install-clients $(SPACE_WHEELS)
-	$(BIN)/python -m tests.mutations
+	$(BIN)/python -m tests.tools.mutations
 
 # Serves as soon as the demo's first variants are pushed; the whole deck builds meanwhile (first run only).
 demo: install
@@ -148,10 +127,6 @@ demo-static: install install-web
 	rm -rf build/static-space
 	$(BIN)/hub space build --sdk static --model yolodeck/shelves-demo --bundle --out build/static-space
 	$(BIN)/python -m space.serve_static build/static-space --port 7861
-
-# Milliseconds per frame in the page (onnxruntime-web, 1 and 2 threads) beside native ONNX Runtime; bytes per visit.
-bench-static: install install-system install-web
-	$(NETNS) $(BIN)/python -m tests.bench_static
 
 dashboard: install
 	$(BIN)/python -m training.demo

@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     """The digits deck (its own training, no tiny deck) first: under two xdist workers it is built while the other
     worker builds the tiny deck, instead of after it (make test: 8 min 13 s with work stealing against 9 min 47 s
     with whole files per worker, AMD EPYC, 2 cores)."""
-    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_cli_digits.py") else 1)
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/training/test_cli_digits.py") else 1)
 
 
 def pytest_report_header(config) -> list[str]:
@@ -99,6 +99,21 @@ def environment(monkeypatch):
     yield set_
     monkeypatch.undo()
     settings.reload()
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """A real `hub serve` on loopback over a fresh store; yields (url, root, process)."""
+    from tests.helpers.apps import free_port, start_server
+
+    root, port = tmp_path / "served-hub", free_port()
+    proc = start_server([sys.executable, "-m", "hub.cli", "serve", "--root", str(root), "--port", str(port)], port,
+                        dict(os.environ))
+    try:
+        yield f"http://127.0.0.1:{port}", root, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +205,7 @@ def demo_weights_hub() -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def app_url(demo_hub, state_dir: Path):
     """The Gradio app serving acme/tiny from the demo hub, on loopback."""
-    from tests.apphelpers import ARTIFACTS, gradio_app, stop
+    from tests.helpers.apps import ARTIFACTS, gradio_app, stop
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     proc, url = gradio_app(demo_hub[1], demo_hub[0], state_dir / "app-cache")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.datasets import write_sku110k_release
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 SHRINK = [  # (pattern, replacement): smaller data and training, the same commands
     (r"(data synth-\w+ --out \S+)", r"\1 --train 8 --val 4 --test 4"),
@@ -55,14 +57,13 @@ def test_the_flow_section_has_the_commands_this_test_runs():
 
 @pytest.mark.slow  # trains four tiny models and builds their decks (about 3 min): make test-all
 def test_the_readme_flow_runs_as_written(tmp_path):
-    from tests.test_data import _write_release
 
     blocks = flow_blocks(README.read_text())
     work, home = tmp_path / "clone", tmp_path / "home"
     work.mkdir()
     home.mkdir()
     os.symlink(Path(sys.prefix), work / ".venv")  # what `make install` made, in the clone
-    _write_release(work / "SKU110K_fixed")  # the release's layout, in miniature (the real one is 14 GB)
+    write_sku110k_release(work / "SKU110K_fixed")  # the release's layout, in miniature (the real one is 14 GB)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLODECK_", "HF_", "VIRTUAL_ENV"))}
     env.update(HOME=str(home), PATH=f"/usr/bin:/bin:{os.environ.get('PATH', '')}")
     script = "set -eo pipefail\n" + shrink(blocks[0][1])

@@ -5,7 +5,7 @@ never overriding what the user set, and writes nothing. The switches that need f
 consent file, Ultralytics' settings and the font it would otherwise download) are written by
 :func:`configure`, which every entry point (the CLIs, the apps, the Space, the tests) calls first,
 and the library calls before it imports Ultralytics or OpenVINO. Each value's comment gives its reason;
-``tests/test_offline.py`` runs the stack with the network blocked and fails on any lookup or connect.
+``tests/hub/test_offline.py`` runs the stack with the network blocked and fails on any lookup or connect.
 """
 
 from __future__ import annotations

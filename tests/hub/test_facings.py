@@ -1,0 +1,104 @@
+"""Empty facings over time (hub.video.facings) on a shelf whose gaps are known: synth-shelves --with-empty's own
+boxes, frame after frame at 10 fps, with a facing that empties and is refilled, a shopper hiding it, detections
+that miss a frame now and then, boxes that jitter, and a gap seen too briefly to count."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hub.runtime import Detections
+from hub.runtime.shelf import shelf_report
+from hub.video.facings import EmptyFacings
+
+FPS, HOLD, GRACE = 10, 3.0, 1.0
+
+
+@pytest.fixture(scope="module")
+def shelf(tmp_path_factory):
+    """(names, labels (N, 5) of one shelf image with gaps, the facing that empties, the one seen empty briefly)."""
+    from training.data import synth_shelves
+    from training.data.layout import read_data_yaml, read_labels, split_images
+
+    data = synth_shelves.generate(tmp_path_factory.mktemp("shelves"), train=1, val=1, test=1, width=640,
+                                  height=480, with_empty=True, seed=7, progress=False)
+    cfg = read_data_yaml(data)
+    names = [cfg["names"][i] for i in sorted(cfg["names"])] if isinstance(cfg["names"], dict) else cfg["names"]
+    labels = read_labels(split_images(cfg, "test")[0], 640, 480)
+    products = np.flatnonzero(labels[:, 0] == names.index("product"))
+    assert (labels[:, 0] == names.index("empty")).sum() >= 1 and len(products) > 10
+    return names, labels, int(products[len(products) // 2]), int(products[3])
+
+
+def _frames(names, labels, emptied: int, brief: int, seconds: float = 20.0):
+    """(time, Detections) at 10 fps: ``emptied`` is a gap from 5 s to 12 s (hidden 9.0-9.5 s by a shopper, and
+    missed every 7th frame), ``brief`` a gap from 14.0 to 15.5 s; every box jitters by up to 1.5 px."""
+    rng = np.random.default_rng(0)
+    empty = names.index("empty")
+    for n in range(int(seconds * FPS)):
+        t = n / FPS
+        cls = labels[:, 0].astype(np.int64).copy()
+        keep = np.ones(len(labels), bool)
+        if 5.0 <= t < 12.0:
+            cls[emptied] = empty
+            keep[emptied] = not (9.0 <= t < 9.5 or n % 7 == 0)
+        if 14.0 <= t < 15.5:
+            cls[brief] = empty
+        xyxy = labels[:, 1:] + rng.uniform(-1.5, 1.5, (len(labels), 4))
+        yield t, Detections(xyxy[keep].astype(np.float32), np.full(keep.sum(), 0.9, np.float32), cls[keep], names)
+
+
+def test_a_facing_empty_for_hold_seconds_is_reported_once_and_its_refill_once(shelf):
+    names, labels, emptied, brief = shelf
+    facings = EmptyFacings(hold=HOLD, grace=GRACE)
+    events = [e for t, d in _frames(names, labels, emptied, brief) for e in facings.update(d, t)]
+    standing = int((labels[:, 0] == names.index("empty")).sum())  # the shelf's own gaps: empty from the start
+    assert [e.kind for e in events].count("empty") == standing + 1, [e.to_dict() for e in events]
+    assert [e.time_s for e in events if e.kind == "empty"][:standing] == [HOLD] * standing
+    mine = [e for e in events if abs(e.box[0] - labels[emptied, 1]) < 3 and abs(e.box[1] - labels[emptied, 2]) < 3]
+    assert [e.kind for e in mine] == ["empty", "refilled"], [e.to_dict() for e in mine]
+    assert mine[0].time_s == pytest.approx(5.0 + HOLD, abs=0.11)  # the shopper's half second hid nothing
+    # last seen at 11.8 s (11.9 s is a missed frame): refilled once grace has passed without a sighting
+    assert mine[1].time_s == pytest.approx(11.8 + GRACE) and mine[1].empty_s == pytest.approx(6.8)
+    d = Detections(labels[:, 1:].astype(np.float32), np.ones(len(labels), np.float32), labels[:, 0].astype(np.int64),
+                   names)
+    d.class_id[emptied] = names.index("empty")
+    row = next(g.row for g in shelf_report(d).restock if abs(g.x1 - labels[emptied, 1]) < 1e-3)
+    assert mine[0].row == row == mine[1].row
+    assert not [e for e in events if abs(e.box[0] - labels[brief, 1]) < 3]  # 1.5 s is not a gap
+    assert facings.empty_now == standing  # the shelf's own gaps are still empty at the end
+
+
+def test_a_gap_hidden_longer_than_grace_starts_its_hold_again(shelf):
+    """A 4.5 s hold is not reached when the shopper (9.0-9.5 s) hides the gap: with 1 s of grace the place is
+    kept and reported at 9.5 s; with 0.4 s it is forgotten, its hold starts again at 9.5 s, and the refill at 12 s
+    comes first: no event."""
+    names, labels, emptied, brief = shelf
+
+    def mine(grace: float) -> list:
+        facings = EmptyFacings(hold=4.5, grace=grace)
+        events = [e for t, d in _frames(names, labels, emptied, brief) for e in facings.update(d, t)]
+        return [(e.kind, e.time_s) for e in events if abs(e.box[0] - labels[emptied, 1]) < 3]
+
+    kept = mine(1.0)
+    assert kept[0] == ("empty", 9.5) and kept[1][0] == "refilled", kept
+    assert mine(0.4) == []
+
+
+def test_empty_facings_need_a_deck_with_an_empty_class(demo_hub, tmp_path):
+    """The video CLI refuses --empty-after on a products-only deck, saying why, before it reads the video."""
+    from tests.helpers.apps import write_y4m
+
+    root, repo = demo_hub
+    clip = write_y4m(tmp_path / "clip.y4m", [np.zeros((64, 64, 3), np.uint8)] * 3)
+    done = subprocess.run([sys.executable, "-m", "apps.video", str(clip), "--repo", repo, "--empty-after", "5",
+                           "--csv", str(tmp_path / "c.csv")], capture_output=True, text=True,
+                          env={**os.environ, "YOLODECK_HUB": str(root)}, timeout=120)
+    assert done.returncode == 2 and "empty facings need a deck with an 'empty' class" in done.stderr, done.stderr
+    assert not (tmp_path / "c.csv").exists()
+    with pytest.raises(ValueError, match="positive"):
+        EmptyFacings(hold=0)
