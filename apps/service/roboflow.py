@@ -25,34 +25,21 @@ import base64
 import binascii
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from apps.service import schemas
+from apps.service.detection import DetectionService, Key, Svc
 from apps.service.errors import ServiceError
 from apps.service.served import Served
 from apps.service.uploads import form_file
 
 TASK = "object-detection"
 SERVICE_ID = str(uuid.uuid4())  # this API process, for /info
-
-
-@dataclass(frozen=True)
-class Service:
-    """What the routes need from the API: the live workers, job submission and waiting, and the key check."""
-
-    served: Callable[[], Served]
-    submit: Callable[..., tuple[str, str]]
-    wait: Callable[[str, float], dict[str, Any] | None]
-    answer: Callable[..., Any]
-    authorize: Callable[[str | None], None]
-    given_key: Callable[..., str | None]
 
 
 class ModelRequest(BaseModel):
@@ -129,13 +116,13 @@ def response_of(result: dict[str, Any], *, elapsed: float) -> dict[str, Any]:
             "predictions": predictions, "visualization": None, "frame_id": None}
 
 
-def _run(svc: Service, images: list[bytes], opts: schemas.DetectOptions) -> list[dict[str, Any]] | JSONResponse:
+def _run(svc: DetectionService, images: list[bytes], opts: schemas.DetectOptions) -> list[dict[str, Any]] | JSONResponse:
     """Queue every image, then wait for each: one Roboflow answer per image, in order (or the first 202)."""
     arrived = time.perf_counter()
     jobs = [svc.submit(data, opts, None)[0] for data in images]
     out = []
     for job in jobs:
-        result = svc.answer(job, svc.wait(job, opts.timeout), arrived)
+        result = svc.answer(job, svc.queue.wait(job, opts.timeout), arrived)
         if isinstance(result, JSONResponse):
             return result
         out.append(response_of(result, elapsed=time.perf_counter() - arrived))
@@ -155,72 +142,73 @@ def _fraction(value: float | str, name: str) -> float | str:
     return value / 100 if value > 1 else value
 
 
-def add_routes(app: FastAPI, svc: Service) -> None:
-    """The v1 routes, the registry and /info (call before the service's own catch-all routes)."""
-    Key = Annotated[str | None, Depends(svc.given_key)]  # noqa: N806 - a type, read as one
-
-    @app.get("/info", tags=["roboflow"])
-    def info() -> dict[str, str]:
-        """The server's name and version (Roboflow's ``ServerInfo``)."""
-        return {"name": "yolodeck service (Roboflow inference API)", "version": "1", "uuid": SERVICE_ID}
-
-    @app.get("/model/registry", tags=["roboflow"])
-    def model_registry(key: Key) -> dict[str, Any]:
-        """The models served: the deck's repo (its default variant) and each served variant as ``repo@variant``."""
-        svc.authorize(key)
-        return registry(svc.served())
-
-    @app.post("/model/add", tags=["roboflow"])
-    def model_add(body: ModelRequest, key: Key) -> dict[str, Any]:
-        """Nothing to load: the workers serve their deck already. A served id answers the registry; another, a 404."""
-        svc.authorize(key or body.api_key)
-        now = svc.served()
-        variant_of(body.model_id or "?", now)
-        return registry(now)
-
-    def unload() -> None:  # changes nothing, so it needs no key (the client sends none here in its default mode)
-        raise ServiceError(409, "this service's workers serve what they were started with; nothing was unloaded: "
-                                "stop the workers to stop serving a deck (GET /model/registry lists what is served)")
-
-    @app.post("/model/remove", tags=["roboflow"])
-    def model_remove() -> None:
-        unload()
-
-    @app.post("/model/clear", tags=["roboflow"])
-    def model_clear() -> None:
-        unload()
-
-    @app.post("/infer/object_detection", tags=["roboflow"],
-              responses={200: {"model": schemas.RoboflowResponse | list[schemas.RoboflowResponse]}})
-    def infer(body: schemas.RoboflowRequest, key: Key) -> Any:
-        """Roboflow inference's object detection request: one image or a list, one answer each."""
-        svc.authorize(key or body.api_key)
-        images = images_of(body)
-        opts = schemas.DetectOptions(conf=body.confidence, iou=body.iou_threshold, classes=body.class_filter,
-                                     max_det=body.max_detections, variant=variant_of(body.model_id, svc.served()))
-        out = _run(svc, images, opts)
-        return out if isinstance(out, JSONResponse) or isinstance(body.image, list) else out[0]
+router = APIRouter(tags=["roboflow"])  # the v1 routes, the registry and /info
+legacy_router = APIRouter(tags=["roboflow"])  # POST /{project}/{version}: included after every fixed route
 
 
-def add_legacy_route(app: FastAPI, svc: Service) -> None:
-    """``POST /{project}/{version}``, the client's v0 call: registered last, after every fixed route."""
-    Key = Annotated[str | None, Depends(svc.given_key)]  # noqa: N806 - a type, read as one
+@router.get("/info")
+def info() -> dict[str, str]:
+    """The server's name and version (Roboflow's ``ServerInfo``)."""
+    return {"name": "yolodeck service (Roboflow inference API)", "version": "1", "uuid": SERVICE_ID}
 
-    @app.post("/{project}/{version}", tags=["roboflow"], response_model=schemas.RoboflowResponse,
-              response_model_by_alias=True)
-    async def legacy(project: str, version: str, request: Request, key: Key,
-                     confidence: Annotated[str, Query(max_length=16)] = "0.4",
-                     overlap: Annotated[str, Query(max_length=16)] = "0.3",
-                     max_detections: Annotated[int, Query(ge=1, le=1000)] = 300) -> Any:
-        """Roboflow's v0 route: the image as the body (base64 text or a multipart file), options in the query."""
-        svc.authorize(key)
-        variant = variant_of(f"{project}/{version}", svc.served())
-        kind = request.headers.get("content-type", "")
-        if kind.startswith("multipart/form-data"):
-            data = await (await form_file(request, ("file", "image"), max_fields=10))[0].read()
-        else:
-            data = decode((await request.body()).decode("ascii", errors="replace"), "body")
-        opts = schemas.DetectOptions(conf=_fraction(confidence, "confidence"), iou=_fraction(overlap, "overlap"),
-                                     max_det=max_detections, variant=variant)
-        out = await run_in_threadpool(_run, svc, [data], opts)
-        return out if isinstance(out, JSONResponse) else out[0]
+
+@router.get("/model/registry")
+def model_registry(svc: Svc, key: Key) -> dict[str, Any]:
+    """The models served: the deck's repo (its default variant) and each served variant as ``repo@variant``."""
+    svc.authorize(key)
+    return registry(svc.served())
+
+
+@router.post("/model/add")
+def model_add(svc: Svc, body: ModelRequest, key: Key) -> dict[str, Any]:
+    """Nothing to load: the workers serve their deck already. A served id answers the registry; another, a 404."""
+    svc.authorize(key or body.api_key)
+    now = svc.served()
+    variant_of(body.model_id or "?", now)
+    return registry(now)
+
+
+def _unload() -> None:  # changes nothing, so it needs no key (the client sends none here in its default mode)
+    raise ServiceError(409, "this service's workers serve what they were started with; nothing was unloaded: "
+                            "stop the workers to stop serving a deck (GET /model/registry lists what is served)")
+
+
+@router.post("/model/remove")
+def model_remove() -> None:
+    _unload()
+
+
+@router.post("/model/clear")
+def model_clear() -> None:
+    _unload()
+
+
+@router.post("/infer/object_detection",
+             responses={200: {"model": schemas.RoboflowResponse | list[schemas.RoboflowResponse]}})
+def infer(svc: Svc, body: schemas.RoboflowRequest, key: Key) -> Any:
+    """Roboflow inference's object detection request: one image or a list, one answer each."""
+    svc.authorize(key or body.api_key)
+    images = images_of(body)
+    opts = schemas.DetectOptions(conf=body.confidence, iou=body.iou_threshold, classes=body.class_filter,
+                                 max_det=body.max_detections, variant=variant_of(body.model_id, svc.served()))
+    out = _run(svc, images, opts)
+    return out if isinstance(out, JSONResponse) or isinstance(body.image, list) else out[0]
+
+
+@legacy_router.post("/{project}/{version}", response_model=schemas.RoboflowResponse, response_model_by_alias=True)
+async def legacy(svc: Svc, project: str, version: str, request: Request, key: Key,
+                 confidence: Annotated[str, Query(max_length=16)] = "0.4",
+                 overlap: Annotated[str, Query(max_length=16)] = "0.3",
+                 max_detections: Annotated[int, Query(ge=1, le=1000)] = 300) -> Any:
+    """Roboflow's v0 route: the image as the body (base64 text or a multipart file), options in the query."""
+    svc.authorize(key)
+    variant = variant_of(f"{project}/{version}", svc.served())
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        data = await (await form_file(request, ("file", "image"), max_fields=10))[0].read()
+    else:
+        data = decode((await request.body()).decode("ascii", errors="replace"), "body")
+    opts = schemas.DetectOptions(conf=_fraction(confidence, "confidence"), iou=_fraction(overlap, "overlap"),
+                                 max_det=max_detections, variant=variant)
+    out = await run_in_threadpool(_run, svc, [data], opts)
+    return out if isinstance(out, JSONResponse) else out[0]

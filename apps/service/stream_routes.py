@@ -11,10 +11,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from apps.service import schemas
+from apps.service.detection import GUARDED, Svc
 from apps.service.errors import ServiceError
 from apps.service.streams import SourcePolicy, StreamBoard, StreamSpec
 from hub.base.errors import InvalidVideoError
@@ -64,34 +65,39 @@ def events(board: StreamBoard, sid: str) -> Iterator[str]:
             return
 
 
-def add_routes(app: FastAPI, board: StreamBoard, policy: SourcePolicy, guarded: list) -> None:
-    @app.post("/v1/streams", dependencies=guarded, status_code=201, response_model=schemas.StreamState,
-              tags=["streams"], responses={422: {"model": schemas.Problem}})
-    def create_stream(body: schemas.StreamCreate) -> JSONResponse:
-        """Count on a live source until DELETE: a worker claims it within a second or so."""
-        return create(board, policy, body)
+router = APIRouter(tags=["streams"], dependencies=GUARDED)
 
-    @app.get("/v1/streams", dependencies=guarded, response_model=list[schemas.StreamState], tags=["streams"])
-    def list_streams() -> list[dict[str, Any]]:
-        """The streams not yet ended."""
-        return [_public(s) for s in board.running()]
 
-    @app.get("/v1/streams/{sid}", dependencies=guarded, response_model=schemas.StreamState, tags=["streams"])
-    def read_stream(sid: str) -> dict[str, Any]:
-        """Its state, the source's status (fps, lag, drops, reconnects) and the counts so far."""
-        return _public(_known(board, sid))
+@router.post("/v1/streams", status_code=201, response_model=schemas.StreamState,
+             responses={422: {"model": schemas.Problem}})
+def create_stream(svc: Svc, body: schemas.StreamCreate) -> JSONResponse:
+    """Count on a live source until DELETE: a worker claims it within a second or so."""
+    return create(svc.board, svc.sources, body)
 
-    @app.get("/v1/streams/{sid}/events", dependencies=guarded, tags=["streams"],
-             responses={200: {"content": {"text/event-stream": {}}}})
-    def stream_events(sid: str) -> StreamingResponse:
-        """Server-sent events of count changes (``counts``) and of its state (``claimed``, ``stopped``, ``failed``)."""
-        _known(board, sid)
-        return StreamingResponse(events(board, sid), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
 
-    @app.delete("/v1/streams/{sid}", dependencies=guarded, response_model=schemas.StreamState, tags=["streams"])
-    def stop_stream(sid: str) -> dict[str, Any]:
-        """Stop it: its worker lets go within a second; the final counts stay readable for an hour."""
-        _known(board, sid)
-        board.stop(sid)
-        return _public(_known(board, sid))
+@router.get("/v1/streams", response_model=list[schemas.StreamState])
+def list_streams(svc: Svc) -> list[dict[str, Any]]:
+    """The streams not yet ended."""
+    return [_public(s) for s in svc.board.running()]
+
+
+@router.get("/v1/streams/{sid}", response_model=schemas.StreamState)
+def read_stream(svc: Svc, sid: str) -> dict[str, Any]:
+    """Its state, the source's status (fps, lag, drops, reconnects) and the counts so far."""
+    return _public(_known(svc.board, sid))
+
+
+@router.get("/v1/streams/{sid}/events", responses={200: {"content": {"text/event-stream": {}}}})
+def stream_events(svc: Svc, sid: str) -> StreamingResponse:
+    """Server-sent events of count changes (``counts``) and of its state (``claimed``, ``stopped``, ``failed``)."""
+    _known(svc.board, sid)
+    return StreamingResponse(events(svc.board, sid), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+@router.delete("/v1/streams/{sid}", response_model=schemas.StreamState)
+def stop_stream(svc: Svc, sid: str) -> dict[str, Any]:
+    """Stop it: its worker lets go within a second; the final counts stay readable for an hour."""
+    _known(svc.board, sid)
+    svc.board.stop(sid)
+    return _public(_known(svc.board, sid))
