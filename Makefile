@@ -134,3 +134,4 @@ dashboard: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from hub.base.errors import YolodeckError
 from hub.runtime import Detections, Detector
+from hub.runtime.detector import Tiles
 
 FORMATS = ("labelstudio", "coco", "yolo", "csv")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -50,7 +51,7 @@ def sources(spec: str) -> list[Path]:
     return found
 
 
-def detect_all(detector: Detector, images: list[Path], *, conf: float, iou: float, max_det: int, tiles,
+def detect_all(detector: Detector, images: list[Path], *, conf: float, iou: float, max_det: int, tiles: Tiles,
                progress: bool = True) -> Iterator[tuple[Path, Detections | None, str | None]]:
     """Each image's detections, or None and why it was skipped."""
     for image in tqdm(images, desc="predict", unit="img", disable=not progress):
@@ -133,7 +134,7 @@ def write(results: list[tuple[Path, Detections]], names: list[str], out: Path, f
 
 
 def predict(detector: Detector, spec: str, out: str | Path, *, fmt: str, model_version: str, conf: float = 0.25,
-            iou: float = 0.7, max_det: int = 1000, tiles=None, progress: bool = True) -> Predicted:
+            iou: float = 0.7, max_det: int = 1000, tiles: Tiles = None, progress: bool = True) -> Predicted:
     """Run ``detector`` over ``spec`` (folder, list or glob) and write pre-annotations as ``fmt`` under ``out``."""
     if fmt not in FORMATS:
         raise YolodeckError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")

@@ -51,7 +51,7 @@ def copy_vendor(out: Path, source: Path | None = None) -> dict[str, dict[str, st
     return table
 
 
-def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, manifest: dict,
+def assemble_static(out: str | Path, *, model: str, commit: str, endpoint: str, manifest: dict[str, Any],
                     variants: list[str] | None = None, bundle_from: Any = None, vendor: Path | None = None) -> Path:
     """Write the static Space into ``out``. ``manifest``: the deck's (as a dict); ``bundle_from``: an opened deck
     (``hub.open_deck``) whose manifest, ONNX files and examples are copied into ``deck/``."""

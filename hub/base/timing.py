@@ -36,8 +36,8 @@ def blocks_in_turn(calls: dict[str, Callable[[int], object]], *, per_block: int,
         if rounds is not None:
             yield from (progress or iter)(range(rounds))
             return
-        r = 0
-        while min(sum(sum(b) for b in blocks[key]) for key in calls) < seconds * 1e3:
+        r, budget_ms = 0, (seconds or 0.0) * 1e3
+        while min(sum(sum(b) for b in blocks[key]) for key in calls) < budget_ms:
             yield r
             r += 1
 

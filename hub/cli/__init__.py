@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         module = importlib.import_module(f"hub.cli.{name}")
-        p = sub.add_parser(name, help=module.__doc__.splitlines()[0], description=module.__doc__)
+        doc = module.__doc__ or name
+        p = sub.add_parser(name, help=doc.splitlines()[0], description=doc)
         module.register(p)
         p.set_defaults(run=module.run)
     return parser

@@ -16,7 +16,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub.server.tokens import TokenError, TokenStore
+    from hub.base.errors import TokenError
+    from hub.server.tokens import TokenStore
     from hub.store.local import LocalStore
 
     tokens = TokenStore(LocalStore(args.root).root)

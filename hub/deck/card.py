@@ -13,7 +13,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub.deck import choose
-from hub.deck.manifest import Manifest
+from hub.deck.manifest import Manifest, Variant
 
 NOISY_SPREAD = 2.0  # a variant whose slowest timing block took this many times its quietest was timed on a busy machine
 LICENSE = "agpl-3.0"  # Ultralytics models and their exports are AGPL-3.0
@@ -157,11 +157,11 @@ MEANINGS = {"empty": "a facing with no product on it, a gap to restock: the Shel
                      "`analysis=shelf` and the video tools' `--empty-after` read this class"}
 
 
-def _classes(manifest: Manifest, variant) -> list[str]:
+def _classes(manifest: Manifest, variant: Variant | None) -> list[str]:
     """Per class: its AP50-95 and the confidence ``conf="best"`` keeps it from (where its F1 peaked on the test
     split), and what the class means where yolodeck's tools give it a meaning."""
-    m = variant.metrics if variant and variant.metrics else None
-    if m is None or not (m.per_class or m.thresholds):
+    m = variant.metrics if variant else None
+    if variant is None or m is None or not (m.per_class or m.thresholds):
         return []
 
     def cell(value: float | None) -> str:

@@ -28,7 +28,8 @@ def accurate(manifest: Manifest, *, backends: list[str] | None = None) -> list[V
     pool = [v for v in manifest.available if backends is None or v.backend in backends]
     if not pool:
         raise VariantNotFoundError(f"no variant of {manifest.model} runs on {', '.join(backends or []) or 'nothing'}")
-    good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - TOLERANCE)]
+    good = [v for v in pool if ref is None or ref.metrics is None
+            or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - TOLERANCE)]
     return sorted(good or pool, key=lambda v: v.latency_ms.median if v.latency_ms else float("inf"))
 
 

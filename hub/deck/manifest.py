@@ -23,7 +23,7 @@ from hub.base.errors import IntegrityError, ManifestError, VariantNotFoundError
 from hub.base.paths import relpath
 
 FILENAME = "manifest.json"
-SCHEMA = 1
+SCHEMA: Literal[1] = 1
 SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
 METRIC_KEYS = ("precision", "recall", "f1", "map50", "map50_95")
 
@@ -98,7 +98,8 @@ class Variant(_Model):
     """One deployable file of the deck (or the reason it could not be made)."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
-    backend: Literal[tuple(catalog.BACKENDS)]  # type: ignore[valid-type]  (the catalog's, as a JSON Schema enum)
+    # the catalog's, as a JSON Schema enum (a Literal made at run time: a type checker cannot read it)
+    backend: Literal[tuple(catalog.BACKENDS)]  # type: ignore[valid-type]
     precision: Literal[catalog.PRECISIONS]  # type: ignore[valid-type]
     file: RelPath
     bytes: int = 0
@@ -258,9 +259,10 @@ class Manifest(_Model):
             v.verify_file(Path(deck) / v.file)
 
 
-def _describe(error: Any, data: dict) -> str:
+def _describe(error: Any, data: dict[str, Any]) -> str:
     """One pydantic error as 'variants[2] (tflite-int8).sha256: message'."""
-    where, node = [], data
+    where: list[str] = []
+    node: Any = data
     for part in error["loc"]:
         if isinstance(part, int):
             vid = node[part].get("id") if isinstance(node, list) and part < len(node) and isinstance(node[part], dict) \

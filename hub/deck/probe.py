@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,5 +61,8 @@ def measure(detectors: dict[str, Any], *, imgsz: int, seconds: float = 0.4, bloc
     """Median ms of ``detect()`` per detector (by id): blocks of ``block`` calls taken in turn for about
     ``seconds`` each; the quietest block counts (a noisy moment on a shared machine does not decide)."""
     frame = np.random.default_rng(0).integers(0, 255, (imgsz, imgsz, 3), np.uint8)
-    calls = {vid: (lambda i, det=det: det.detect(frame)) for vid, det in detectors.items()}
+    def call(det: Any) -> Callable[[int], object]:
+        return lambda i: det.detect(frame)
+
+    calls = {vid: call(det) for vid, det in detectors.items()}
     return {vid: quietest(b) for vid, b in blocks_in_turn(calls, per_block=block, seconds=seconds).items()}

@@ -6,8 +6,10 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from hub.runtime.backends import open_session
 from hub.runtime.detections import Detections
 from hub.runtime.images import ImageLike, read_image
 from hub.runtime.nms import nms
+from hub.runtime.tiles import Found, Region
 
 Tiles = tuple[int, int] | str | None
 MAX_TILE_COPIES = 8  # one-thread model copies for tiles at most (each holds its own weights and buffers)
@@ -77,7 +80,7 @@ class Detector:
             raise FileNotFoundError(f"model file {self.path} does not exist")
         self.backend, self._session = open_session(self.path, backend=backend, threads=threads, busy_wait=busy_wait)
         self._threads, self._busy_wait = threads, busy_wait
-        self._copies: tuple[ThreadPoolExecutor, queue.SimpleQueue] | None = None  # for tiles (_side_by_side)
+        self._copies: tuple[ThreadPoolExecutor, queue.SimpleQueue[Any]] | None = None  # for tiles (_side_by_side)
         self._copies_lock = threading.Lock()
         meta = self._session.metadata
         self.imgsz = int(imgsz or meta.get("imgsz") or self._session.input_size or 0)
@@ -115,17 +118,18 @@ class Detector:
         return bool(getattr(self._session, "dynamic", False))
 
     @property
-    def input_codes(self):
+    def input_codes(self) -> np.ndarray | None:
         """For a model that takes int8 pixels: each pixel value's code (``ops.letterbox(codes=)``); else None."""
         return getattr(self._session, "input_codes", None)
 
     def __repr__(self) -> str:
         return f"Detector({self.path.name!r}, backend={self.backend!r}, imgsz={self.imgsz}, classes={len(self.names)})"
 
-    def infer(self, blob):
+    def infer(self, blob: np.ndarray) -> np.ndarray:
         """The raw backend call: a float32 blob in ``layout`` (or int8 codes, :attr:`input_codes`) -> head output.
         Exposed for benchmarks."""
-        return self._session.run(blob)
+        out: np.ndarray = self._session.run(blob)
+        return out
 
     def detect(
         self,
@@ -185,12 +189,12 @@ class Detector:
         timing["read"] = (time.perf_counter() - t0) * 1e3
         rh, rw = rgb.shape[:2]
 
-        def run(region, session=self._session):
+        def run(region: Region, session: Any = self._session) -> Found:
             x0, y0, x1, y1 = region
             return region, *self._region(rgb[y0:y1, x0:x1], region, size, conf, iou, classes, max_det, session)
 
         grid = self._grid(w, h, tiles)  # from the image's own size (tile_px is in its pixels), cut in the read one
-        ran = {}  # regions already run to choose the grid
+        ran: dict[Region, Found] = {}  # regions already run to choose the grid
         if tiles == "auto" and self.min_object_px:
             grid, ran = tiles_mod.choose(rw, rh, run, size=size, object_px=self.min_object_px, finest=grid,
                                          overlap=overlap)
@@ -233,9 +237,14 @@ class Detector:
         return float(conf), None
 
     def _grid(self, width: int, height: int, tiles: Tiles) -> tuple[int, int]:
-        return tiles_mod.auto_grid(width, height, self.tile_px) if tiles == "auto" else tuple(tiles or (1, 1))
+        if tiles == "auto":
+            return tiles_mod.auto_grid(width, height, self.tile_px)
+        if isinstance(tiles, str):
+            raise ValueError(f"tiles is 'auto', (rows, cols) or None, not {tiles!r}")
+        rows, cols = tiles or (1, 1)
+        return int(rows), int(cols)
 
-    def _side_by_side(self) -> tuple[ThreadPoolExecutor, queue.SimpleQueue] | None:
+    def _side_by_side(self) -> tuple[ThreadPoolExecutor, queue.SimpleQueue[Any]] | None:
         """Threads and one-thread copies of the model, one per thread the detector was given, for tiles: on 2
         cores two one-thread ONNX Runtime sessions run 20 tiles in 168 ms, one two-thread session in 198-206
         (Intel Xeon); their pre- and post-processing overlaps the other's call too. None where that cannot be."""
@@ -244,7 +253,7 @@ class Detector:
             return None
         with self._copies_lock:
             if self._copies is None:
-                free: queue.SimpleQueue = queue.SimpleQueue()
+                free: queue.SimpleQueue[Any] = queue.SimpleQueue()
                 for _ in range(n):
                     copy = open_session(self.path, backend=self.backend, threads=1, busy_wait=self._busy_wait)[1]
                     copy.run(ops.letterbox(np.zeros((8, 8, 3), np.uint8), self.imgsz, layout=self.layout,
@@ -253,8 +262,8 @@ class Detector:
                 self._copies = ThreadPoolExecutor(n, thread_name_prefix="tiles"), free
         return self._copies
 
-    def _region(self, rgb: np.ndarray, region, size: int, conf: float, iou: float, classes, max_det: int,
-                session) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float]]:
+    def _region(self, rgb: np.ndarray, region: Region, size: int, conf: float, iou: float, classes: list[int] | None,
+                max_det: int, session: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float]]:
         """Letterbox, run (on ``session``), decode and NMS one region of the image; boxes in image pixels, and
         the ms of the three stages."""
         t1 = time.perf_counter()
@@ -273,7 +282,7 @@ class Detector:
         return xyxy, scores[keep], class_ids[keep], ((t2 - t1) * 1e3, (t3 - t2) * 1e3, (time.perf_counter() - t3) * 1e3)
 
 
-def _borrowing(free: queue.SimpleQueue, run, region):
+def _borrowing(free: queue.SimpleQueue[Any], run: Callable[[Region, Any], Found], region: Region) -> Found:
     """``run(region)`` on a model copy no other call holds meanwhile (a TFLite interpreter runs one call at a time)."""
     session = free.get()
     try:

@@ -122,7 +122,10 @@ def _open_bytes(data: bytes, what: str, fit: Fit = None) -> tuple[np.ndarray, tu
 
 def _from_array(arr: np.ndarray, bgr: bool) -> np.ndarray:
     shape, dtype = arr.shape, arr.dtype
-    what = lambda: f"array of shape {shape} and dtype {dtype}"  # noqa: E731  (formatted only for an error)
+
+    def what() -> str:  # formatted only for an error
+        return f"array of shape {shape} and dtype {dtype}"
+
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):

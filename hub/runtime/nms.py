@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,7 +35,8 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, *, iou: flo
     return keep[:max_det]
 
 
-def _nms_onnxruntime(session, xyxy, scores, class_ids, one_class: bool, iou: float, max_det: int) -> np.ndarray:
+def _nms_onnxruntime(session: Any, xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, one_class: bool,
+                     iou: float, max_det: int) -> np.ndarray:
     if one_class:  # one row of scores
         rows = scores.astype(np.float32)[None, None]
     else:  # a row per class present; a box scores 0 in the other rows, and the kernel skips scores <= 0
@@ -48,10 +50,11 @@ def _nms_onnxruntime(session, xyxy, scores, class_ids, one_class: bool, iou: flo
         "iou_threshold": np.array([iou], np.float32),
         "score_threshold": np.array([0.0], np.float32),
     }
-    return session.run(None, feeds)[0][:, 2]
+    selected: np.ndarray = session.run(None, feeds)[0]
+    return selected[:, 2]
 
 
-def _nms_opencv(xyxy, scores, class_ids, one_class: bool, iou: float) -> np.ndarray:
+def _nms_opencv(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, one_class: bool, iou: float) -> np.ndarray:
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).tolist()
     if one_class:
         keep = cv2.dnn.NMSBoxes(xywh, scores.tolist(), 0.0, float(iou))
@@ -61,7 +64,7 @@ def _nms_opencv(xyxy, scores, class_ids, one_class: bool, iou: float) -> np.ndar
 
 
 @functools.cache
-def _session():
+def _session() -> Any:
     """The NMS graph in a one-thread ONNX Runtime session (thread-safe to run), or None without onnxruntime.
 
     (Its telemetry is off already: ``hub.runtime`` imports ``hub.base.offline`` first.)
@@ -94,4 +97,5 @@ def build_graph() -> bytes:
     model = helper.make_model(helper.make_graph([node], "nms", inputs, [output]),
                               opset_imports=[helper.make_opsetid("", OPSET)], producer_name="yolodeck")
     model.ir_version = 7
-    return model.SerializeToString()
+    data: bytes = model.SerializeToString()
+    return data

@@ -7,6 +7,7 @@ one label per box), so our detections agree with ``YOLO(file).predict``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -72,7 +73,7 @@ def letterbox(image: np.ndarray, size: int, *, out: np.ndarray | None = None, la
     return out, Letterbox(r, left, top)
 
 
-def _border(canvas: np.ndarray, top: int, left: int, new_h: int, new_w: int, value) -> None:
+def _border(canvas: np.ndarray, top: int, left: int, new_h: int, new_w: int, value: Any) -> None:
     """Fill ``canvas`` (an H x W x C view, any strides) with ``value`` around the image's place."""
     canvas[:top] = value
     canvas[top + new_h:] = value
@@ -80,7 +81,8 @@ def _border(canvas: np.ndarray, top: int, left: int, new_h: int, new_w: int, val
     canvas[top:top + new_h, left + new_w:] = value
 
 
-def _coded(image: np.ndarray, size: int, top: int, left: int, codes: np.ndarray, out: np.ndarray | None):
+def _coded(image: np.ndarray, size: int, top: int, left: int, codes: np.ndarray,
+           out: np.ndarray | None) -> np.ndarray:
     """The resized image's pixels as the model's int8 codes, in place in a grey-coded (1, size, size, 3) blob."""
     if out is None or out.shape != (1, size, size, 3) or out.dtype != np.int8:
         out = np.empty((1, size, size, 3), np.int8)
@@ -94,7 +96,8 @@ def _coded(image: np.ndarray, size: int, top: int, left: int, codes: np.ndarray,
     return out
 
 
-def decode_head(output: np.ndarray, *, conf: float, classes: list[int] | None = None):
+def decode_head(output: np.ndarray, *, conf: float,
+                classes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ultralytics detect head (1, 4 + nc, N), boxes as cx, cy, w, h -> candidates above ``conf``.
 
     Returns xyxy (M, 4), scores (M,), class ids (M,), in network-input pixels.

@@ -11,6 +11,7 @@ with about how many facings it would take (its width over the row's median produ
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class ShelfReport:
     empty_share: float  # of all rows' widths together
     restock: list[Gap]  # the widest gaps first
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -81,7 +82,8 @@ def shelf_report(detections: Detections, *, empty: str = EMPTY) -> ShelfReport:
         span = float(boxes[:, 2].max() - boxes[:, 0].min())
         widths = boxes[:, 2] - boxes[:, 0]
         product_w = float(np.median(widths[~gaps])) if (~gaps).any() else float(np.median(widths))
-        found = [Gap(r + 1, *map(float, b), float(c), round(float(w / max(product_w, 1e-9)), 1))
+        found = [Gap(r + 1, float(b[0]), float(b[1]), float(b[2]), float(b[3]), float(c),
+                     round(float(w / max(product_w, 1e-9)), 1))
                  for b, c, w in zip(boxes[gaps], detections.confidence[mine][gaps], widths[gaps], strict=True)]
         found.sort(key=lambda g: g.x1)
         empty_w = float(widths[gaps].sum())

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels
-Found = tuple  # (region, xyxy, scores, class ids, ...): what a detector found in one region, boxes in image pixels
+Found = tuple[Any, ...]  # (region, xyxy, scores, class ids, ...): what a detector found in one region, boxes in image pixels
 MERGE_IOS = 0.6  # a box this much inside another (of the same class) is the same object
 EDGE_PX = 2.0  # a box within this of a tile's inner border was cut by it
 SURE = 0.25  # boxes at least this sure measure the objects' size (the apps' default confidence)

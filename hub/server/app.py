@@ -17,8 +17,9 @@ write what; request sizes are bounded by :class:`~hub.server.commit_body.Limits`
 import errno
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 from fastapi import Depends, FastAPI, Request
@@ -42,7 +43,7 @@ TYPES = {"models": "model", "spaces": "space", "datasets": "dataset"}
 PREFIX = {"model": "", "space": "spaces/", "dataset": "datasets/"}
 # CORS as the Hub answers it on resolve and API routes, so a page on another origin (a static Space) can load a
 # deck: any origin, no cookies (a token travels as Authorization), and the headers a download reads exposed.
-CORS = {"allow_origins": ["*"], "allow_credentials": False, "allow_methods": ["GET", "HEAD", "POST", "OPTIONS"],
+CORS: dict[str, Any] = {"allow_origins": ["*"], "allow_credentials": False, "allow_methods": ["GET", "HEAD", "POST", "OPTIONS"],
         "allow_headers": ["authorization", "range", "content-type", "user-agent", "x-requested-with"],
         "expose_headers": ["X-Repo-Commit", "ETag", "X-Linked-Etag", "X-Linked-Size", "Content-Range",
                            "Accept-Ranges", "Content-Length", "X-Error-Code", "X-Error-Message"],
@@ -71,7 +72,7 @@ def build(store: LocalStore, *, token: str | None = None, private: bool = False,
     def base(request: Request) -> str:
         return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
 
-    def info_dict(info: dict, repo_type: str) -> dict:
+    def info_dict(info: dict[str, Any], repo_type: str) -> dict[str, Any]:
         out = {"id": info["id"], "sha": info.get("sha"), "private": info.get("private", False),
                "lastModified": info.get("lastModified"), "author": info["id"].split("/")[0],
                "siblings": [{"rfilename": f} for f in info.get("files", [])], "tags": [], "downloads": 0, "likes": 0}
@@ -79,7 +80,7 @@ def build(store: LocalStore, *, token: str | None = None, private: bool = False,
             out["sdk"] = info.get("sdk")
         return out
 
-    def entry_json(path: str, size: int, oid: str) -> dict:
+    def entry_json(path: str, size: int, oid: str) -> dict[str, Any]:
         return {"type": "file", "path": path, "size": size, "oid": oid}
 
     def readable(caller: Token | None, kind: str, owner: str, name: str) -> tuple[str, str]:
@@ -150,7 +151,8 @@ def build(store: LocalStore, *, token: str | None = None, private: bool = False,
         under = f"{prefix}/" if prefix else ""
         if prefix and not any(p.startswith(under) for p in files):
             raise HttpError(404, f"{prefix} not found in {repo_id}@{revision}", "EntryNotFound")
-        out, folders = [], set()
+        out: list[dict[str, Any]] = []
+        folders: set[str] = set()
         for path, e in files.items():
             if not path.startswith(under):
                 continue
@@ -252,7 +254,7 @@ def build(store: LocalStore, *, token: str | None = None, private: bool = False,
     return app
 
 
-def _conflict(fn, *args, **kwargs) -> None:
+def _conflict(fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
     """A ref that already exists is a 409; a missing repo or revision stays a 404."""
     try:
         fn(*args, **kwargs)

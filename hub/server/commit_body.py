@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -66,10 +67,10 @@ class HttpError(Exception):
 
 
 async def read_commit(chunks: AsyncIterator[bytes], tmp: Path,
-                      limits: Limits = DEFAULT_LIMITS) -> tuple[dict, list[AddFile | DeleteFile]]:
+                      limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any], list[AddFile | DeleteFile]]:
     """(header, operations) of an NDJSON commit body; HttpError 400 naming the first bad line, 413 past
     ``limits``."""
-    header: dict = {}
+    header: dict[str, Any] = {}
     operations: list[AddFile | DeleteFile] = []
     buffer = bytearray()
     async for chunk in chunks:
@@ -86,7 +87,7 @@ async def read_commit(chunks: AsyncIterator[bytes], tmp: Path,
     return header, operations
 
 
-def _line(line: bytes, header: dict, operations: list, tmp: Path, limits: Limits) -> None:
+def _line(line: bytes, header: dict[str, Any], operations: list[Any], tmp: Path, limits: Limits) -> None:
     if not line.strip():
         return
     try:

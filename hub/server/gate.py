@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.base.errors import (
     ConcurrentPushError,
@@ -58,21 +59,23 @@ class BodyLimit:
     ``Content-Length`` or counted as it streams (then ``exceeded(message)`` is raised for the app's
     own error handler). ``limit`` may be a function of the request path."""
 
-    def __init__(self, app, limit: int | Callable[[str], int], *,
+    def __init__(self, app: ASGIApp, limit: int | Callable[[str], int], *,
                  exceeded: Callable[[str], Exception] = lambda message: HttpError(413, message)) -> None:
         self.app, self.limit, self.exceeded = app, limit, exceeded
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         limit = self.limit(scope["path"]) if callable(self.limit) else self.limit
         length = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if length.isdigit() and int(length) > limit:
             message = f"request body of {int(length)} bytes is over the limit of {limit} bytes"
-            return await error_response(413, message)(scope, receive, send)
+            await error_response(413, message)(scope, receive, send)
+            return
         seen = 0
 
-        async def bounded():
+        async def bounded() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
@@ -95,7 +98,7 @@ class Gate:
     def _limit(self, path: str) -> int:
         return self.limits.max_commit_bytes if "/commit/" in path else self.limits.max_json_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?")[0]
             path = "/".join(quote(unquote(s), safe="") for s in raw.split("/"))

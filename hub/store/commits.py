@@ -11,7 +11,9 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hub.base.errors import ConcurrentPushError, EntryNotFoundError, RevisionNotFoundError, StorageFullError
 from hub.store import validate_path
@@ -20,11 +22,27 @@ from hub.store.files import AddFile, DeleteFile, Entry, git_blob_oid, now, write
 DEFAULT_BRANCH = "main"
 
 
-class Commits:
-    def _read_commit(self, d: Path, oid: str) -> dict:
-        return json.loads((d / "commits" / f"{oid}.json").read_text())
+Staged = list[tuple[str, tuple[Entry, Path] | None]]  # per operation: its path, and its staged blob (None: delete)
 
-    def _write_commit(self, d: Path, *, parent: str | None, tree: dict, title: str, description: str) -> str:
+
+class Commits:
+    root: Path  # the store's folder (LocalStore's)
+
+    if TYPE_CHECKING:  # what the mixin uses of LocalStore
+        def _existing(self, repo_id: str, repo_type: str) -> Path: ...
+        def _read_ref(self, d: Path, kind: str, name: str) -> str | None: ...
+        @staticmethod
+        def _ref_path(d: Path, kind: str, name: str) -> Path: ...
+        def _lock(self, d: Path) -> AbstractContextManager[None]: ...
+        def blob_path(self, sha256: str) -> Path: ...
+        def resolve(self, repo_id: str, revision: str = DEFAULT_BRANCH, *, repo_type: str = "model") -> str: ...
+
+    def _read_commit(self, d: Path, oid: str) -> dict[str, Any]:
+        record: dict[str, Any] = json.loads((d / "commits" / f"{oid}.json").read_text())
+        return record
+
+    def _write_commit(self, d: Path, *, parent: str | None, tree: dict[str, Any], title: str,
+                      description: str) -> str:
         record = {"parent": parent, "title": title, "message": description, "date": now(), "author": "yolodeck",
                   "tree": tree}
         data = json.dumps(record, sort_keys=True).encode()
@@ -69,7 +87,7 @@ class Commits:
         (self.root / "staging").mkdir(exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self.root / "staging"))
         try:
-            staged: list[tuple[str, tuple[Entry, Path] | None]] = [
+            staged: Staged = [
                 (validate_path(op.path),
                  None if isinstance(op, DeleteFile) else self._store_blob(op.source, staging / str(i)))
                 for i, op in enumerate(operations)
@@ -85,12 +103,14 @@ class Commits:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _land(self, d: Path, repo_id: str, revision: str, staged: list, *, parent_commit: str | None,
+    def _land(self, d: Path, repo_id: str, revision: str, staged: Staged, *, parent_commit: str | None,
               replace_all: bool, title: str, description: str) -> str:
         head = self._read_ref(d, "heads", revision)
+        if head is None:  # deleted since commit() looked
+            raise RevisionNotFoundError(f"branch '{revision}' not found in {repo_id} (commits go to branches)")
         if parent_commit is not None and head != parent_commit:
             raise ConcurrentPushError(
-                f"{repo_id}@{revision} is at {head[:8] if head else None}, not at the expected parent "
+                f"{repo_id}@{revision} is at {head[:8]}, not at the expected parent "
                 f"{parent_commit[:8]}: someone pushed in between; pull and push again"
             )
         tree = {} if replace_all else dict(self._read_commit(d, head)["tree"])
@@ -106,8 +126,10 @@ class Commits:
         added: list[Path] = []
         try:
             for _, blob in staged:
-                target = self.blob_path(blob[0].sha256) if blob else None
-                if target is not None and not target.exists():
+                if blob is None:
+                    continue
+                target = self.blob_path(blob[0].sha256)
+                if not target.exists():
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(blob[1], target)
                     added.append(target)
@@ -115,12 +137,12 @@ class Commits:
             added.append(d / "commits" / f"{oid}.json")
             write_atomic(self._ref_path(d, "heads", revision), oid.encode())  # the commit point
         except BaseException:
-            for path in added:
-                path.unlink(missing_ok=True)
+            for undo in added:
+                undo.unlink(missing_ok=True)
             raise
         return oid
 
-    def list_commits(self, repo_id: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> list[dict]:
+    def list_commits(self, repo_id: str, *, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> list[dict[str, Any]]:
         """Newest first: id, title, message, date, authors."""
         d = self._existing(repo_id, repo_type)
         oid: str | None = self.resolve(repo_id, revision, repo_type=repo_type)

@@ -6,7 +6,9 @@ handed to ``huggingface_hub`` and never printed or written anywhere by yolodeck.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from hub.base.errors import (
     EntryNotFoundError,
@@ -17,6 +19,9 @@ from hub.base.errors import (
 )
 from hub.base.offline import cache_dir
 from hub.store import validate_repo_id
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 MANIFEST = "manifest.json"
 
@@ -66,7 +71,7 @@ class HfStore:
         """A filesystem-safe name for this endpoint (cache folders)."""
         return "hf-" + "".join(c if c.isalnum() else "_" for c in self.endpoint.split("://")[-1])
 
-    def _call(self, fn, *args, **kwargs):
+    def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
@@ -100,27 +105,31 @@ class HfStore:
         try:
             path = self.download(repo_id, MANIFEST, revision=revision, repo_type=repo_type)
         except EntryNotFoundError:  # not a deck: ask for the commit alone
-            return self._call(self.api.repo_info, repo_id, revision=revision, repo_type=repo_type).sha
+            sha = self._call(self.api.repo_info, repo_id, revision=revision, repo_type=repo_type).sha
+            if sha is None:
+                raise RevisionNotFoundError(f"{self.endpoint} gave no commit for {repo_id}@{revision}") from None
+            return sha
         return path.parent.name  # the Hub cache's snapshots/<commit>/ folder
 
-    def list_refs(self, repo_id: str, *, repo_type: str = "model") -> dict[str, list[dict]]:
+    def list_refs(self, repo_id: str, *, repo_type: str = "model") -> dict[str, list[dict[str, Any]]]:
         refs = self._call(self.api.list_repo_refs, repo_id, repo_type=repo_type)
         return {
             "branches": [{"name": b.name, "ref": b.ref, "targetCommit": b.target_commit} for b in refs.branches],
             "tags": [{"name": t.name, "ref": t.ref, "targetCommit": t.target_commit} for t in refs.tags],
         }
 
-    def list_commits(self, repo_id: str, *, revision: str = "main", repo_type: str = "model") -> list[dict]:
+    def list_commits(self, repo_id: str, *, revision: str = "main", repo_type: str = "model") -> list[dict[str, Any]]:
         commits = self._call(self.api.list_repo_commits, repo_id, revision=revision, repo_type=repo_type)
         return [{"id": c.commit_id, "title": c.title, "message": c.message,
                  "date": c.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "authors": [{"user": a} for a in c.authors]}
                 for c in commits]
 
-    def list_repos(self, *, repo_type: str | None = None, author: str | None = None) -> list[dict]:
+    def list_repos(self, *, repo_type: str | None = None, author: str | None = None) -> list[dict[str, Any]]:
         out = []
         for t in [repo_type] if repo_type else ["model", "space"]:
-            lister = self.api.list_models if t == "model" else self.api.list_spaces if t == "space" else self.api.list_datasets
-            for info in self._call(lister, author=author):
+            listed: Iterable[Any] = self._call(self.api.list_models if t == "model" else self.api.list_spaces
+                                               if t == "space" else self.api.list_datasets, author=author)
+            for info in listed:
                 out.append({"id": info.id, "type": t, "private": bool(info.private), "sha": info.sha,
                             "lastModified": info.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ") if info.last_modified else None})
         return out

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
 
 from filelock import FileLock
@@ -76,7 +76,7 @@ class LocalStore(Commits):
         return (self._repo_dir(repo_id, repo_type) / "repo.json").is_file()
 
     def create_repo(self, repo_id: str, *, repo_type: str = "model", private: bool = False, exist_ok: bool = False,
-                    space_sdk: str | None = None) -> dict:
+                    space_sdk: str | None = None) -> dict[str, Any]:
         d = self._repo_dir(repo_id, repo_type)
         with self._lock(d):
             if (d / "repo.json").is_file():
@@ -97,16 +97,16 @@ class LocalStore(Commits):
         os.replace(d, trash)
         shutil.rmtree(trash, ignore_errors=True)
 
-    def repo_info(self, repo_id: str, *, repo_type: str = "model", revision: str | None = None) -> dict:
+    def repo_info(self, repo_id: str, *, repo_type: str = "model", revision: str | None = None) -> dict[str, Any]:
         d = self._existing(repo_id, repo_type)
-        info = json.loads((d / "repo.json").read_text())
+        info: dict[str, Any] = json.loads((d / "repo.json").read_text())
         info["sha"] = self.resolve(repo_id, revision or DEFAULT_BRANCH, repo_type=repo_type)
         commit = self._read_commit(d, info["sha"])
         info["lastModified"] = commit["date"]
         info["files"] = sorted(commit["tree"])
         return info
 
-    def list_repos(self, *, repo_type: str | None = None, author: str | None = None) -> list[dict]:
+    def list_repos(self, *, repo_type: str | None = None, author: str | None = None) -> list[dict[str, Any]]:
         out = []
         for t in [repo_type] if repo_type else ["model", "space", "dataset"]:
             base = self.root / "repos" / f"{t}s"
@@ -119,9 +119,10 @@ class LocalStore(Commits):
                 out.append(info)
         return out
 
-    def repo_meta(self, repo_id: str, *, repo_type: str = "model") -> dict:
+    def repo_meta(self, repo_id: str, *, repo_type: str = "model") -> dict[str, Any]:
         """What ``repo.json`` says (id, type, private, created), without resolving anything."""
-        return json.loads((self._existing(repo_id, repo_type) / "repo.json").read_text())
+        meta: dict[str, Any] = json.loads((self._existing(repo_id, repo_type) / "repo.json").read_text())
+        return meta
 
     # --- refs ----------------------------------------------------------------------------------
 
@@ -144,9 +145,9 @@ class LocalStore(Commits):
             return revision
         raise RevisionNotFoundError(f"revision '{revision}' not found in {repo_id}")
 
-    def list_refs(self, repo_id: str, *, repo_type: str = "model") -> dict[str, list[dict]]:
+    def list_refs(self, repo_id: str, *, repo_type: str = "model") -> dict[str, list[dict[str, Any]]]:
         d = self._existing(repo_id, repo_type)
-        out: dict[str, list[dict]] = {}
+        out: dict[str, list[dict[str, Any]]] = {}
         for kind, key in (("heads", "branches"), ("tags", "tags")):
             folder = d / "refs" / kind
             out[key] = [

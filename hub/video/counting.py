@@ -91,6 +91,7 @@ class _Memory:
         """(track, centre, class id, box, score) for each detection of this frame, histories carried over."""
         self.frame += 1
         centres, sizes = _centres(d)
+        assert d.tracker_id is not None  # _centres refused untracked detections
         out = []
         current = set(d.tracker_id.tolist())
         for tid, c, size, cls, box, score in zip(d.tracker_id.tolist(), centres, sizes, d.class_id.tolist(),

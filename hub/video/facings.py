@@ -13,6 +13,7 @@ forgotten after ``grace``: a shadow or a passing trolley is not a gap. The shelf
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class FacingEvent:
     box: tuple[float, float, float, float]  # x1 y1 x2 y2 where it was last seen empty
     empty_s: float  # seconds from its first sighting to its last
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -105,5 +106,6 @@ class EmptyFacings:
         return out
 
     def _event(self, kind: str, at: float, place: _Place) -> FacingEvent:
-        return FacingEvent(kind, round(at, 3), place.number, place.row,
-                           tuple(round(float(v), 1) for v in place.box), round(place.last - place.first, 3))
+        x1, y1, x2, y2 = (round(float(v), 1) for v in place.box)
+        return FacingEvent(kind, round(at, 3), place.number, place.row, (x1, y1, x2, y2),
+                           round(place.last - place.first, 3))

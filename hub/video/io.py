@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class VideoInfo:
     codec: str
 
 
-def _open(path: str | Path):
+def _open(path: str | Path) -> Any:
     import av
 
     path = Path(path)
@@ -78,7 +79,7 @@ def read_frames(path: str | Path, *, ahead: int = 8) -> Iterator[np.ndarray]:
     container = _open(path)
     name = Path(path).name
     declared = int(container.streams.video[0].frames or 0)
-    buffer: queue.Queue = queue.Queue(maxsize=ahead)
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=ahead)
     stop = threading.Event()
     end = object()
 
@@ -141,13 +142,13 @@ class VideoWriter:
         self._container = av.open(str(self._tmp), "w", format="webm" if webm else "mp4",
                                   options={} if webm else {"movflags": "+faststart"})  # plays while it loads
         rate = Fraction(self.fps).limit_denominator(1001)
-        self._stream = self._container.add_stream(codec, rate=rate)
+        stream: Any = self._container.add_stream(codec, rate=rate)  # a VideoStream (PyAV's types say a union)
         w, h = self.size
-        self._stream.width, self._stream.height = w - w % 2, h - h % 2  # yuv420p needs even sides
-        self._stream.pix_fmt = pix
-        self._stream.options = {"crf": str(self.crf)} | ({"deadline": "realtime", "b": "0"} if webm
-                                                          else {"preset": "veryfast"})
-        self._frames: queue.Queue = queue.Queue(maxsize=8)
+        stream.width, stream.height = w - w % 2, h - h % 2  # yuv420p needs even sides
+        stream.pix_fmt = pix
+        stream.options = {"crf": str(self.crf)} | ({"deadline": "realtime", "b": "0"} if webm else {"preset": "veryfast"})
+        self._stream = stream
+        self._frames: queue.Queue[Any] = queue.Queue(maxsize=8)
         self._error: Exception | None = None
         self._thread = threading.Thread(target=self._encode, daemon=True, name="encode")
         self._thread.start()
@@ -174,7 +175,7 @@ class VideoWriter:
             while self._frames.get() is not None:  # drain, so that the caller never blocks
                 pass
 
-    def __exit__(self, kind, exc, tb) -> None:
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
         self._frames.put(None)
         self._thread.join()
         try:

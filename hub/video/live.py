@@ -17,7 +17,9 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -70,7 +72,7 @@ class StreamStatus:
     error: str | None = None  # the last failure, credentials removed
     fps: float = 0.0  # decoded per second, over the last few seconds
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -118,7 +120,7 @@ class LiveSource:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -154,7 +156,7 @@ class LiveSource:
             size -= self._buffer.popleft().image.nbytes
             self.status.drops += 1
 
-    def frames(self, *, duration: float | None = None, idle: float = 1.0):
+    def frames(self, *, duration: float | None = None, idle: float = 1.0) -> Iterator[LiveFrame]:
         """Frames in order (those older than ``max_lag`` dropped), until stopped or ``duration`` s."""
         end = None if duration is None else time.monotonic() + duration
         while not self._stop.is_set() and (end is None or time.monotonic() < end):
@@ -164,10 +166,11 @@ class LiveSource:
 
     # --- the reader thread ------------------------------------------------------------------------
 
-    def _open(self):
+    def _open(self) -> Any:
         import av
 
-        options, fmt, url = {}, None, self.url
+        options: dict[str, str] = {}
+        fmt, url = None, self.url
         if url.startswith(("rtsp://", "rtsps://")):
             options["rtsp_transport"] = "tcp"  # UDP transport loses packets (smeared frames) on busy networks
             if self.listen:  # a finite wait: FFmpeg's default (-1, forever) overflows in PyAV's build

@@ -7,17 +7,20 @@ written to temporary files and renamed into place only when the whole clip went 
 
 from __future__ import annotations
 
+import contextlib
 import csv as csv_mod
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from hub.runtime import BoxAnnotator, Detections, Detector
+from hub.runtime.detector import Tiles
 from hub.video.counting import LineCounter, Point, ZoneCounter
 from hub.video.facings import EmptyFacings, check_empty_class
 from hub.video.io import VideoWriter, probe, read_frames
@@ -36,7 +39,7 @@ class VideoReport:
     out: Path | None = None
     csv: Path | None = None
     dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
-    facings: list[dict] = field(default_factory=list)  # with empty_after: FacingEvent.to_dict() in time order
+    facings: list[dict[str, Any]] = field(default_factory=list)  # with empty_after: FacingEvent.to_dict() in time order
 
     @property
     def frames_per_second(self) -> float:
@@ -100,9 +103,9 @@ def _row(i: int, fps: float, tracked: Detections, lines: list[LineCounter], zone
 
 def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tuple[Point, Point]] = (),
                   zones: Sequence[Sequence[Point]] = (), out: str | Path | None = None, csv: str | Path | None = None,
-                  conf: float | str = 0.25, iou: float = 0.7, classes: list[int] | None = None, tiles=None,
+                  conf: float | str = 0.25, iou: float = 0.7, classes: list[int] | None = None, tiles: Tiles = None,
                   every: int = 1, max_frames: int | None = None, progress: bool = True,
-                  on_frame=None, moving_camera: bool = True, empty_after: float | None = None) -> VideoReport:
+                  on_frame: Callable[[int, Detections], None] | None = None, moving_camera: bool = True, empty_after: float | None = None) -> VideoReport:
     """Run the whole clip; the final counts are in the report, per frame in ``csv``; ``on_frame(index, tracked)``
     is called for every frame (a live view, a chart, a benchmark's scorer). ``conf`` is a number or "best" (each
     class's threshold from the deck); ``moving_camera=False`` skips measuring the camera's motion.
@@ -123,6 +126,7 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
+    counters: list[LineCounter | ZoneCounter] = [*line_counters, *zone_counters]
     tracker = Tracker(fps=info.fps / every, activation=activation, moving_camera=moving_camera)
     csv_path = Path(csv) if csv else None
     csv_tmp = csv_path.with_name(f".{csv_path.name}.{os.getpid()}.part") if csv_path else None
@@ -135,16 +139,16 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     writer = VideoWriter(out, fps=info.fps, size=(info.width, info.height)) if out else None
     tracked = Detections.empty(names, (info.width, info.height))
     tracked.tracker_id = np.zeros(0, np.int64)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     try:
-        with writer if writer else _Null():
+        with writer if writer else contextlib.nullcontext():
             for n, frame in enumerate(read_frames(source)):
                 if max_frames is not None and n >= max_frames:
                     break
                 if n % every == 0:
                     found = detector.detect(frame, conf=low, iou=iou, classes=classes, tiles=tiles)
                     tracked = tracker.update(found, frame)
-                    for counter in (*line_counters, *zone_counters):
+                    for counter in counters:
                         counter.update(tracked)
                     if facings:
                         facings.update(tracked, n / info.fps)
@@ -157,7 +161,7 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                     writer.write(draw(frame, tracked, line_counters, zone_counters, names))
                 if bar:
                     bar.update(1)
-        if csv_tmp:
+        if csv_tmp and csv_path:
             with open(csv_tmp, "w", newline="") as fh:
                 w = csv_mod.DictWriter(fh, fieldnames=list(rows[0]))
                 w.writeheader()
@@ -173,11 +177,3 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                        Path(out) if out else None, csv_path,
                        [z.dwell(names, info.fps / every) for z in zone_counters],
                        [e.to_dict() for e in facings.events] if facings else [])
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None

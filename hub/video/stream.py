@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from hub.runtime import Detector
+from hub.runtime import Detections, Detector
+from hub.runtime.detector import Tiles
 from hub.video.counting import LineCounter, Point, ZoneCounter
 from hub.video.facings import EmptyFacings, check_empty_class
-from hub.video.live import LiveSource
+from hub.video.live import LiveFrame, LiveSource
 from hub.video.tracking import Tracker, score_plan
 
 
@@ -28,23 +30,24 @@ from hub.video.tracking import Tracker, score_plan
 class StreamReport:
     frames: int  # processed (detected, tracked, counted)
     seconds: float
-    status: dict  # the source's StreamStatus at the end
+    status: dict[str, Any]  # the source's StreamStatus at the end
     lines: list[dict[str, dict[str, int]]] = field(default_factory=list)
     zones: list[dict[str, dict[str, int]]] = field(default_factory=list)
     lag_ms: dict[str, float] = field(default_factory=dict)  # p50, p95, max: decoded to counted
     gaps: list[dict[str, float]] = field(default_factory=list)  # {"at_s", "seconds"}: reconnects longer than kept
     dwell: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per zone, per class: seconds inside
-    facings: list[dict] = field(default_factory=list)  # with empty_after: the empty and refilled events
+    facings: list[dict[str, Any]] = field(default_factory=list)  # with empty_after: the empty and refilled events
 
 
 def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tuple[Point, Point]] = (),
                    zones: Sequence[Sequence[Point]] = (), conf: float | str = 0.25, iou: float = 0.7,
-                   classes: list[int] | None = None, tiles=None, duration: float | None = None,
+                   classes: list[int] | None = None, tiles: Tiles = None, duration: float | None = None,
                    csv: str | Path | None = None, fps: float = 30.0, lost_seconds: float = 1.0,
-                   on_second: Callable[[dict], None] | None = None, on_frame=None,
-                   on_count: Callable[[list[dict], list[dict]], None] | None = None,
+                   on_second: Callable[[dict[str, Any]], None] | None = None,
+                   on_frame: Callable[[LiveFrame, Detections], None] | None = None,
+                   on_count: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None] | None = None,
                    moving_camera: bool = True, empty_after: float | None = None,
-                   on_facing: Callable[[dict], None] | None = None) -> StreamReport:
+                   on_facing: Callable[[dict[str, Any]], None] | None = None) -> StreamReport:
     """Count on ``source`` (started here if it is not yet) for ``duration`` seconds, or until it is stopped.
     ``on_second(row)`` gets the per-second row the CSV gets (a live status line); ``on_frame(frame, tracked)``
     every processed frame; ``on_count(lines, zones)`` the counts (as in the report) after each frame that
@@ -55,6 +58,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]
     zone_counters = [ZoneCounter(list(p)) for p in zones]
+    counters: list[LineCounter | ZoneCounter] = [*line_counters, *zone_counters]
     tracker = Tracker(fps=fps, lost_seconds=lost_seconds, activation=activation, moving_camera=moving_camera)
     if not source.running and source.status.state != "stopped":
         source.start()
@@ -74,7 +78,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
             last_segment, last_seen = frame.segment, frame.decoded_at
             found = detector.detect(frame.image, conf=low, iou=iou, classes=classes, tiles=tiles)
             tracked = tracker.update(found, frame.image)
-            for counter in (*line_counters, *zone_counters):
+            for counter in counters:
                 counter.update(tracked)
             if on_count:
                 now = (sum(len(c.events) for c in line_counters), sum(sum(z.entered.values()) for z in zone_counters))
@@ -116,7 +120,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
 
 
 def _row(elapsed: float, frames: int, lags: list[float], source: LiveSource, lines: list[LineCounter],
-         zones: list[ZoneCounter], names: list[str]) -> dict:
+         zones: list[ZoneCounter], names: list[str]) -> dict[str, Any]:
     s = source.status
     recent = lags[-30:] or [0.0]
     row = {"time_s": round(elapsed, 2), "state": s.state, "processed": frames, "source_fps": s.fps,

@@ -531,8 +531,8 @@ MUTATIONS = [
              ('tests/apps/test_roboflow.py::test_the_roboflow_client_runs_unchanged_against_the_service',)),
     Mutation('roboflow: the key in the body not read',
              'apps/service/roboflow.py',
-             '        svc.authorize(key or body.api_key)\n        images = images_of(body)',
-             '        svc.authorize(key)\n        images = images_of(body)',
+             '    svc.authorize(key or body.api_key)\n    images = images_of(body)',
+             '    svc.authorize(key)\n    images = images_of(body)',
              ('tests/apps/test_roboflow.py::test_the_roboflow_client_runs_unchanged_against_the_service',)),
     Mutation('roboflow: percent thresholds taken as fractions',
              'apps/service/roboflow.py',
@@ -569,6 +569,11 @@ MUTATIONS = [
              '    return min(float(np.median(b)) for b in blocks)',
              '    return max(float(np.median(b)) for b in blocks)',
              ('tests/hub/test_foundations.py::test_blocks_in_turn_time_contenders_in_turn_and_keep_each_one_s_quietest_block',)),
+    Mutation('types: a time budget that may be None multiplied as it is',
+             'hub/base/timing.py',
+             'budget_ms = 0, (seconds or 0.0) * 1e3',
+             'budget_ms = 0, seconds * 1e3',
+             ('tests/test_lint.py::test_mypy_strict_on_hub_finds_nothing',)),
 ]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def int8_input(model: bytes | mmap.mmap) -> tuple[bytes, np.ndarray] | None:
         return None
     first, second = graph.Operators(0), graph.Operators(1)
 
-    def code(op) -> int:
+    def code(op: Any) -> int:
         opcode = root.OperatorCodes(op.OpcodeIndex())
         return max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
 

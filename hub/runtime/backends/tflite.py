@@ -27,7 +27,7 @@ class TfliteSession:
         except Exception:  # noqa: BLE001  (not a flatbuffer we understand: the interpreter will say what is wrong)
             shortcut = None
         self.input_codes: np.ndarray | None = None  # pixel -> int8 code, when the model takes int8 NHWC pixels
-        source = {"model_path": str(path)}
+        source: dict[str, str | bytes] = {"model_path": str(path)}
         if shortcut:
             source = {"model_content": shortcut[0]}
             self.input_codes = shortcut[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from hub.runtime.backends import require
 FORMAT = "yolodeck-weights-v1"
 
 
-def model_yaml(saved: dict) -> dict:
+def model_yaml(saved: dict[str, Any]) -> dict[str, Any]:
     """The saved model YAML with its scale named: a YAML of several scales saved with ``scale: ''`` was built at
     the first (Ultralytics assumes it, and warns at every build); its weights only load at the scale they have."""
     cfg = dict(saved)
