@@ -30,13 +30,13 @@ def counts_chart(rows: list[dict[str, str]]) -> go.Figure:
 
 def run_video(app, path, repo, revision, backend, precision, conf, iou, line, every):
     """(annotated clip, chart, CSV file, summary)."""
-    from hub.video import parse_line, probe, process_video
+    from hub.video import parse_line, process_video, video_info
 
     if not path:
         raise gr.Error("upload a video first (mp4, mov, mkv, webm, avi)", print_exception=False)
     deck = app._deck(repo, revision)
     try:
-        info = probe(path)
+        info = video_info(path)
         seconds = (info.frames / info.fps) if info.frames else 0
         if seconds > MAX_SECONDS:
             raise gr.Error(f"the clip is {seconds:.0f} s long; the limit here is {MAX_SECONDS} s: cut it, or run "

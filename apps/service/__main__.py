@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         from pathlib import Path
 
-        from apps.service.local import up
+        from apps.service.launcher import up
 
         extra = ["--prefix", args.prefix, "--max-queue", str(args.max_queue), "--max-tries", str(args.max_tries),
                  "--claim-after", str(args.claim_after), "--ttl", str(args.ttl)]

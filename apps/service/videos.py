@@ -38,14 +38,14 @@ def _number(fields: dict[str, Any], key: str, default: float, low: float, high: 
 def check(data: bytes, fields: dict[str, Any]) -> dict[str, Any]:
     """The job's params, once the clip opens, has frames, is short enough and the lines fit in its frame."""
     from hub.base.errors import InvalidVideoError
-    from hub.video import parse_line, probe, read_frames
+    from hub.video import parse_line, read_frames, video_info
 
     suffix = fields["suffix"] if fields["suffix"] in SUFFIXES else ".mp4"
     with tempfile.NamedTemporaryFile(suffix=suffix) as fh:
         fh.write(data)
         fh.flush()
         try:
-            info = probe(fh.name)
+            info = video_info(fh.name)
             next(iter(read_frames(fh.name, ahead=1)))  # one frame decodes
         except InvalidVideoError as exc:
             raise ServiceError(422, str(exc).replace(Path(fh.name).name, "the video")) from exc

@@ -13,7 +13,7 @@ shelves (``make bench-tiles``), the rule here scores higher than both. A few lin
 libraries would bring torch or supervision's dependencies into the lean runtime for one loop.
 
 "auto" (:func:`choose`) tiles by the size of the image's objects: the deck measured the smallest object size
-its model finds about as well as any (``training.scale``); a whole-image pass and a few centre probes measure
+its model finds about as well as any (``training.scale``); a whole-image pass and a few centre zooms measure
 the objects in this image, and the coarsest grid that shows them at that size runs (none, when the whole image
 does). On 3000 x 4000 shelves that is 4 x 3, the most accurate of the fixed grids (``make bench-tiles``).
 
@@ -37,14 +37,14 @@ Found = tuple[Any, ...]  # (region, xyxy, scores, class ids, ...): what a detect
 MERGE_IOS = 0.6  # a box this much inside another (of the same class) is the same object
 EDGE_PX = 2.0  # a box within this of a tile's inner border was cut by it
 SURE = 0.25  # boxes at least this sure measure the objects' size (the apps' default confidence)
-TRUST = 0.6  # a probe that sees objects at this much of min_px or more measures them: the demo deck still finds 82%
+TRUST = 0.6  # a zoom that sees objects at this much of min_px or more measures them: the demo deck still finds 82%
 #             of its objects at 0.59 of its min_px (recall 0.82 at 13.9 px). Below, clusters of small objects pass as
-#             one: on the bench's shelves the whole image, at 0.52, measured 77 px objects of 57; the 2x probe, at
+#             one: on the bench's shelves the whole image, at 0.52, measured 77 px objects of 57; the 2x zoom, at
 #             0.75, measured 55 of 54
 CONFIDENT = 0.4  # ... and when the model is sure of them: their median score at least this. Boxes drawn around
 #                  clusters of objects too small to see score low: the test suite's tiny model scored 6 such boxes
 #                  0.26-0.36 (median 0.29), and its objects at the size it finds them best 0.48-0.75 (medians of 3
-#                  images); the demo deck scores the bench's shelves 0.70 at the 2x probe
+#                  images); the demo deck scores the bench's shelves 0.70 at the 2x zoom
 
 
 def auto_grid(width: int, height: int, tile_px: int) -> tuple[int, int]:
@@ -75,9 +75,9 @@ def choose(width: int, height: int, run: Callable[[Region], Found], *, size: int
     """The grid for ``tiles="auto"``, from the size of the image's objects, measured.
 
     The whole image runs first, then its centre at 2x, 4x, ... zoom (each a tile ``run`` at the network's size),
-    until a probe can measure the objects: those it finds (at least ``SURE``, not cut by its border) are seen at
+    until a zoom can measure the objects: those it finds (at least ``SURE``, not cut by its border) are seen at
     ``TRUST`` of ``object_px`` or more, a size at which the model finds most of them, and it is sure of them
-    (median score ``CONFIDENT``). Their median side in image pixels, at the coarsest probe that measures them (the
+    (median score ``CONFIDENT``). Their median side in image pixels, at the coarsest zoom that measures them (the
     most objects), picks the coarsest grid that shows them at ``object_px``, the size the deck measured its model
     finds them well at (:func:`grid_for`); (1, 1) when the whole image does. Objects still too small at the finest
     zoom, or none found at all, take the ``finest`` grid (tiles the size of the images the model learned on).
@@ -99,7 +99,7 @@ def choose(width: int, height: int, run: Callable[[Region], Found], *, size: int
             rows, cols = grid_for(width, height, seen, size=size, object_px=object_px, overlap=overlap)
             return (min(rows, finest[0]), min(cols, finest[1])), ran
         zoom *= 2
-        if zoom > max(finest):  # the next probe would be smaller than the finest grid's tiles
+        if zoom > max(finest):  # the next zoom would be smaller than the finest grid's tiles
             return finest, ran
 
 

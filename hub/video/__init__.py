@@ -9,9 +9,9 @@ Needs PyAV (video in and out), ``trackers`` (ByteTrack) and ``supervision`` (the
 """
 
 from hub.video.counting import LineCounter, ZoneCounter, parse_line
-from hub.video.io import VideoInfo, VideoWriter, probe, read_frames
+from hub.video.io import VideoInfo, VideoWriter, read_frames, video_info
 from hub.video.pipeline import VideoReport, draw, process_video
 from hub.video.tracking import Tracker
 
 __all__ = ["LineCounter", "Tracker", "VideoInfo", "VideoReport", "VideoWriter", "ZoneCounter", "draw", "parse_line",
-           "probe", "process_video", "read_frames"]
+           "video_info", "process_video", "read_frames"]

@@ -57,7 +57,7 @@ def _open(path: str | Path) -> Any:
     return container
 
 
-def probe(path: str | Path) -> VideoInfo:
+def video_info(path: str | Path) -> VideoInfo:
     """Size, rate, declared frame count and codec, from the header."""
     with _open(path) as container:
         s = container.streams.video[0]

@@ -23,7 +23,7 @@ from hub.runtime import BoxAnnotator, Detections, Detector
 from hub.runtime.detector import Tiles
 from hub.video.counting import LineCounter, Point, ZoneCounter
 from hub.video.facings import EmptyFacings, check_empty_class
-from hub.video.io import VideoWriter, probe, read_frames
+from hub.video.io import VideoWriter, read_frames, video_info
 from hub.video.tracking import Tracker, score_plan
 
 WHITE, BLACK, LINE_RGB, ZONE_RGB = (255, 255, 255), (0, 0, 0), (255, 64, 160), (64, 200, 255)
@@ -121,7 +121,7 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
         raise ValueError(f"every must be at least 1, got {every}")
     names = detector.names
     facings = EmptyFacings(hold=check_empty_class(empty_after, names)) if empty_after is not None else None
-    info = probe(source)
+    info = video_info(source)
     check_geometry(lines, zones, info.width, info.height)
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
     line_counters = [LineCounter(s, e, min_score=min_score) for s, e in lines]

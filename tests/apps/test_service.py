@@ -477,8 +477,8 @@ def test_a_video_job_tracks_counts_and_serves_its_files(service, tmp_path):
         table = http.get(result["files"]["csv"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     (tmp_path / "got.mp4").write_bytes(video.content)
-    from hub.video import probe
+    from hub.video import video_info
 
-    assert probe(tmp_path / "got.mp4").codec == "h264"
+    assert video_info(tmp_path / "got.mp4").codec == "h264"
     rows = table.text.strip().splitlines()
     assert len(rows) == frames + 1 and rows[0].startswith("frame,time_s")

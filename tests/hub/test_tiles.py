@@ -189,9 +189,9 @@ class _Shelf:
     (300, (1, 1), 1),  # 24 px at the network in the whole image: no tiles, one pass
     (150, "measured", 1),  # 12 px whole: measurable (over TRUST x 16), too small: the grid that shows them at 16
     (55, "measured", 3),  # 4.4 px whole (not seen), 8.8 at 2x (seen, under TRUST: not measured), 17.6 at 4x
-    (20, (4, 6), 3),  # still 6.4 px at the finest probe: the finest grid
+    (20, (4, 6), 3),  # still 6.4 px at the finest zoom: the finest grid
 ])
-def test_auto_probes_until_the_objects_can_be_measured_then_takes_the_coarsest_grid_that_shows_them(
+def test_auto_zooms_until_the_objects_can_be_measured_then_takes_the_coarsest_grid_that_shows_them(
         side, grid_expected, runs):
     object_px, finest = 16.0, (4, 6)
     shelf = _Shelf(side)
@@ -199,7 +199,7 @@ def test_auto_probes_until_the_objects_can_be_measured_then_takes_the_coarsest_g
     expected = grid_for(4000, 3000, side, size=320, object_px=object_px) if grid_expected == "measured" else \
         grid_expected
     assert chosen == (min(expected[0], finest[0]), min(expected[1], finest[1]))
-    assert len(shelf.runs) == runs and list(ran) == shelf.runs  # every probe handed back for reuse
+    assert len(shelf.runs) == runs and list(ran) == shelf.runs  # every zoom handed back for reuse
     assert shelf.runs[0] == (0, 0, 4000, 3000)  # the whole image first: reused when it is the answer
     if chosen != finest:  # the grid shows the objects at object_px
         assert side * 320 / _longest_tile(4000, 3000, chosen) >= object_px
@@ -219,7 +219,7 @@ def test_auto_never_runs_more_tiles_than_its_finest_grid(w, h, side, object_px):
     if chosen != finest:  # measured: the grid that shows them, within the finest
         assert chosen == (min(wanted[0], finest[0]), min(wanted[1], finest[1]))
     if (w, h, side) in ((4000, 3000, 40), (4000, 3000, 90), (3000, 4000, 90)):  # the table holds the case that matters:
-        assert side * 320 * 4 / max(w, h) >= TRUST * object_px  # the 4x probe measures them ...
+        assert side * 320 * 4 / max(w, h) >= TRUST * object_px  # the 4x zoom measures them ...
         assert wanted[0] * wanted[1] > finest[0] * finest[1]  # ... and showing them at object_px takes more tiles
 
 
@@ -234,8 +234,8 @@ def test_auto_tiles_of_a_photo_of_small_objects_stop_at_the_finest_grid(tiny_dec
     assert max(finest) > 1 and found.tiles == finest, (found.tiles, finest)
 
 
-def test_auto_measures_objects_whole_not_the_pieces_a_probe_cuts():
-    """Objects of 400 px, unseen in the whole image (32 px at the network, under ``visible``): the 2x probe measures
+def test_auto_measures_objects_whole_not_the_pieces_a_zoom_cuts():
+    """Objects of 400 px, unseen in the whole image (32 px at the network, under ``visible``): the 2x zoom measures
     them, and cuts most of them at its borders. The pieces are left out, so the grid is the one for their true
     size (with the pieces, their median is smaller and the grid finer)."""
     shelf = _Shelf(400, visible=33)
@@ -251,7 +251,7 @@ def test_auto_with_nothing_found_or_unsure_boxes_only_takes_the_finest_grid():
     draws around clusters of objects too small to see) measure nothing: the finest grid."""
     for shelf in (_Shelf(300, visible=1e9), _Shelf(300, score=SURE / 2), _Shelf(300, score=(SURE + CONFIDENT) / 2)):
         chosen, ran = choose(4000, 3000, shelf, size=320, object_px=16.0, finest=(4, 6))
-        assert chosen == (4, 6) and len(ran) == 3  # the whole image, 2x, 4x; an 8x probe would be finer than 4 x 6
+        assert chosen == (4, 6) and len(ran) == 3  # the whole image, 2x, 4x; an 8x zoom would be finer than 4 x 6
     assert 0 < TRUST < 1
 
 
@@ -345,7 +345,7 @@ def test_auto_runs_large_objects_whole_and_tiles_small_ones_to_the_size_the_deck
     zoomed = view(gt, best.object_px / objects.median_px)
     big = cv2.resize(zoomed.arrays[0], (768, 768 * zoomed.arrays[0].shape[0] // zoomed.arrays[0].shape[1]))
     auto = det.detect(big, tiles="auto")
-    assert len(calls) == 1  # the whole image, no probe
+    assert len(calls) == 1  # the whole image, no zoom
     whole = det.detect(big)
     assert auto.tiles == (1, 1) and len(auto) == len(whole) > 0
     np.testing.assert_allclose(auto.xyxy, whole.xyxy)

@@ -17,7 +17,7 @@ import pytest
 
 from hub.base.errors import InvalidVideoError
 from hub.runtime import Detections, Detector
-from hub.video import LineCounter, Tracker, probe, process_video, read_frames
+from hub.video import LineCounter, Tracker, process_video, read_frames, video_info
 from tests.helpers.apps import CHROMIUM
 from tests.helpers.service import service_env
 
@@ -67,7 +67,7 @@ def test_the_cli_writes_a_playable_annotated_video_and_per_frame_counts(pan, dem
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     meta = json.loads((pan.parent / "meta.json").read_text())
-    written = probe(out)
+    written = video_info(out)
     assert (written.width, written.height, written.fps, written.codec) == (256, 256, meta["fps"], "h264")
     assert sum(1 for _ in read_frames(out)) == meta["frames"]
     rows = list(csv.DictReader(open(table)))
