@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from apps.service.jobs import QueueRules
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apps.service", description=__doc__)
@@ -36,16 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--redis-port", type=int, default=6379)
     local.add_argument("--data", default="build/redis", help="Redis data dir (its append-only file)")
     for p in (api, wk, local):
-        p.add_argument("--prefix", default="yolodeck", help="Redis key prefix (one service per prefix)")
-        p.add_argument("--max-queue", type=int, default=256, help="unfinished jobs per variant before 503")
-        p.add_argument("--max-tries", type=int, default=3, help="runs of a job before it is dead-lettered")
-        p.add_argument("--claim-after", type=float, default=5.0, help="seconds before a stalled job is claimed")
-        p.add_argument("--ttl", type=int, default=3600, help="seconds a result stays readable")
+        p.add_argument("--prefix", default=QueueRules.prefix, help="Redis key prefix (one service per prefix)")
+        p.add_argument("--max-queue", type=int, default=QueueRules.max_queue,
+                       help="unfinished jobs per variant before 503")
+        p.add_argument("--max-tries", type=int, default=QueueRules.max_tries,
+                       help="runs of a job before it is dead-lettered")
+        p.add_argument("--claim-after", type=float, default=QueueRules.claim_after,
+                       help="seconds before a stalled job is claimed")
+        p.add_argument("--ttl", type=int, default=QueueRules.ttl, help="seconds a result stays readable")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from apps.service.jobs import JobQueue, Settings
+    from apps.service.jobs import JobQueue
 
-    settings = Settings(prefix=args.prefix, max_queue=args.max_queue, max_tries=args.max_tries,
+    rules = QueueRules(prefix=args.prefix, max_queue=args.max_queue, max_tries=args.max_tries,
                         claim_after=args.claim_after, ttl=args.ttl)
     if args.command == "up":
         from pathlib import Path
@@ -68,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             policy = SourcePolicy.parse(args.allow_stream_hosts, devices=args.allow_devices)
         except ValueError as exc:
             parser.error(f"--allow-stream-hosts: {exc}")
-        app = create_app(JobQueue.connect(args.redis, settings), tokens=tokens, sources=policy)
+        app = create_app(JobQueue.connect(args.redis, rules), tokens=tokens, sources=policy)
         print(f"yolodeck service: http://{args.host}:{args.port}/docs (queue {args.redis})", flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
         return 0
     from apps.service.worker import serve
 
     serve(args.redis, args.repo, revision=args.revision, variant=args.variant, endpoint=args.endpoint,
-          threads=args.threads, settings=settings, max_streams=args.max_streams)
+          threads=args.threads, rules=rules, max_streams=args.max_streams)
     return 0
 
 

@@ -51,7 +51,7 @@ WAIT_SLICE = 1.0  # seconds one blocking read waits at most: well under the Redi
 
 
 @dataclass(frozen=True)
-class Settings:
+class QueueRules:
     prefix: str = "yolodeck"
     max_queue: int = 256  # unfinished jobs per variant before submits are refused (503)
     max_tries: int = 3  # runs of one job before it is dead-lettered
@@ -75,12 +75,12 @@ class Taken:
 class JobQueue:
     """One Redis, one prefix. Thread-safe (redis-py's pool)."""
 
-    def __init__(self, client: redis.Redis, settings: Settings = Settings()) -> None:
+    def __init__(self, client: redis.Redis, settings: QueueRules = QueueRules()) -> None:
         self.r, self.s = client, settings
         self._submit = client.register_script(_SUBMIT)
 
     @classmethod
-    def connect(cls, url: str, settings: Settings = Settings()) -> JobQueue:
+    def connect(cls, url: str, settings: QueueRules = QueueRules()) -> JobQueue:
         return cls(redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=10), settings)
 
     def key(self, *parts: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from apps.service.jobs import JobQueue, Taken
+from apps.service.jobs import JobQueue, QueueRules, Taken
 from apps.service.stream_runner import LockedDetector, StreamRunner
 from apps.service.streams import StreamBoard
 from hub.runtime import Detections, Detector
@@ -163,7 +163,7 @@ class Worker:
 
 
 def serve(redis_url: str, repo: str, *, revision: str = "main", variant: str | None = None,
-          endpoint: str | None = None, threads: int = 1, batch: int = 1, settings: Any = None,
+          endpoint: str | None = None, threads: int = 1, batch: int = 1, rules: QueueRules | None = None,
           max_streams: int = 1) -> None:
     """``python -m apps.service worker``: pull, load, then serve until SIGTERM/SIGINT."""
     from hub.api import VariantQuery, open_deck
@@ -181,7 +181,7 @@ def serve(redis_url: str, repo: str, *, revision: str = "main", variant: str | N
                       "map50": round(v.metrics.map50, 4) if v.metrics else None,
                       "latency_ms": round(v.latency_ms.median, 2) if v.latency_ms else None}
                      for v in manifest.available]}
-    queue = JobQueue.connect(redis_url, settings) if settings else JobQueue.connect(redis_url)
+    queue = JobQueue.connect(redis_url, rules) if rules else JobQueue.connect(redis_url)
     worker = Worker(queue, detector, variant=chosen.id, info=info, batch=batch, max_streams=max_streams)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

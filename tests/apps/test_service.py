@@ -22,7 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from PIL import Image
 
-from apps.service.jobs import JobQueue, Settings
+from apps.service.jobs import JobQueue, QueueRules
 from hub.runtime import Detector
 from tests.helpers.apps import near_misses
 from tests.helpers.service import (
@@ -283,7 +283,7 @@ def test_an_idempotency_key_returns_the_same_job(service, images):
 
 
 def test_a_poison_job_is_dead_lettered_and_the_queue_keeps_flowing(service, images, by_default):
-    q = JobQueue.connect(service["redis"].url, Settings(max_tries=2))
+    q = JobQueue.connect(service["redis"].url, QueueRules(max_tries=2))
     job, _ = q.submit("onnx-fp32", b"\xff\xd8 truncated jpeg, past the API's checks", {"conf": 0.25})
     name, data = images[3]
     with httpx.Client(base_url=service["url"], timeout=30) as http:
@@ -327,7 +327,7 @@ def test_a_worker_killed_mid_run_loses_no_job(service, images, by_default, tmp_p
             _same(r, by_default[name])
         by_worker = {r["worker"] for _, r in results}
         assert len(by_worker) == 2  # both served before the kill; the survivor finished the rest
-        q = JobQueue.connect(url, Settings(prefix="kill"))
+        q = JobQueue.connect(url, QueueRules(prefix="kill"))
         assert q.depth("onnx-fp32") == 0 and not q.dead_letters()
     finally:
         for p in (*workers, api):
@@ -389,7 +389,7 @@ def test_overload_is_refused_with_retry_after_and_the_service_recovers(service, 
             assert "holds 4 unfinished jobs" in full.json()["error"]
             os.kill(worker.pid, signal.SIGCONT)
             deadline = time.time() + 30
-            while JobQueue.connect(url, Settings(prefix="ovl")).depth("onnx-fp32") and time.time() < deadline:
+            while JobQueue.connect(url, QueueRules(prefix="ovl")).depth("onnx-fp32") and time.time() < deadline:
                 time.sleep(0.05)
             assert http.post("/v1/detect", files={"image": (name, data)}).status_code == 200
     finally:
