@@ -14,13 +14,12 @@ from hub.deck import card, choose
 from hub.deck.manifest import FILENAME, Manifest, Variant
 from hub.runtime import Detector
 from hub.store import validate_path, validate_repo_id, validate_revision
+from hub.store.client import RepoClient
 from hub.store.hf import HfStore
 from hub.store.local import LocalStore
 
-Store = LocalStore | HfStore
 
-
-def open_store(endpoint: str | None = None, *, token: str | None = None) -> Store:
+def open_store(endpoint: str | None = None, *, token: str | None = None) -> RepoClient:
     """The embedded hub (default, or ``local`` / a folder path) or a Hub endpoint URL.
 
     ``$YOLODECK_ENDPOINT`` is used when no endpoint is given.
@@ -62,7 +61,7 @@ class VariantQuery:
 class RepoDeck:
     """A repo's deck at one commit: resolved once, its manifest read once, its files fetched on demand."""
 
-    store: Store
+    store: RepoClient
     repo: str
     revision: str
     commit: str
