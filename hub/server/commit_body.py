@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from hub.base.errors import YolodeckError
 from hub.store.files import AddFile, DeleteFile
 
 
@@ -58,7 +59,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-class HttpError(Exception):
+class HttpError(YolodeckError):
     """A request the hub refuses: its status, message and the Hub's ``X-Error-Code`` if it has one."""
 
     def __init__(self, status: int, message: str, code: str | None = None) -> None:

@@ -293,3 +293,53 @@ def test_data_check_names_the_tiles_that_would_show_objects_too_small_to_see(tmp
     tile_side = max(4000 / (cols - 0.2 * (cols - 1)), 3000 / (rows - 0.2 * (rows - 1)))
     assert 12 * 640 / tile_side >= 2 * MIN_PX  # the named grid shows them at twice the smallest cell
     assert "tiles" in report.table()
+
+
+def _coco_by_split(root: Path, out: Path) -> Path:
+    """COCO as Roboflow exports it: train/, valid/ and test/, each with its images and _annotations.coco.json."""
+    data = read_data_yaml(root / "data.yaml")
+    names = data["names"]
+    for split, folder in (("train", "train"), ("val", "valid"), ("test", "test")):
+        (out / folder).mkdir(parents=True)
+        images, annotations = [], []
+        for i, image in enumerate(split_images(data, split)):
+            shutil.copyfile(image, out / folder / image.name)
+            with Image.open(image) as im:
+                w, h = im.size
+            images.append({"id": i, "file_name": image.name, "width": w, "height": h})
+            for cls, x1, y1, x2, y2 in read_labels(image, w, h).tolist():
+                annotations.append({"id": len(annotations), "image_id": i, "category_id": int(cls),
+                                    "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+        categories = [{"id": k, "name": n, "supercategory": "none"} for k, n in enumerate(names)]
+        (out / folder / "_annotations.coco.json").write_text(
+            json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    return out
+
+
+@pytest.mark.slow
+def test_a_model_trained_from_the_coco_import_scores_the_original_s_map50(tiny_data, tiny_run, tmp_path):
+    """The import changes nothing a model learns from: the tiny set, exported as COCO by split and imported back,
+    trains (same settings, same seed) to the original run's mAP50 on the original test split, within 0.005."""
+    from tests.conftest import TINY_TRAIN
+    from training.evaluate import evaluate_file
+    from training.export import Exporter
+    from training.train import train
+
+    def map50(run: Path, names: list[str], test: list[Path]) -> float:  # the run's fp32 ONNX, as a deck has it
+        exporter = Exporter(run / "weights" / "best.pt", tmp_path / run.name, imgsz=TINY_TRAIN["imgsz"], calibration=[])
+        try:
+            (tmp_path / run.name).mkdir(exist_ok=True)
+            onnx = exporter.export("onnx-fp32")
+        finally:
+            exporter.close()
+        return evaluate_file(onnx, test, names, imgsz=TINY_TRAIN["imgsz"], progress=False).map50
+
+    imported = import_dataset("coco", _coco_by_split(tiny_data.parent, tmp_path / "export"), tmp_path / "imported")
+    assert {s: len(split_images(read_data_yaml(imported), s)) for s in SPLITS} == {
+        s: len(split_images(read_data_yaml(tiny_data), s)) for s in SPLITS}  # the splits kept as they were
+    run = train(data=imported, out=tmp_path / "run", **TINY_TRAIN)
+    data = read_data_yaml(tiny_data)
+    test, names = split_images(data, "test"), data["names"]
+    original, again = map50(tiny_run, names, test), map50(run, names, test)
+    assert original > 0.3  # a model that learned something: equal scores mean something
+    assert abs(again - original) <= 0.005, (original, again)
