@@ -364,7 +364,7 @@ MUTATIONS = [
              ('tests/hub/test_foundations.py::test_a_cached_file_is_checked_again_and_fetched_anew_if_it_changed',)),
     Mutation('default variant: accuracy tolerance ignored',
              'hub/deck/choose.py',
-             'good = [v for v in pool if ref is None or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - TOLERANCE)]',
+             'good = [v for v in pool if ref is None or ref.metrics is None\n            or (v.metrics and v.metrics.map50 >= ref.metrics.map50 - TOLERANCE)]',
              'good = list(pool)',
              ('tests/hub/test_foundations.py::test_load_picks_the_fastest_variant_within_tolerance',)),
     Mutation('default variant: probe keeps the slowest',
