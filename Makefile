@@ -74,7 +74,7 @@ $(APT_STAMP):
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
 test: install install-system install-web install-clients $(SPACE_WHEELS)
-	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
 
 test-all: install install-system install-web install-clients $(SPACE_WHEELS)
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"

@@ -30,6 +30,8 @@ class _FromRedis:
         lines = GaugeMetricFamily("yolodeck_stream_line_count", "objects that crossed a stream's line",
                                   labels=["stream", "line", "direction", "class"])
         zones = GaugeMetricFamily("yolodeck_stream_zone_now", "objects inside a stream's zone", labels=["stream", "zone"])
+        empty = GaugeMetricFamily("yolodeck_stream_empty_facings", "places on a stream's shelves empty for at least "
+                                  "its empty_after seconds (streams started with empty_after)", labels=["stream"])
         try:
             for s in self.board.running() if self.board else []:
                 for k, fam in families.items():
@@ -42,11 +44,14 @@ class _FromRedis:
                             lines.add_metric([s["id"], str(i), way, name], float(n))
                 for i, zone in enumerate(counts.get("zones", []), 1):
                     zones.add_metric([s["id"], str(i)], float(sum(zone.get("now", {}).values())))
+                if s.get("facings") is not None:
+                    empty.add_metric([s["id"]], float(s["facings"].get("empty_now", 0)))
         except Exception:  # noqa: BLE001  (Redis down: the scrape still answers, without these)
             pass
         yield from families.values()
         yield lines
         yield zones
+        yield empty
 
     def collect(self):
         depth = GaugeMetricFamily("yolodeck_queue_depth", "unfinished jobs (queued + running)", labels=["variant"])

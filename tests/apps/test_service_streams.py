@@ -201,3 +201,31 @@ def test_a_worker_killed_mid_stream_hands_it_over_and_the_count_goes_on(service,
             out, {k: end.get(k) for k in ("handovers", "worker", "status", "counts")})
         http.delete(f"/v1/streams/{sid}")
     service["workers"].remove(victim)  # the module's teardown stops the rest
+
+
+def test_metrics_give_each_camera_s_empty_facings_as_its_worker_saved_them(tmp_path):
+    """yolodeck_stream_empty_facings: per stream started with empty_after, the places empty now, from the state its
+    worker keeps on the board (as on_facing writes it); a stream without empty_after has no such sample."""
+    from apps.service.jobs import JobQueue
+    from apps.service.metrics import ServiceMetrics
+    from apps.service.streams import StreamBoard, StreamSpec
+    from tests.helpers.service import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        queue = JobQueue.connect(server.url)
+        board = StreamBoard(queue)
+        shelf = board.create(StreamSpec(source="rtsp://127.0.0.1:8554/aisle-4", empty_after=5.0))
+        door = board.create(StreamSpec(source="rtsp://127.0.0.1:8554/door"))
+        events = [{"kind": "empty", "at_s": 12.0, "place": 1}, {"kind": "empty", "at_s": 14.5, "place": 2},
+                  {"kind": "empty", "at_s": 20.0, "place": 3}, {"kind": "refilled", "at_s": 31.0, "place": 1}]
+        board.save(shelf, {"state": "live", "facings": {"empty_now": 2, "events": events}})
+        board.save(door, {"state": "live"})
+        text = ServiceMetrics(queue, board).render()[0].decode()
+        assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": shelf}) == 2
+        assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": door}) is None
+        board.end(shelf, "stopped")  # an ended stream leaves the gauges
+        text = ServiceMetrics(queue, board).render()[0].decode()
+        assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": shelf}) is None
+    finally:
+        server.stop()

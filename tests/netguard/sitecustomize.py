@@ -1,8 +1,8 @@
 """Network guard for every Python process of a test run (loaded through PYTHONPATH).
 
 An audit hook that blocks and logs any non-loopback DNS lookup or connect (but to the test's own
-network-namespace hosts named in $NETGUARD_OWN_HOSTS), as in
-``shared/tools/netguard_sitecustomize.py``. The test suite fails any test during which
+network-namespace hosts named in $NETGUARD_OWN_HOSTS), as the workspace's own network guard does.
+The test suite fails any test during which
 the log grows, so an attempt in a subprocess is caught too.
 """
 

@@ -579,6 +579,11 @@ MUTATIONS = [
              '{"train": "train", "valid": "val", "val": "val", "test": "test"}',
              '{"train": "train", "val": "val", "test": "test"}',
              ('tests/training/test_data_import.py::test_a_model_trained_from_the_coco_import_scores_the_original_s_map50',)),
+    Mutation('metrics: every stream reports its empty facings, with or without empty_after',
+             'apps/service/metrics.py',
+             '                if s.get("facings") is not None:\n                    empty.add_metric([s["id"]], float(s["facings"].get("empty_now", 0)))',
+             '                empty.add_metric([s["id"]], float((s.get("facings") or {}).get("empty_now", 0)))',
+             ('tests/apps/test_service_streams.py::test_metrics_give_each_camera_s_empty_facings_as_its_worker_saved_them',)),
 ]
 
 
