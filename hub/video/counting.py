@@ -64,6 +64,8 @@ class _Track:
     counted: str = ""  # the way this object last crossed ("in" | "out"), once counted
     score_sum: float = 0.0  # its boxes' scores so far (the mean is the evidence that it is an object)
     scored: int = 0
+    votes: dict[int, float] = field(default_factory=dict)  # per class id, its boxes' scores summed: ``cls`` is the
+    # class with most, so a product whose box reads ``empty`` in the frame it crosses is still counted a product
 
     @property
     def score(self) -> float:
@@ -88,7 +90,8 @@ class _Memory:
     objects: int = 0
 
     def step(self, d: Detections) -> list[tuple[_Track, np.ndarray, int, np.ndarray, float]]:
-        """(track, centre, class id, box, score) for each detection of this frame, histories carried over."""
+        """(track, centre, class id, box, score) for each detection of this frame, histories carried over; the
+        class is the track's (its boxes' score-weighted vote), not this box's."""
         self.frame += 1
         centres, sizes = _centres(d)
         assert d.tracker_id is not None  # _centres refused untracked detections
@@ -106,9 +109,11 @@ class _Memory:
                     self.objects += 1
                     t = _Track(cls, c, size, self.frame, key=self.objects)
                 self.tracks[tid] = t
-            t.last, t.size, t.seen, t.cls, t.box = c, size, self.frame, cls, box
+            t.last, t.size, t.seen, t.box = c, size, self.frame, box
             t.score_sum, t.scored = t.score_sum + score, t.scored + 1
-            out.append((t, c, cls, box, score))
+            t.votes[cls] = t.votes.get(cls, 0.0) + score
+            t.cls = max(t.votes, key=t.votes.__getitem__)
+            out.append((t, c, t.cls, box, score))
         for tid in [k for k, t in self.tracks.items() if self.frame - t.seen > self.rejoin_frames]:
             del self.tracks[tid]
         return out

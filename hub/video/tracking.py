@@ -20,10 +20,14 @@ class Tracker:
             (detect with a lower ``conf`` to pass them) only continue existing tracks: ByteTrack's idea.
         moving_camera: measure the camera's motion on each frame passed to :meth:`update` and track in the
             scene's coordinates (a pan along a shelf); False for a camera bolted in place.
+        same_object_iou: boxes of different classes that overlap this much (IoU) are one object seen as two (a
+            product with a weak ``empty`` box on it): only the higher-scored one is tracked (supervision's
+            class-agnostic NMS). Otherwise two tracks follow the object, trade its boxes and both cross a line.
+            None tracks every box.
     """
 
     def __init__(self, *, fps: float = 30.0, lost_seconds: float = 1.0, activation: float = 0.3,
-                 min_frames: int = 2, moving_camera: bool = True) -> None:
+                 min_frames: int = 2, moving_camera: bool = True, same_object_iou: float | None = 0.7) -> None:
         from trackers import ByteTrackTracker
 
         self.fps = fps
@@ -31,6 +35,7 @@ class Tracker:
                                          track_activation_threshold=activation, minimum_consecutive_frames=min_frames,
                                          high_conf_det_threshold=activation)
         self.motion = CameraMotion() if moving_camera else None
+        self.same_object_iou = same_object_iou
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
         """Tracked boxes for one frame; ``frame`` (the picture they came from) lets a moving camera be followed."""
@@ -39,9 +44,12 @@ class Tracker:
         shift = np.zeros(4, np.float32)
         if self.motion is not None and frame is not None:
             shift = np.tile(self.motion.update(frame), 2).astype(np.float32)  # boxes in the scene's coordinates
-        tracked = self._tracker.update(sv.Detections(xyxy=detections.xyxy.astype(np.float32).reshape(-1, 4) - shift,
-                                                     confidence=detections.confidence.astype(np.float32),
-                                                     class_id=detections.class_id.astype(np.int64)))
+        boxes = sv.Detections(xyxy=detections.xyxy.astype(np.float32).reshape(-1, 4) - shift,
+                              confidence=detections.confidence.astype(np.float32),
+                              class_id=detections.class_id.astype(np.int64))
+        if self.same_object_iou is not None and len(boxes) > 1:
+            boxes = boxes.with_nms(threshold=self.same_object_iou, class_agnostic=True)
+        tracked = self._tracker.update(boxes)
         ids = np.asarray(tracked.tracker_id if tracked.tracker_id is not None else [], np.int64)
         keep = ids >= 0
         xyxy = np.asarray(tracked.xyxy, np.float32).reshape(-1, 4)[keep] + shift
