@@ -32,6 +32,8 @@ class _FromRedis:
         zones = GaugeMetricFamily("yolodeck_stream_zone_now", "objects inside a stream's zone", labels=["stream", "zone"])
         empty = GaugeMetricFamily("yolodeck_stream_empty_facings", "places on a stream's shelves empty for at least "
                                   "its empty_after seconds (streams started with empty_after)", labels=["stream"])
+        share = GaugeMetricFamily("yolodeck_stream_empty_share", "share of a stream's shelf width that is empty, in "
+                                  "the frame of its last status (streams started with empty_after)", labels=["stream"])
         try:
             for s in self.board.running() if self.board else []:
                 for k, fam in families.items():
@@ -46,12 +48,15 @@ class _FromRedis:
                     zones.add_metric([s["id"], str(i)], float(sum(zone.get("now", {}).values())))
                 if s.get("facings") is not None:
                     empty.add_metric([s["id"]], float(s["facings"].get("empty_now", 0)))
+                    if "empty_share" in s["facings"]:
+                        share.add_metric([s["id"]], float(s["facings"]["empty_share"]))
         except Exception:  # noqa: BLE001  (Redis down: the scrape still answers, without these)
             pass
         yield from families.values()
         yield lines
         yield zones
         yield empty
+        yield share
 
     def collect(self):
         depth = GaugeMetricFamily("yolodeck_queue_depth", "unfinished jobs (queued + running)", labels=["variant"])

@@ -158,8 +158,9 @@ class StreamState(BaseModel):
     handovers: int = Field(0, description="times another worker took it over (the last one died)")
     status: dict[str, Any] | None = Field(None, description="source_fps, processed, drops, reconnects, lag_ms")
     counts: dict[str, Any] | None = Field(None, description="lines (in/out per class) and zones (now/entered)")
-    facings: dict[str, Any] | None = Field(None, description="with empty_after: empty_now (places empty now) and "
-                                           "the last 50 events (empty, refilled)")
+    facings: dict[str, Any] | None = Field(None, description="with empty_after: empty_now (places empty now), "
+                                           "empty_share (of the shelves' width, updated each second) and the last "
+                                           "50 events (empty, refilled)")
     error: str | None = None
     stopping: bool = False
 

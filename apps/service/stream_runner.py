@@ -142,6 +142,8 @@ class StreamRunner:
         def on_second(row: dict) -> None:
             state.update(state="live" if row["state"] == "live" else row["state"],
                          status={k: row[k] for k in ("source_fps", "processed", "drops", "reconnects", "lag_ms")})
+            if "empty_share" in row and state.get("facings") is not None:
+                state["facings"]["empty_share"] = row["empty_share"]
             self.board.save(sid, state)
 
         def on_frame(*_: Any) -> None:  # max_fps: hold the next take (the reader keeps only the newest frame then)

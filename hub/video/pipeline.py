@@ -21,6 +21,7 @@ import numpy as np
 
 from hub.runtime import BoxAnnotator, Detections, Detector
 from hub.runtime.detector import Tiles
+from hub.runtime.shelf import shelf_report
 from hub.video.counting import LineCounter, Point, ZoneCounter
 from hub.video.facings import EmptyFacings, check_empty_class
 from hub.video.io import VideoWriter, read_frames, video_info
@@ -110,7 +111,8 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     is called for every frame (a live view, a chart, a benchmark's scorer). ``conf`` is a number or "best" (each
     class's threshold from the deck); ``moving_camera=False`` skips measuring the camera's motion.
     ``empty_after``: report a place on the shelf that stayed empty that many seconds, and its refill
-    (:mod:`hub.video.facings`; the deck needs an ``empty`` class), in the report and the CSV's ``empty_now``.
+    (:mod:`hub.video.facings`; the deck needs an ``empty`` class), in the report and the CSV's ``empty_now``
+    (places empty that long) and ``empty_share`` (of the shelves' width, in that frame: ``hub.runtime.shelf``).
 
     Raises:
         InvalidVideoError: not a video, no frames, or undecodable (nothing is written).
@@ -155,6 +157,7 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                 rows.append(_row(n, info.fps, tracked, line_counters, zone_counters, names))
                 if facings:
                     rows[-1]["empty_now"] = facings.empty_now
+                    rows[-1]["empty_share"] = shelf_report(tracked).empty_share
                 if on_frame:
                     on_frame(n, tracked)
                 if writer:

@@ -298,3 +298,47 @@ def test_best_keeps_each_class_from_the_deck_s_threshold_not_the_slider(client, 
     scores = [row[1] for row in chosen[1]["data"]]
     assert "conf best" in chosen[6] and "conf 0.95" in high[6]
     assert scores and min(scores) >= cut - 1e-3 and len(scores) > len(high[1]["data"]), (cut, scores)
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_weights_hub, state_dir):
+    """The app serving the demo deck (product and empty) from the demo weights' hub."""
+    from gradio_client import Client
+
+    from tests.helpers.apps import gradio_app, stop
+
+    root, repo = demo_weights_hub
+    proc, url = gradio_app(repo, root, state_dir / "demo-app-cache")
+    try:
+        yield Client(url, analytics_enabled=False, verbose=False), repo
+    finally:
+        stop(proc)
+
+
+def test_the_shelf_panel_shows_the_facing_a_restocker_must_fill(demo_client, tmp_path):
+    """The Shelf panel with the demo deck, on photos of synth-restock's shelf stocked and with one facing empty:
+    the truth's number of rows, and the emptied facing in the restock table (and the report's JSON) of the second
+    photo only, with one empty facing more."""
+    from gradio_client import handle_file
+
+    from tests.helpers.images import box_iou
+    from training.data import synth_restock
+
+    client, repo = demo_client
+    shelf, stocked, boxes, gap = synth_restock.scene(seed=0)
+    facing, panels = boxes[gap, 1:], []
+    for name, picture in (("stocked", stocked), ("empty", shelf)):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(np.ascontiguousarray(picture[..., ::-1])).save(path)
+        out = client.predict(handle_file(str(path)), repo, "main", "onnxruntime", "fp32", 0.25, 0.7, 320, [], "off",
+                             True, api_name="/detect")
+        text, restock, report = client.predict(handle_file(out[4]), repo, "main", api_name="/shelf")
+        panels.append((text, restock["data"], json.loads(Path(report).read_text())))
+    rows = len(set(boxes[:, 4].tolist()))
+    hits = []
+    for text, table, report in panels:
+        assert text.startswith(f"**Shelf**: {rows} rows") and len(report["rows"]) == rows, text
+        assert len(table) == report["empty"] == len(report["restock"])
+        hits.append([g for g in table if box_iou(np.array([g[1:5]], float), facing[None])[0, 0] >= 0.5])
+    assert not hits[0] and len(hits[1]) == 1, panels
+    assert panels[1][2]["empty"] == panels[0][2]["empty"] + 1

@@ -203,9 +203,98 @@ def test_a_worker_killed_mid_stream_hands_it_over_and_the_count_goes_on(service,
     service["workers"].remove(victim)  # the module's teardown stops the rest
 
 
+@pytest.fixture(scope="module")
+def restock(tmp_path_factory) -> tuple[Path, dict]:
+    """synth-restock's clip (a fixed camera; one facing stocked, empty from 4 s to 9 s, stocked again; the shelf's
+    other gaps empty throughout), its first frame held 2 s so that a reader has connected: (clip, meta), the
+    meta's times moved by the 2 s."""
+    from training.data import synth_restock
+
+    folder = tmp_path_factory.mktemp("restock")
+    clip = synth_restock.generate(folder, seconds=14, empty_from=4, refilled_at=9, seed=0)
+    held = folder / "held.mp4"
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(clip), "-vf",
+                    "tpad=start_duration=2:start_mode=clone", "-c:v", "libx264", "-crf", "16", str(held)], check=True)
+    meta = json.loads((folder / "meta.json").read_text())
+    return held, {**meta, "empty_from": meta["empty_from"] + 2, "refilled_at": meta["refilled_at"] + 2}
+
+
+def test_a_shelf_camera_reports_the_facing_emptied_and_refilled_with_the_empty_share(service, restock):
+    """End to end with the demo deck: a stream with empty_after 2 s on the restock clip. The facing's events are
+    an `empty` and then a `refilled` (about as long as the truth's 5 s); the state's empty share rose by the
+    facing's share of the shelves' width while it was empty, and /metrics gives the state's share."""
+    import numpy as np
+
+    from tests.helpers.images import box_iou
+
+    clip, meta = restock
+    boxes, facing = np.array(meta["boxes"]), np.array(meta["facing"])
+    span = sum(boxes[boxes[:, 4] == b, 3].max() - boxes[boxes[:, 4] == b, 1].min() for b in set(boxes[:, 4]))
+    port = free_port()
+    with httpx.Client(base_url=service["url"], timeout=30) as http:
+        r = http.post("/v1/streams", json={"source": f"udp://127.0.0.1:{port}", "empty_after": 2.0,
+                                           "max_lag": MAX_LAG})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        _until(http, sid, lambda s: s["worker"], 10)
+        sender, shares, started = _send(clip, port), [], time.monotonic()
+        try:
+            while sender.poll() is None:
+                facings = http.get(f"/v1/streams/{sid}").json().get("facings") or {}
+                if "empty_share" in facings:
+                    shares.append((time.monotonic() - started, facings["empty_share"]))
+                time.sleep(0.25)
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+        end = _until(http, sid, lambda s: any(e["kind"] == "refilled" for e in s["facings"]["events"]), 10)
+        events = end["facings"]["events"]
+        mine = [e for e in events if box_iou(np.array([e["box"]]), facing[None])[0, 0] >= 0.5]
+        assert [e["kind"] for e in mine] == ["empty", "refilled"], events
+        assert mine[1]["empty_s"] == pytest.approx(meta["refilled_at"] - meta["empty_from"], abs=1.5)
+        # the share a second or more into each stretch (it is the frame of the last status, once a second)
+        empty = np.median([v for t, v in shares if meta["empty_from"] + 1.5 <= t <= meta["refilled_at"] - 0.5])
+        refilled = np.median([v for t, v in shares if t >= meta["refilled_at"] + 1.5])
+        assert empty - refilled == pytest.approx((facing[2] - facing[0]) / span, abs=0.015), shares
+        text = http.get("/metrics").text
+        state = http.get(f"/v1/streams/{sid}").json()["facings"]
+        assert _gauge(text, "yolodeck_stream_empty_share", {"stream": sid}) in (state["empty_share"], shares[-1][1])
+        assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": sid}) == state["empty_now"] >= 1
+        http.delete(f"/v1/streams/{sid}")
+
+
+def test_analysis_shelf_finds_the_emptied_facing_in_a_photo_of_the_shelf(service):
+    """/v1/detect?analysis=shelf with the demo deck on two photos of the restock shelf, stocked and with the
+    facing empty: the shelf's rows as the truth has them, and the facing in the restock list of the second
+    photo only, with one empty facing more."""
+    import cv2
+    import numpy as np
+
+    from tests.helpers.images import box_iou
+    from training.data import synth_restock
+
+    shelf, stocked, boxes, gap = synth_restock.scene(seed=0)
+    facing = boxes[gap, 1:]
+    blocks = []
+    with httpx.Client(base_url=service["url"], timeout=60) as http:
+        for picture in (stocked, shelf):
+            png = cv2.imencode(".png", picture)[1].tobytes()
+            r = http.post("/v1/detect", files={"image": ("shelf.png", png)},
+                          data={"analysis": "shelf", "conf": "best"})
+            assert r.status_code == 200, r.text
+            blocks.append(r.json()["shelf"])
+    for block in blocks:
+        assert len(block["rows"]) == len(set(boxes[:, 4].tolist()))
+    on_facing = [[g for g in b["restock"] if box_iou(np.array([[g["x1"], g["y1"], g["x2"], g["y2"]]]),
+                                                     facing[None])[0, 0] >= 0.5] for b in blocks]
+    assert not on_facing[0] and len(on_facing[1]) == 1, blocks
+    assert blocks[1]["empty"] == blocks[0]["empty"] + 1 and blocks[1]["empty_share"] > blocks[0]["empty_share"]
+
+
 def test_metrics_give_each_camera_s_empty_facings_as_its_worker_saved_them(tmp_path):
-    """yolodeck_stream_empty_facings: per stream started with empty_after, the places empty now, from the state its
-    worker keeps on the board (as on_facing writes it); a stream without empty_after has no such sample."""
+    """yolodeck_stream_empty_facings and _empty_share: per stream started with empty_after, the places empty now
+    and the share of the shelves' width empty, from the state its worker keeps on the board (as on_facing and
+    on_second write it); a stream without empty_after has no such sample."""
     from apps.service.jobs import JobQueue
     from apps.service.metrics import ServiceMetrics
     from apps.service.streams import StreamBoard, StreamSpec
@@ -219,11 +308,13 @@ def test_metrics_give_each_camera_s_empty_facings_as_its_worker_saved_them(tmp_p
         door = board.create(StreamSpec(source="rtsp://127.0.0.1:8554/door"))
         events = [{"kind": "empty", "at_s": 12.0, "place": 1}, {"kind": "empty", "at_s": 14.5, "place": 2},
                   {"kind": "empty", "at_s": 20.0, "place": 3}, {"kind": "refilled", "at_s": 31.0, "place": 1}]
-        board.save(shelf, {"state": "live", "facings": {"empty_now": 2, "events": events}})
+        board.save(shelf, {"state": "live", "facings": {"empty_now": 2, "empty_share": 0.125, "events": events}})
         board.save(door, {"state": "live"})
         text = ServiceMetrics(queue, board).render()[0].decode()
         assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": shelf}) == 2
+        assert _gauge(text, "yolodeck_stream_empty_share", {"stream": shelf}) == 0.125
         assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": door}) is None
+        assert _gauge(text, "yolodeck_stream_empty_share", {"stream": door}) is None
         board.end(shelf, "stopped")  # an ended stream leaves the gauges
         text = ServiceMetrics(queue, board).render()[0].decode()
         assert _gauge(text, "yolodeck_stream_empty_facings", {"stream": shelf}) is None

@@ -4,6 +4,7 @@ that miss a frame now and then, boxes that jitter, and a gap seen too briefly to
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -102,3 +103,47 @@ def test_empty_facings_need_a_deck_with_an_empty_class(demo_hub, tmp_path):
     assert not (tmp_path / "c.csv").exists()
     with pytest.raises(ValueError, match="positive"):
         EmptyFacings(hold=0)
+
+
+def test_the_demo_deck_reports_a_facing_emptied_and_refilled_on_a_clip_with_the_truth_known(demo_weights_hub,
+                                                                                                tmp_path):
+    """End to end with a model: synth-restock's clip (a fixed camera, 20 s at 10 fps; one facing stocked, empty
+    from 5 s to 12 s, stocked again; the shelf's other gaps empty throughout), the demo deck at its own thresholds,
+    ``empty_after`` 3 s. The facing is reported empty at 8 s and refilled once it has not been seen empty for the
+    2 s of grace; every place reported lies on the truth's gaps; the standing gaps are reported; the CSV's
+    ``empty_now`` follows, and its ``empty_share`` grows by the facing's share of the shelves' width."""
+    import csv
+
+    import hub
+    from hub.video.pipeline import process_video
+    from tests.helpers.images import box_iou
+    from training.data import synth_restock
+
+    clip = synth_restock.generate(tmp_path / "clip", seed=0)
+    meta = json.loads((clip.parent / "meta.json").read_text())
+    boxes, facing = np.array(meta["boxes"]), np.array(meta["facing"])
+    root, repo = demo_weights_hub
+    detector = hub.load(repo, variant="onnx-fp32", endpoint=str(root), threads=2)
+    report = process_video(clip, detector, conf="best", empty_after=HOLD, csv=tmp_path / "c.csv", progress=False)
+    events = report.facings
+    on_facing = [e for e in events if box_iou(np.array([e["box"]]), facing[None])[0, 0] >= 0.5]
+    assert [e["kind"] for e in on_facing] == ["empty", "refilled"], events
+    assert on_facing[0]["time_s"] == pytest.approx(meta["empty_from"] + HOLD, abs=0.3)
+    assert meta["refilled_at"] < on_facing[1]["time_s"] <= meta["refilled_at"] + 2.5
+    gaps = np.zeros((meta["height"], meta["width"]), bool)
+    for _, x1, y1, x2, y2 in boxes[boxes[:, 0] == 1].astype(int):
+        gaps[y1:y2, x1:x2] = True
+    for e in events:  # no place that is not a gap (side-by-side gaps seen as one place are a gap)
+        x1, y1, x2, y2 = (int(round(v)) for v in e["box"])
+        assert gaps[y1:y2, x1:x2].mean() >= 0.5, e
+    standing = boxes[(boxes[:, 0] == 1) & (np.abs(boxes[:, 1:] - facing).max(axis=1) > 0.5), 1:]
+    reported = np.array([e["box"] for e in events if e["kind"] == "empty"])
+    found = (box_iou(standing, reported) >= 0.5).any(axis=1)
+    assert found.mean() >= 0.8, (found, standing)
+    assert all(e["time_s"] <= HOLD + 1.5 for e in events if e["kind"] == "empty" and e not in on_facing)
+    rows = list(csv.DictReader(open(tmp_path / "c.csv")))
+    now = lambda t: int(rows[round(t * meta["fps"])]["empty_now"])  # noqa: E731
+    assert now(10.0) == now(6.0) + 1 and now(19.9) == now(6.0)
+    share = lambda t: float(rows[round(t * meta["fps"])]["empty_share"])  # noqa: E731
+    span = sum(boxes[boxes[:, 4] == b, 3].max() - boxes[boxes[:, 4] == b, 1].min() for b in set(boxes[:, 4]))
+    assert share(10.0) - share(4.0) == pytest.approx((facing[2] - facing[0]) / span, abs=0.01)

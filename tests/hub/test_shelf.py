@@ -7,6 +7,7 @@ import pytest
 
 from hub.runtime import Detections
 from hub.runtime.shelf import rows_of, shelf_report
+from tests.helpers.images import box_iou
 
 NAMES = ["product", "empty"]
 
@@ -71,3 +72,52 @@ def test_the_empty_share_is_of_the_shelf_s_own_width_not_the_photo_s():
     report = shelf_report(Detections(boxes, np.full(3, 0.8, np.float32), np.array([0, 0, 1]), NAMES, {}, (600, 400)))
     assert report.empty_share == pytest.approx(100 / 200)
     assert [(g.row, g.x1, g.x2, g.facings) for g in report.restock] == [(1, 100.0, 200.0, 2.0)]
+
+
+def _runs(boxes: np.ndarray) -> np.ndarray:
+    """Empty facings side by side (at most 4 px apart, on one shelf) as one gap: the place a restocker fills."""
+    out: list[list[float]] = []
+    for b in sorted(boxes.tolist(), key=lambda b: (round(b[3] / 20), b[0])):
+        if out and abs(out[-1][3] - b[3]) < 15 and b[0] - out[-1][2] <= 4:
+            out[-1] = [out[-1][0], min(out[-1][1], b[1]), max(out[-1][2], b[2]), max(out[-1][3], b[3])]
+        else:
+            out.append(list(b))
+    return np.array(out, np.float64).reshape(-1, 4)
+
+
+def test_the_demo_deck_finds_the_gaps_rows_and_empty_share_of_shelves_it_never_saw(demo_weights_hub):
+    """The committed demo weights (onnx-fp32 at 320) on 24 generated 640 px shelves, at the deck's own thresholds:
+    every image's shelf rows, each product found in its shelf's row, the gaps at least one facing wide found
+    (IoU >= 0.5; side-by-side empty facings read as one gap, as the model sees them), the empty share near the
+    truth. Measured (AMD EPYC): 220 of 241 such gaps found (91%), the empty share within 2 points on 19 of 24
+    shelves, 4.3 at worst, median 0.55: the issue's "every gap, within 2 points" is not reached at 320 px."""
+    import hub
+    from training.data.synth_shelves import render
+
+    root, repo = demo_weights_hub
+    detector = hub.load(repo, variant="onnx-fp32", endpoint=str(root), threads=2)
+    assert detector.names == NAMES
+    wide, found_wide, errors = 0, 0, []
+    for seed in range(24):
+        image, truth = render(np.random.default_rng([seed, 9]), width=640, height=640, with_empty=True)
+        labels = np.array([[b.cls, b.x1, b.y1, b.x2, b.y2] for b in truth], np.float64)
+        found = detector.detect(image[..., ::-1].copy(), conf="best")
+        report = shelf_report(found)
+        row_of, share = _truth(labels)
+        assert len(report.rows) == len(row_of), seed
+        products = found.xyxy[found.class_id == 0].astype(np.float64)
+        rows = rows_of(found.xyxy[:, 3], found.xyxy[:, 3] - found.xyxy[:, 1])[found.class_id == 0]
+        shelf_lines = np.array(sorted(row_of))
+        nearest = np.abs(products[:, 3, None] - shelf_lines[None]).argmin(axis=1)
+        assert (rows == nearest).all(), seed  # each product in the row of the shelf it stands on
+        truth_rows = np.array([row_of[b] for b in labels[:, 4]])
+        for gap in _runs(labels[labels[:, 0] == 1, 1:]):
+            row = truth_rows[np.abs(labels[:, 4] - gap[3]).argmin()]
+            facing = np.median((labels[:, 3] - labels[:, 1])[(truth_rows == row) & (labels[:, 0] == 0)])
+            if gap[2] - gap[0] >= facing:
+                wide += 1
+                gaps = _runs(found.xyxy[found.class_id == 1].astype(np.float64))
+                found_wide += bool(len(gaps)) and float(box_iou(gap[None], gaps).max()) >= 0.5
+        errors.append(abs(report.empty_share - share))
+    assert wide >= 160 and found_wide >= 0.85 * wide, (found_wide, wide)
+    assert np.median(errors) <= 0.01 and max(errors) <= 0.05, errors
