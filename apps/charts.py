@@ -99,6 +99,21 @@ def per_class(manifest: Manifest, keep: Keep = _all) -> go.Figure:
     return fig
 
 
+def gaps_found(manifest: Manifest, keep: Keep = _all) -> go.Figure:
+    """Per variant, the share of the test split's empty facings it found, by the gaps' width and place in the
+    row (``Metrics.gaps``): where a deck with an ``empty`` class misses them. Empty without such a class."""
+    fig = go.Figure()
+    for v in manifest.available:
+        g = v.metrics.gaps if v.metrics else None
+        if keep(v) and g is not None:
+            groups = [x for x in g.by_width + g.by_position if x.gaps]
+            fig.add_trace(go.Bar(name=v.id, x=[f"{x.kind} ({x.gaps})" for x in groups],
+                                 y=[x.found / x.gaps for x in groups]))
+    fig.update_layout(title="Empty facings found, by width and place in the row", barmode="group", height=360,
+                      yaxis={"tickformat": ".0%", "range": [0, 1]})
+    return fig
+
+
 def precision_recall(manifest: Manifest, keep: Keep = _all) -> go.Figure:
     fig = go.Figure()
     for v in manifest.available:

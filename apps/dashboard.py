@@ -155,6 +155,8 @@ def main() -> None:
     right.plotly_chart(charts.precision_recall(m, keep), key="pr")
     if m.objects:
         left.plotly_chart(charts.object_scale(manifests), key="object-scale")
+    if any(v.metrics and v.metrics.gaps for v in m.available):
+        right.plotly_chart(charts.gaps_found(m, keep), key="gaps")
     if len(manifests) > 1:
         st.subheader(f"Revision against revision: {list(manifests)[0]} -> {list(manifests)[-1]}")
         st.dataframe(revision_diff(manifests, keep), hide_index=True, width="stretch", key="diff")

@@ -1,4 +1,5 @@
-"""Measure a deck's variants side by side: each one's metrics and the fp32 reference's object-scale curve.
+"""Measure a deck's variants side by side: each one's metrics (with where it misses gaps, for a deck that has an
+``empty`` class: ``training.gaps``) and the fp32 reference's object-scale curve.
 
 Every model call is cut into batches (``training.batches``) that run on one-thread detectors, one process per
 core; each variant (and each zoom of the curve) is scored as soon as its last batch is in, while the others
@@ -16,8 +17,10 @@ from tqdm import tqdm
 
 from hub.base import catalog
 from hub.deck.manifest import Metrics, ObjectScale
+from hub.runtime.shelf import EMPTY
 from training.batches import Batch, Collected, Predictions, chunks, cores, run_local
 from training.evaluate import coco_metrics
+from training.gaps import gap_recall
 from training.scale import SCALE_CONF, ZOOMS, object_scale, point, sample
 
 
@@ -74,7 +77,9 @@ def measure_deck(files: dict[str, tuple[Path, str]], test: list[Path], names: li
             seconds["scale_inference"] += model_s
             seconds["scale_metrics"] += time.perf_counter() - t
         else:
-            out.metrics[batch.key] = coco_metrics(gt, predictions, names)
+            metrics = coco_metrics(gt, predictions, names)
+            metrics.gaps = gap_recall(gt, predictions, names, conf=metrics.thresholds.get(EMPTY, metrics.conf or 0.25))
+            out.metrics[batch.key] = metrics
             seconds["inference"] += model_s
             seconds["metrics"] += time.perf_counter() - t
 

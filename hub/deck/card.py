@@ -13,7 +13,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub.deck import choose
-from hub.deck.manifest import Manifest, Variant
+from hub.deck.manifest import GapGroup, Manifest, Variant
 
 NOISY_SPREAD = 2.0  # a variant whose slowest timing block took this many times its quietest was timed on a busy machine
 LICENSE = "agpl-3.0"  # Ultralytics models and their exports are AGPL-3.0
@@ -174,7 +174,25 @@ def _classes(manifest: Manifest, variant: Variant | None) -> list[str]:
              "| class | AP50-95 | confidence (best) |", "|---|---|---|",
              *(f"| {n} | {cell(m.per_class.get(n))} | {cell(m.thresholds.get(n))} |" for n in manifest.classes), ""]
     meant = [f"- **{n}**: {MEANINGS[n]}." for n in manifest.classes if n in MEANINGS]
-    return lines + (meant + [""] if meant else [])
+    return lines + (meant + [""] if meant else []) + _gaps(variant)
+
+
+def _gaps(variant: Variant) -> list[str]:
+    """Where the variant misses empty facings (``training.gaps``), for a deck with an ``empty`` class."""
+    g = variant.metrics.gaps if variant.metrics else None
+    if g is None or not any(x.gaps for x in g.by_width):
+        return []
+
+    def row(x: GapGroup) -> str:
+        return f"| {x.kind} | {x.gaps} | {x.found} | {x.found / x.gaps:.0%} |" if x.gaps else f"| {x.kind} | 0 | - | - |"
+
+    worst = min((x for x in g.by_width + g.by_position if x.gaps), key=lambda x: x.found / x.gaps)
+    return ["### Empty facings found", "",
+            f"The test split's gaps ({variant.id}, empty boxes from {g.conf:.3f}, found at IoU >= 0.5), by width in "
+            f"the row's median product width and by place in the row. Missed most: **{worst.kind}** "
+            f"({worst.found} of {worst.gaps}).", "",
+            "| gaps | labelled | found | share |", "|---|---|---|---|",
+            *(row(x) for x in g.by_width + g.by_position), ""]
 
 
 def _object_scale(manifest: Manifest) -> list[str]:

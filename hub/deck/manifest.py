@@ -46,6 +46,24 @@ class _Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", validate_assignment=True)
 
 
+class GapGroup(_Model):
+    """Empty facings of one kind on the test split, and how many of them the variant found."""
+
+    kind: str = Field(description="e.g. 'under 0.75 facing wide', 'at a row's end'")
+    gaps: Annotated[int, Field(ge=0)]
+    found: Annotated[int, Field(ge=0)]
+
+
+class Gaps(_Model):
+    """Where a deck with an ``empty`` class misses gaps (``training.gaps``): the test split's empty facings
+    grouped by width (in the row's median product widths) and by position (a row's first or last box, or
+    inside), each counted found when a box of the class at ``conf`` or above overlaps it at IoU >= 0.5."""
+
+    conf: float = Field(description="the score the empty boxes were kept from: the class's own threshold")
+    by_width: list[GapGroup]
+    by_position: list[GapGroup]
+
+
 class Metrics(_Model):
     """Accuracy of one variant on the deck's test split."""
 
@@ -61,6 +79,7 @@ class Metrics(_Model):
     thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict, description="per class, the confidence where its F1 peaks on the test split "
         "(smoothed; a class with few objects takes the class-mean peak): what detect(conf='best') keeps")
+    gaps: Gaps | None = Field(None, description="a deck with an 'empty' class: where it misses gaps")
 
 
 class Latency(_Model):

@@ -212,3 +212,31 @@ def test_several_repos_render_in_chromium(demo_hub, tiny_deck, tmp_path):
             browser.close()
     finally:
         stop(proc)
+
+
+def test_a_deck_with_an_empty_class_shows_where_it_misses_gaps(demo_weights_hub, tmp_path, environment):
+    """The demo deck (product and empty): every gap of its test split counted once by width and once by place,
+    the dashboard's bars are the manifest's shares found, and the card names the group missed most."""
+    from streamlit.testing.v1 import AppTest
+
+    import hub
+    from hub.deck import card
+
+    root, repo = demo_weights_hub
+    manifest = hub.manifest_of(repo, endpoint=str(root))
+    variant = manifest.available[0]
+    gaps = variant.metrics.gaps
+    labels = (root.parent / "demo-weights" / "demo-data" / "labels" / "test").glob("*.txt")
+    labelled = sum(line.split()[0] == "1" for f in labels for line in f.read_text().splitlines())
+    assert sum(x.gaps for x in gaps.by_width) == sum(x.gaps for x in gaps.by_position) == labelled > 0
+    assert gaps.conf == variant.metrics.thresholds["empty"]
+    groups = [x for x in gaps.by_width + gaps.by_position if x.gaps]
+    environment(YOLODECK_HUB=str(root), YOLODECK_CACHE=str(tmp_path / "cache"), YOLODECK_DASHBOARD_REPO=repo)
+    at = AppTest.from_file(SCRIPT, default_timeout=120).run()
+    assert not at.exception and not at.error
+    bars = _chart(at, "Empty facings found")["data"][0]
+    assert plotly_values(bars["y"]) == [x.found / x.gaps for x in groups]
+    assert bars["name"] == variant.id
+    worst = min(groups, key=lambda x: x.found / x.gaps)
+    text = card.render(manifest, repo_id=repo)
+    assert "### Empty facings found" in text and f"Missed most: **{worst.kind}**" in text
