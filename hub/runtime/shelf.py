@@ -52,6 +52,11 @@ class ShelfReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def columns(self) -> dict[str, float | str]:
+        """What a per-frame CSV row of a shelf camera gets: the empty share, and the empty facings per row, top
+        shelf first, as space-separated numbers ("0 2 1")."""
+        return {"empty_share": self.empty_share, "empty_by_row": " ".join(str(r.empty) for r in self.rows)}
+
 
 def rows_of(bottoms: np.ndarray, heights: np.ndarray) -> np.ndarray:
     """A row number (0 = top) per box, from the boxes' bottom edges (see the module's note)."""

@@ -90,8 +90,8 @@ def draw(frame: np.ndarray, tracked: Detections, lines: list[LineCounter], zones
 
 
 def _row(i: int, fps: float, tracked: Detections, lines: list[LineCounter], zones: list[ZoneCounter],
-         names: list[str]) -> dict[str, float | int]:
-    row: dict[str, float | int] = {"frame": i, "time_s": round(i / fps, 4)}
+         names: list[str]) -> dict[str, float | int | str]:
+    row: dict[str, float | int | str] = {"frame": i, "time_s": round(i / fps, 4)}
     row.update({f"seen_{n}": v for n, v in tracked.counts().items()})
     for k, line in enumerate(lines, 1):
         for way, per in line.counts(names).items():
@@ -112,7 +112,8 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
     class's threshold from the deck); ``moving_camera=False`` skips measuring the camera's motion.
     ``empty_after``: report a place on the shelf that stayed empty that many seconds, and its refill
     (:mod:`hub.video.facings`; the deck needs an ``empty`` class), in the report and the CSV's ``empty_now``
-    (places empty that long) and ``empty_share`` (of the shelves' width, in that frame: ``hub.runtime.shelf``).
+    (places empty that long), ``empty_share`` (of the shelves' width, in that frame) and ``empty_by_row``
+    (``hub.runtime.shelf.ShelfReport.columns``).
 
     Raises:
         InvalidVideoError: not a video, no frames, or undecodable (nothing is written).
@@ -157,7 +158,7 @@ def process_video(source: str | Path, detector: Detector, *, lines: Sequence[tup
                 rows.append(_row(n, info.fps, tracked, line_counters, zone_counters, names))
                 if facings:
                     rows[-1]["empty_now"] = facings.empty_now
-                    rows[-1]["empty_share"] = shelf_report(tracked).empty_share
+                    rows[-1].update(shelf_report(tracked).columns())
                 if on_frame:
                     on_frame(n, tracked)
                 if writer:

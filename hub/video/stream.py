@@ -54,7 +54,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
     every processed frame; ``on_count(lines, zones)`` the counts (as in the report) after each frame that
     changed them: a line crossed, an object entering a zone. ``empty_after``: the empty facings' events
     (:mod:`hub.video.facings`), each passed to ``on_facing`` as it happens; the row's ``empty_now`` and
-    ``empty_share`` (of the shelves' width in the last frame, ``hub.runtime.shelf``)."""
+    ``empty_share`` and ``empty_by_row`` (of the last frame: ``hub.runtime.shelf.ShelfReport.columns``)."""
     names = detector.names
     facings = EmptyFacings(hold=check_empty_class(empty_after, names)) if empty_after is not None else None
     low, activation, min_score = score_plan(conf, names, detector.thresholds)
@@ -99,7 +99,7 @@ def process_stream(source: LiveSource, detector: Detector, *, lines: Sequence[tu
                 row = _row(time.monotonic() - started, frames, lags, source, line_counters, zone_counters, names)
                 if facings:
                     row["empty_now"] = facings.empty_now
-                    row["empty_share"] = shelf_report(tracked).empty_share  # in the frame just processed
+                    row.update(shelf_report(tracked).columns())  # the frame just processed
                 next_row += 1.0
                 if out:
                     if table is None:

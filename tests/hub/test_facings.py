@@ -111,7 +111,8 @@ def test_the_demo_deck_reports_a_facing_emptied_and_refilled_on_a_clip_with_the_
     from 5 s to 12 s, stocked again; the shelf's other gaps empty throughout), the demo deck at its own thresholds,
     ``empty_after`` 3 s. The facing is reported empty at 8 s and refilled once it has not been seen empty for the
     2 s of grace; every place reported lies on the truth's gaps; the standing gaps are reported; the CSV's
-    ``empty_now`` follows, and its ``empty_share`` grows by the facing's share of the shelves' width."""
+    ``empty_now`` follows, its ``empty_share`` grows by the facing's share of the shelves' width and its
+    ``empty_by_row`` by one on the facing's shelf."""
     import csv
 
     import hub
@@ -147,3 +148,6 @@ def test_the_demo_deck_reports_a_facing_emptied_and_refilled_on_a_clip_with_the_
     share = lambda t: float(rows[round(t * meta["fps"])]["empty_share"])  # noqa: E731
     span = sum(boxes[boxes[:, 4] == b, 3].max() - boxes[boxes[:, 4] == b, 1].min() for b in set(boxes[:, 4]))
     assert share(10.0) - share(4.0) == pytest.approx((facing[2] - facing[0]) / span, abs=0.01)
+    row = sorted(set(boxes[:, 4])).index(facing[3])  # the facing's shelf, top first
+    by_row = lambda t: [int(n) for n in rows[round(t * meta["fps"])]["empty_by_row"].split()]  # noqa: E731
+    assert len(by_row(4.0)) == len(set(boxes[:, 4])) and by_row(10.0)[row] == by_row(4.0)[row] + 1
