@@ -143,8 +143,8 @@ class Handlers:
         report = shelf_report(Detections.from_json(Path(json_path).read_text(), deck.manifest.classes))
         lines = [f"**Shelf**: {len(report.rows)} rows, {report.facings} facings, {report.empty} empty "
                  f"({report.empty_share:.0%} of the shelf's width)"]
-        lines += [f"- row {r.index} (top = 1): {r.facings} facings, {r.empty} empty ({r.empty_share:.0%})"
-                  for r in report.rows]
+        lines += [f"- row {r.index}{' (the top shelf)' if r.index == 1 else ''}: {r.facings} facings, {r.empty} empty "
+                  f"({r.empty_share:.0%})" for r in report.rows]
         restock = [[g.row, round(g.x1), round(g.y1), round(g.x2), round(g.y2), g.facings, round(g.confidence, 3)]
                    for g in report.restock]
         out = Path(json_path).with_name(Path(json_path).stem.replace("detections", "shelf") + ".json")
