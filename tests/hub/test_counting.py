@@ -194,3 +194,19 @@ def test_min_score_is_per_class():
                                np.array([0.5, 0.5], np.float32), np.array([0, 1]), NAMES, {}, (200, 200),
                                np.array([1, 2])))
     assert line.counts(NAMES)["in"] == {"product": 1, "person": 0}
+
+
+def test_conf_best_gives_each_class_its_own_threshold_to_track_and_count_from():
+    """score_plan: "best" reads each class's threshold from the deck (a class it has none for takes the runtime's
+    default), tracks start from the lowest of them and detection runs at a third of that (ByteTrack's low boxes);
+    a number applies to every class; anything else is refused by name."""
+    from hub.runtime.detector import DEFAULT_CONF
+    from hub.video.tracking import score_plan
+
+    thresholds = {"product": 0.463, "empty": 0.358}
+    low, start, per_class = score_plan("best", ["product", "empty"], thresholds)
+    assert per_class == [0.463, 0.358] and start == 0.358 and low == pytest.approx(0.358 / 3)
+    assert score_plan("best", ["product", "empty", "price tag"], thresholds)[2] == [0.463, 0.358, DEFAULT_CONF]
+    assert score_plan(0.6, ["product", "empty"], {"product": 0.463}) == (pytest.approx(0.2), 0.6, [0.6, 0.6])
+    with pytest.raises(ValueError, match="'best', not 'most'"):
+        score_plan("most", ["product"], {})

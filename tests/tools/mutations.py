@@ -131,7 +131,7 @@ MUTATIONS = [
              'hub/video/tracking.py',
              '        per_class = [float(thresholds.get(n, DEFAULT_CONF)) for n in names]',
              '        per_class = [DEFAULT_CONF for n in names]',
-             ('tests/hub/test_video.py::test_counts_hold_on_pans_of_every_speed',)),
+             ('tests/hub/test_counting.py::test_conf_best_gives_each_class_its_own_threshold_to_track_and_count_from',)),
     Mutation('train: weights named but absent handed to Ultralytics (a download)',
              'training/train.py',
              '    if weights and not Path(weights).is_file() and not allow_download:',
