@@ -191,15 +191,25 @@ def demo_weights_hub() -> tuple[Path, str]:
     """A hub holding the committed demo weights as a one-variant deck (onnx-fp32; about 30 s to build, once per
     run): a model good enough for counts to be exact, which the suite's one-minute model is not."""
     import hub as hub_api
-    from training.demo import build_demo_deck
+    from hub.deck.manifest import sha256_of
+    from training.demo import CHECKPOINT, build_demo_deck
+
+    # named by the weights' digest: a state kept across runs (YOLODECK_TEST_STATE) rebuilds it when they change
+    digest = sha256_of(CHECKPOINT)[:12]
 
     def build() -> Path:
-        root = _SHARED / "demo-weights-hub"
-        build_demo_deck(_SHARED / "demo-weights" / "deck", variants=["onnx-fp32"])
-        hub_api.push(_SHARED / "demo-weights" / "deck", repo="yolodeck/shelves-demo", endpoint=str(root))
+        root = _SHARED / f"demo-weights-hub-{digest}"
+        build_demo_deck(_SHARED / f"demo-weights-{digest}" / "deck", variants=["onnx-fp32"])
+        hub_api.push(_SHARED / f"demo-weights-{digest}" / "deck", repo="yolodeck/shelves-demo", endpoint=str(root))
         return root
 
-    return _built_once("demo-weights-hub", build), "yolodeck/shelves-demo"
+    return _built_once(f"demo-weights-hub-{digest}", build), "yolodeck/shelves-demo"
+
+
+@pytest.fixture(scope="session")
+def demo_weights_deck(demo_weights_hub) -> Path:
+    """The deck folder demo_weights_hub pushed (its test split in ``../demo-data``)."""
+    return demo_weights_hub[0].parent / demo_weights_hub[0].name.replace("demo-weights-hub", "demo-weights") / "deck"
 
 
 @pytest.fixture(scope="session")

@@ -300,7 +300,8 @@ def test_best_keeps_each_class_from_the_deck_s_threshold_not_the_slider(client, 
     assert scores and min(scores) >= cut - 1e-3 and len(scores) > len(high[1]["data"]), (cut, scores)
 
 
-def test_the_shelf_panel_shows_the_facing_a_restocker_must_fill(client, demo_hub, demo_weights_hub, tmp_path):
+def test_the_shelf_panel_shows_the_facing_a_restocker_must_fill(client, demo_hub, demo_weights_hub, demo_weights_deck,
+                                                                tmp_path):
     """The Shelf panel with the demo deck (pushed beside acme/tiny to the hub the app serves), on photos of
     synth-restock's shelf stocked and with one facing empty: the truth's number of rows, and the emptied facing in
     the restock table (and the report's JSON) of the second photo only, with one empty facing more."""
@@ -311,7 +312,7 @@ def test_the_shelf_panel_shows_the_facing_a_restocker_must_fill(client, demo_hub
     from training.data import synth_restock
 
     repo = demo_weights_hub[1]
-    hub.push(demo_weights_hub[0].parent / "demo-weights" / "deck", repo=repo, endpoint=str(demo_hub[0]))
+    hub.push(demo_weights_deck, repo=repo, endpoint=str(demo_hub[0]))
     shelf, stocked, boxes, gap = synth_restock.scene(seed=0)
     facing, panels = boxes[gap, 1:], []
     for name, picture in (("stocked", stocked), ("empty", shelf)):

@@ -214,7 +214,8 @@ def test_several_repos_render_in_chromium(demo_hub, tiny_deck, tmp_path):
         stop(proc)
 
 
-def test_a_deck_with_an_empty_class_shows_where_it_misses_gaps(demo_weights_hub, tmp_path, environment):
+def test_a_deck_with_an_empty_class_shows_where_it_misses_gaps(demo_weights_hub, demo_weights_deck, tmp_path,
+                                                                 environment):
     """The demo deck (product and empty): every gap of its test split counted once by width and once by place,
     the dashboard's bars are the manifest's shares found, and the card names the group missed most."""
     from streamlit.testing.v1 import AppTest
@@ -226,7 +227,7 @@ def test_a_deck_with_an_empty_class_shows_where_it_misses_gaps(demo_weights_hub,
     manifest = hub.manifest_of(repo, endpoint=str(root))
     variant = manifest.available[0]
     gaps = variant.metrics.gaps
-    labels = (root.parent / "demo-weights" / "demo-data" / "labels" / "test").glob("*.txt")
+    labels = (demo_weights_deck.parent / "demo-data" / "labels" / "test").glob("*.txt")
     labelled = sum(line.split()[0] == "1" for f in labels for line in f.read_text().splitlines())
     assert sum(x.gaps for x in gaps.by_width) == sum(x.gaps for x in gaps.by_position) == labelled > 0
     assert gaps.conf == variant.metrics.thresholds["empty"]
