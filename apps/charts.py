@@ -106,9 +106,8 @@ def gaps_found(manifest: Manifest, keep: Keep = _all) -> go.Figure:
     for v in manifest.available:
         g = v.metrics.gaps if v.metrics else None
         if keep(v) and g is not None:
-            groups = [x for x in g.by_width + g.by_position if x.gaps]
-            fig.add_trace(go.Bar(name=v.id, x=[f"{x.kind} ({x.gaps})" for x in groups],
-                                 y=[x.found / x.gaps for x in groups]))
+            fig.add_trace(go.Bar(name=v.id, x=[f"{x.kind} ({x.gaps})" for x in g.measured],
+                                 y=[x.found / x.gaps for x in g.measured]))
     fig.update_layout(title="Empty facings found, by width and place in the row", barmode="group", height=360,
                       yaxis={"tickformat": ".0%", "range": [0, 1]})
     return fig

@@ -191,25 +191,32 @@ def demo_weights_hub() -> tuple[Path, str]:
     """A hub holding the committed demo weights as a one-variant deck (onnx-fp32; about 30 s to build, once per
     run): a model good enough for counts to be exact, which the suite's one-minute model is not."""
     import hub as hub_api
-    from hub.deck.manifest import sha256_of
-    from training.demo import CHECKPOINT, build_demo_deck
+    from training.demo import build_demo_deck
 
-    # named by the weights' digest: a state kept across runs (YOLODECK_TEST_STATE) rebuilds it when they change
-    digest = sha256_of(CHECKPOINT)[:12]
+    root, deck = _demo_weights_paths()
 
     def build() -> Path:
-        root = _SHARED / f"demo-weights-hub-{digest}"
-        build_demo_deck(_SHARED / f"demo-weights-{digest}" / "deck", variants=["onnx-fp32"])
-        hub_api.push(_SHARED / f"demo-weights-{digest}" / "deck", repo="yolodeck/shelves-demo", endpoint=str(root))
+        build_demo_deck(deck, variants=["onnx-fp32"])
+        hub_api.push(deck, repo="yolodeck/shelves-demo", endpoint=str(root))
         return root
 
-    return _built_once(f"demo-weights-hub-{digest}", build), "yolodeck/shelves-demo"
+    return _built_once(root.name, build), "yolodeck/shelves-demo"
 
 
 @pytest.fixture(scope="session")
 def demo_weights_deck(demo_weights_hub) -> Path:
     """The deck folder demo_weights_hub pushed (its test split in ``../demo-data``)."""
-    return demo_weights_hub[0].parent / demo_weights_hub[0].name.replace("demo-weights-hub", "demo-weights") / "deck"
+    return _demo_weights_paths()[1]
+
+
+def _demo_weights_paths() -> tuple[Path, Path]:
+    """(the hub, the deck folder) of the demo weights' test deck, named by the weights' digest: a state kept across
+    runs (YOLODECK_TEST_STATE) rebuilds them when the weights change."""
+    from hub.deck.manifest import sha256_of
+    from training.demo import CHECKPOINT
+
+    digest = sha256_of(CHECKPOINT)[:12]
+    return _SHARED / f"demo-weights-hub-{digest}", _SHARED / f"demo-weights-{digest}" / "deck"
 
 
 @pytest.fixture(scope="session")

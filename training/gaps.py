@@ -26,11 +26,11 @@ POSITIONS = ("at a row's end", "inside a row")
 def _kinds(labels: np.ndarray, empty: int) -> list[tuple[float, bool]]:
     """Per gap label of one image: (its width in facings, whether it is its row's first or last box)."""
     rows = rows_of(labels[:, 4], labels[:, 4] - labels[:, 2])
+    widths = labels[:, 3] - labels[:, 1]
     out = []
     for i in np.flatnonzero(labels[:, 0] == empty):
         mine = rows == rows[i]
         products = mine & (labels[:, 0] != empty)
-        widths = labels[:, 3] - labels[:, 1]
         facing = float(np.median(widths[products])) if products.any() else float(np.median(widths[mine]))
         end = labels[i, 1] <= labels[mine, 1].min() or labels[i, 3] >= labels[mine, 3].max()
         out.append((float(widths[i]) / max(facing, 1e-9), bool(end)))

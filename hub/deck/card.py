@@ -186,7 +186,7 @@ def _gaps(variant: Variant) -> list[str]:
     def row(x: GapGroup) -> str:
         return f"| {x.kind} | {x.gaps} | {x.found} | {x.found / x.gaps:.0%} |" if x.gaps else f"| {x.kind} | 0 | - | - |"
 
-    worst = min((x for x in g.by_width + g.by_position if x.gaps), key=lambda x: x.found / x.gaps)
+    worst = min(g.measured, key=lambda x: x.found / x.gaps)
     return ["### Empty facings found", "",
             f"The test split's gaps ({variant.id}, empty boxes from {g.conf:.3f}, found at IoU >= 0.5), by width in "
             f"the row's median product width and by place in the row. Missed most: **{worst.kind}** "

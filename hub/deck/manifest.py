@@ -63,6 +63,11 @@ class Gaps(_Model):
     by_width: list[GapGroup]
     by_position: list[GapGroup]
 
+    @property
+    def measured(self) -> list[GapGroup]:
+        """The groups with at least one gap, by width then by position: what a share can be given for."""
+        return [x for x in self.by_width + self.by_position if x.gaps]
+
 
 class Metrics(_Model):
     """Accuracy of one variant on the deck's test split."""
