@@ -143,8 +143,8 @@ def _detect_tab(app: Handlers, c: Controls, examples: list[str]) -> None:
     with gr.Accordion("Shelf: empty facings", open=True, elem_id="shelf-panel"):
         shelf = gr.Markdown(label="Shelf summary", elem_id="shelf")
         with gr.Row():
-            restock = gr.Dataframe(headers=["row", "x1", "y1", "x2", "y2", "facings", "score"], elem_id="restock",
-                                   label="Restock, widest gap first", interactive=False)
+            restock = gr.Dataframe(headers=["row", "x1", "y1", "x2", "y2", "facings", "score", "seen as"],
+                                   elem_id="restock", label="Restock, widest gap first", interactive=False)
             shelf_file = gr.File(label="Shelf report (JSON)", elem_id="shelf-json")
     inputs = [image, *c.deck, c.backend, c.precision, c.conf, c.iou, c.imgsz, c.classes, c.tiles, c.best]
     outputs = [annotated, table, counts, latency, json_file, csv_file, ran]

@@ -131,7 +131,7 @@ class Handlers:
     def shelf(self, json_path, repo: str, revision: str):
         """The Shelf panel from the detections just made (their JSON download): rows, empty facings and the restock
         list, widest gap first, with the report as JSON; a deck without an ``empty`` class gets what to do instead."""
-        from hub.runtime.shelf import EMPTY, shelf_report
+        from hub.runtime.shelf import EMPTY, SEEN_AS, shelf_report
 
         if not json_path:
             return gr.skip(), gr.skip(), gr.skip()
@@ -145,8 +145,8 @@ class Handlers:
                  f"({report.empty_share:.0%} of the shelf's width)"]
         lines += [f"- row {r.index}{' (the top shelf)' if r.index == 1 else ''}: {r.facings} facings, {r.empty} empty "
                   f"({r.empty_share:.0%})" for r in report.rows]
-        restock = [[g.row, round(g.x1), round(g.y1), round(g.x2), round(g.y2), g.facings, round(g.confidence, 3)]
-                   for g in report.restock]
+        restock = [[g.row, round(g.x1), round(g.y1), round(g.x2), round(g.y2), g.facings, round(g.confidence, 3),
+                    SEEN_AS[g.source]] for g in report.restock]
         out = Path(json_path).with_name(Path(json_path).stem.replace("detections", "shelf") + ".json")
         out.write_text(json.dumps(report.to_dict(), indent=1))
         return "\n".join(lines), restock, str(out)

@@ -1,13 +1,14 @@
 """Empty facings over time: an event when a place on the shelf has stayed empty ``hold`` seconds, and one when it
 is filled again.
 
-A place is where the deck saw an empty facing (a box of its ``empty`` class), followed from frame to frame by
-its overlap with where it was (IoU at least ``match_iou``): a shelf camera is fixed, so the shelf stays where
-it is in the picture. A place seen empty for ``hold`` seconds, missed for at most ``grace`` seconds at a time
-(a shopper walking past hides it, a frame's detection misses it), is reported ``empty`` once; a reported place
-then not seen empty for ``grace`` seconds is reported ``refilled``. A place seen for less than ``hold`` is
-forgotten after ``grace``: a shadow or a passing trolley is not a gap. The shelf row of each place comes from
-:func:`hub.runtime.shelf.shelf_report` on the frame it was last seen in.
+A place is one of a frame's gaps in :func:`hub.runtime.shelf.shelf_report` (a box of the deck's ``empty``
+class, or a space between products at least a facing wide; not joined into restock places, so a facing emptied
+beside a standing gap is a place of its own), with its shelf row, followed from frame to frame by its overlap
+with where it was (IoU at least ``match_iou``): a shelf camera is fixed, so the shelf stays where it is in the
+picture. A place seen empty for ``hold`` seconds, missed for at most ``grace`` seconds at a time (a shopper
+walking past hides it, a frame's detection misses it), is reported ``empty`` once; a reported place then not
+seen empty for ``grace`` seconds is reported ``refilled``. A place seen for less than ``hold`` is forgotten after
+``grace``: a shadow or a passing trolley is not a gap.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class EmptyFacings:
     def update(self, detections: Detections, time_s: float) -> list[FacingEvent]:
         """This frame's events, in time order; ValueError when the deck has no ``empty`` class."""
         report = shelf_report(detections, empty=self.empty)
-        gaps = report.restock
+        gaps = [g for row in report.rows for g in row.gaps]  # each facing its own place, not joined for restock
         boxes = np.array([[g.x1, g.y1, g.x2, g.y2] for g in gaps], np.float64).reshape(-1, 4)
         seen: set[int] = set()  # this frame's gaps matched to a place (greedy, the largest overlap first)
         if self.places and len(boxes):

@@ -265,8 +265,8 @@ def test_a_shelf_camera_reports_the_facing_emptied_and_refilled_with_the_empty_s
 
 def test_analysis_shelf_finds_the_emptied_facing_in_a_photo_of_the_shelf(service):
     """/v1/detect?analysis=shelf with the demo deck on two photos of the restock shelf, stocked and with the
-    facing empty: the shelf's rows as the truth has them, and the facing in the restock list of the second
-    photo only, with one empty facing more."""
+    facing empty: the shelf's rows as the truth has them, and the facing among the gaps and under a place of the
+    restock list of the second photo only, with one empty facing more."""
     import cv2
     import numpy as np
 
@@ -285,9 +285,14 @@ def test_analysis_shelf_finds_the_emptied_facing_in_a_photo_of_the_shelf(service
             blocks.append(r.json()["shelf"])
     for block in blocks:
         assert len(block["rows"]) == len(set(boxes[:, 4].tolist()))
-    on_facing = [[g for g in b["restock"] if box_iou(np.array([[g["x1"], g["y1"], g["x2"], g["y2"]]]),
-                                                     facing[None])[0, 0] >= 0.5] for b in blocks]
+    on_facing = [[g for r in b["rows"] for g in r["gaps"]
+                  if box_iou(np.array([[g["x1"], g["y1"], g["x2"], g["y2"]]]), facing[None])[0, 0] >= 0.5]
+                 for b in blocks]
     assert not on_facing[0] and len(on_facing[1]) == 1, blocks
+    covering = [[g for g in b["restock"] if abs(g["y2"] - facing[3]) < 15
+                 and min(g["x2"], facing[2]) - max(g["x1"], facing[0]) >= 0.8 * (facing[2] - facing[0])]
+                for b in blocks]  # a place to restock over it (joined with the standing gap beside it)
+    assert not covering[0] and len(covering[1]) == 1, blocks
     assert blocks[1]["empty"] == blocks[0]["empty"] + 1 and blocks[1]["empty_share"] > blocks[0]["empty_share"]
 
 

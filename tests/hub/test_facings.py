@@ -68,7 +68,7 @@ def test_a_facing_empty_for_hold_seconds_is_reported_once_and_its_refill_once(sh
     d = Detections(labels[:, 1:].astype(np.float32), np.ones(len(labels), np.float32), labels[:, 0].astype(np.int64),
                    names)
     d.class_id[emptied] = names.index("empty")
-    row = next(g.row for g in shelf_report(d).restock if abs(g.x1 - labels[emptied, 1]) < 1e-3)
+    row = next(g.row for r in shelf_report(d).rows for g in r.gaps if abs(g.x1 - labels[emptied, 1]) < 1e-3)
     assert mine[0].row == row == mine[1].row
     assert not [e for e in events if abs(e.box[0] - labels[brief, 1]) < 3]  # 1.5 s is not a gap
     assert facings.empty_now == standing  # the shelf's own gaps are still empty at the end

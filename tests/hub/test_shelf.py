@@ -48,7 +48,11 @@ def test_rows_gaps_and_the_empty_share_match_the_generator_s_truth(seed):
         assert r.empty == int(((labels[:, 0] == 1) & (want_rows == r.index - 1)).sum())
     assert report.empty_share == pytest.approx(share, abs=0.02)
     widths = [g.x2 - g.x1 for g in report.restock]
-    assert widths == sorted(widths, reverse=True) and len(widths) == len(gaps)
+    assert widths == sorted(widths, reverse=True)
+    runs = _runs(labels[labels[:, 0] == 1, 1:])  # the places: the truth's empty facings side by side joined
+    places = np.array([[g.x1, g.y1, g.x2, g.y2] for g in report.restock])
+    assert len(places) == len(runs) and (box_iou(runs, places).max(axis=1) > 0.5).all()
+    assert {g.source for r in report.rows for g in r.gaps} == {"box"}  # products packed: no space read as a gap
 
 
 def test_a_full_shelf_has_no_gaps_and_an_empty_image_no_rows():
@@ -58,6 +62,24 @@ def test_a_full_shelf_has_no_gaps_and_an_empty_image_no_rows():
     assert (len(report.rows), report.facings, report.empty, report.empty_share, report.restock) == (1, 2, 0, 0.0, [])
     nothing = shelf_report(Detections.empty(NAMES, (40, 50)))
     assert nothing.rows == [] and nothing.empty_share == 0.0
+
+
+def test_a_space_a_facing_wide_between_products_is_a_gap_and_touching_gaps_are_one_place():
+    """One shelf of 20 px products: a bare facing between two products that the model boxed as nothing (a
+    space, score 0), two empty boxes side by side (one place of two facings, its best score) that overlap by
+    4 px (counted once in the share), and a 12 px space (under a facing: products' spacing, not a gap)."""
+    x = [(0, 20, 0), (20, 40, 0), (60, 80, 0), (80, 102, 1), (98, 120, 1), (120, 140, 0), (152, 172, 0),
+         (172, 192, 0)]  # x1, x2, class: the bare facing is 40-60, the 12 px space 140-152
+    boxes = np.array([[a, 50, b, 100] for a, b, _ in x], np.float32)
+    scores = np.array([0.9, 0.9, 0.9, 0.6, 0.7, 0.9, 0.9, 0.9], np.float32)
+    report = shelf_report(Detections(boxes, scores, np.array([c for *_, c in x]), NAMES, {}, (200, 100)))
+    (row,) = report.rows
+    assert [(g.x1, g.x2, g.source, g.confidence) for g in row.gaps] == [
+        (40, 60, "space", 0.0), (80, 102, "box", pytest.approx(0.6)), (98, 120, "box", pytest.approx(0.7))]
+    assert (row.facings, row.empty, report.empty) == (6, 3, 3)
+    assert row.empty_share == report.empty_share == pytest.approx((20 + 40) / 192, abs=1e-4)
+    assert [(g.x1, g.x2, g.facings, g.source, round(g.confidence, 2)) for g in report.restock] == [
+        (80, 120, 2.0, "box", 0.7), (40, 60, 1.0, "space", 0.0)]
 
 
 def test_a_deck_without_an_empty_class_is_told_so():
@@ -75,11 +97,14 @@ def test_the_empty_share_is_of_the_shelf_s_own_width_not_the_photo_s():
 
 
 def _runs(boxes: np.ndarray) -> np.ndarray:
-    """Empty facings side by side (at most 4 px apart, on one shelf) as one gap: the place a restocker fills."""
+    """Empty facings side by side (at most 4 px apart, on one shelf) as one gap: the place a restocker fills.
+    Boxes are taken left to right; each joins the run on its shelf (bottoms within 15 px) that it touches."""
     out: list[list[float]] = []
-    for b in sorted(boxes.tolist(), key=lambda b: (round(b[3] / 20), b[0])):
-        if out and abs(out[-1][3] - b[3]) < 15 and b[0] - out[-1][2] <= 4:
-            out[-1] = [out[-1][0], min(out[-1][1], b[1]), max(out[-1][2], b[2]), max(out[-1][3], b[3])]
+    for b in sorted(boxes.tolist(), key=lambda b: b[0]):
+        touching = [r for r in out if abs(r[3] - b[3]) < 15 and b[0] - r[2] <= 4]
+        if touching:
+            r = touching[-1]
+            r[:] = [r[0], min(r[1], b[1]), max(r[2], b[2]), max(r[3], b[3])]
         else:
             out.append(list(b))
     return np.array(out, np.float64).reshape(-1, 4)
@@ -88,18 +113,18 @@ def _runs(boxes: np.ndarray) -> np.ndarray:
 def test_the_demo_deck_finds_the_gaps_rows_and_empty_share_of_shelves_it_never_saw(demo_weights_hub):
     """The committed demo weights (onnx-fp32 at 320) on 24 generated 640 px shelves, at the deck's own thresholds:
     every image's shelf rows, each product found in its shelf's row, the gaps at least one facing wide found
-    (IoU >= 0.5; side-by-side empty facings read as one gap, as the model sees them), the empty share near the
-    truth. Measured (AMD EPYC): 221 of 241 such gaps found (92%), the empty share within 2 points on 19 of 24
-    shelves, 4.4 at worst (the model's gap boxes take in the few pixels between products that the generator's
-    labels leave out: 0.7 points over on the median): the issue's "every gap, within 2 points" is not reached at
-    320 px. (The weights before the last 20 epochs at 320: 220 of 241, 19 of 24, 4.3.)"""
+    (a restock place at IoU >= 0.5 with the truth's run of empty facings), few places where the shelf is stocked,
+    the empty share near the truth. Measured (AMD EPYC): 239 of 241 such gaps found (99%; 226 from the empty
+    boxes alone, side-by-side ones joined when at most 4 px apart), 4 of 365 places not on a gap, the share within 1.2 points on
+    every shelf (4.4 at worst before). The two missed: two gaps with a narrow product between them that the
+    model missed (one place over both, IoU 0.28 with the first), and a 1-facing gap under a product box."""
     import hub
     from training.data.synth_shelves import render
 
     root, repo = demo_weights_hub
     detector = hub.load(repo, variant="onnx-fp32", endpoint=str(root), threads=2)
     assert detector.names == NAMES
-    wide, found_wide, errors = 0, 0, []
+    wide, found_wide, stray, places, errors = 0, 0, 0, 0, []
     for seed in range(24):
         image, truth = render(np.random.default_rng([seed, 9]), width=640, height=640, with_empty=True)
         labels = np.array([[b.cls, b.x1, b.y1, b.x2, b.y2] for b in truth], np.float64)
@@ -113,13 +138,20 @@ def test_the_demo_deck_finds_the_gaps_rows_and_empty_share_of_shelves_it_never_s
         nearest = np.abs(products[:, 3, None] - shelf_lines[None]).argmin(axis=1)
         assert (rows == nearest).all(), seed  # each product in the row of the shelf it stands on
         truth_rows = np.array([row_of[b] for b in labels[:, 4]])
-        for gap in _runs(labels[labels[:, 0] == 1, 1:]):
+        runs = _runs(labels[labels[:, 0] == 1, 1:])
+        restock = np.array([[g.x1, g.y1, g.x2, g.y2] for g in report.restock], np.float64).reshape(-1, 4)
+        for gap in runs:
             row = truth_rows[np.abs(labels[:, 4] - gap[3]).argmin()]
             facing = np.median((labels[:, 3] - labels[:, 1])[(truth_rows == row) & (labels[:, 0] == 0)])
             if gap[2] - gap[0] >= facing:
                 wide += 1
-                gaps = _runs(found.xyxy[found.class_id == 1].astype(np.float64))
-                found_wide += bool(len(gaps)) and float(box_iou(gap[None], gaps).max()) >= 0.5
+                found_wide += bool(len(restock)) and float(box_iou(gap[None], restock).max()) >= 0.5
+        for place in restock:  # a place mostly off the truth's gaps sends a restocker to a stocked shelf
+            on = runs[np.abs(runs[:, 3] - place[3]) < 15]
+            covered = np.clip(np.minimum(on[:, 2], place[2]) - np.maximum(on[:, 0], place[0]), 0, None).sum()
+            stray += covered < 0.5 * (place[2] - place[0])
+        places += len(restock)
         errors.append(abs(report.empty_share - share))
-    assert wide >= 160 and found_wide >= 0.85 * wide, (found_wide, wide)
-    assert sum(e <= 0.02 for e in errors) >= 0.75 * len(errors) and max(errors) <= 0.05, errors
+    assert wide >= 160 and found_wide >= 0.98 * wide, (found_wide, wide)
+    assert stray <= 0.02 * places, (stray, places)
+    assert max(errors) <= 0.02, errors

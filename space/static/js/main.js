@@ -6,7 +6,7 @@ import { configureRuntime, Detector, hasWebAssembly, ort, threadCount } from "./
 import { annotate } from "./draw.js";
 import { readImage } from "./images.js";
 import { drawCharts, variantTable } from "./metrics.js";
-import { EMPTY, noEmptyClass, shelfReport } from "./shelf.js";
+import { EMPTY, noEmptyClass, SEEN_AS, shelfReport } from "./shelf.js";
 import { Webcam } from "./webcam.js";
 
 const $ = (id) => document.getElementById(id);
@@ -72,8 +72,8 @@ function showShelf(detections) {
     + `empty · ${(100 * report.empty_share).toFixed(1)}% of the shelves' width empty`;
   fill($("shelf-rows"), [["row", "facings", "empty", "share empty"],
     ...report.rows.map((r) => [r.index, r.facings, r.empty, `${(100 * r.empty_share).toFixed(1)}%`])]);
-  fill($("shelf-restock"), [["restock: row", "x from", "x to", "about facings"],
-    ...report.restock.map((g) => [g.row, g.x1.toFixed(0), g.x2.toFixed(0), g.facings])]);
+  fill($("shelf-restock"), [["restock: row", "x from", "x to", "about facings", "seen as"],
+    ...report.restock.map((g) => [g.row, g.x1.toFixed(0), g.x2.toFixed(0), g.facings, SEEN_AS[g.source]])]);
   download($("shelf-json"), JSON.stringify(report, null, 2), "application/json");
   state.shelf = report;
 }
