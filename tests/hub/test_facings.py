@@ -151,3 +151,21 @@ def test_the_demo_deck_reports_a_facing_emptied_and_refilled_on_a_clip_with_the_
     row = sorted(set(boxes[:, 4])).index(facing[3])  # the facing's shelf, top first
     by_row = lambda t: [int(n) for n in rows[round(t * meta["fps"])]["empty_by_row"].split()]  # noqa: E731
     assert len(by_row(4.0)) == len(set(boxes[:, 4])) and by_row(10.0)[row] == by_row(4.0)[row] + 1
+
+
+def test_a_facing_emptied_beside_a_standing_gap_is_a_place_of_its_own(shelf):
+    """The product just right of one of the shelf's own gaps empties from 5 s to 12 s: its own ``empty`` and
+    ``refilled`` events at its own box, while the standing gap beside it is reported once and never refilled
+    (the restock list joins the two into one place; the events keep them apart)."""
+    names, labels, _, brief = shelf
+    empty = names.index("empty")
+    standing = np.flatnonzero(labels[:, 0] == empty)
+    beside, gap = next((int(i), int(g)) for g in standing for i in np.flatnonzero(labels[:, 0] != empty)
+                       if labels[i, 4] == labels[g, 4] and 0 <= labels[i, 1] - labels[g, 3] <= 3)
+    facings = EmptyFacings(hold=HOLD, grace=GRACE)
+    events = [e for t, d in _frames(names, labels, beside, brief) for e in facings.update(d, t)]
+
+    def at(i: int) -> list[str]:
+        return [e.kind for e in events if abs(e.box[0] - labels[i, 1]) < 3 and abs(e.box[2] - labels[i, 3]) < 3]
+
+    assert at(beside) == ["empty", "refilled"] and at(gap) == ["empty"], [e.to_dict() for e in events]

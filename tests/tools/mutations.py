@@ -178,7 +178,7 @@ MUTATIONS = [
              'hub/video/facings.py',
              '        gaps = [g for row in report.rows for g in row.gaps]',
              '        gaps = report.restock',
-             ('tests/hub/test_facings.py::test_a_facing_empty_for_hold_seconds_is_reported_once_and_its_refill_once',)),
+             ('tests/hub/test_facings.py::test_a_facing_emptied_beside_a_standing_gap_is_a_place_of_its_own',)),
     Mutation('static Space: a bare facing between products, boxed by nothing, is not a gap',
              'space/static/js/shelf.js',
              'spaces(mine.map((i) => [boxes[i][0], boxes[i][2]]), SPACE_FACINGS * productW)',
