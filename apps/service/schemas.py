@@ -68,8 +68,10 @@ class DetectResult(BaseModel):
     counts: dict[str, int]
     timing_ms: dict[str, float] = Field(description="queue, read, letterbox, inference, postprocess, total; and "
                                                     "service: from the request's arrival to its answer")
-    shelf: dict[str, Any] | None = Field(None, description="with analysis=shelf: rows, their facings and empty "
-                                                           "facings, the empty share, the restock list (widest first)")
+    shelf: dict[str, Any] | None = Field(None, description="with analysis=shelf: rows, their facings and gaps "
+                                                           "(empty boxes, and spaces between products a facing wide: "
+                                                           "source), the empty share, the restock list (places to "
+                                                           "fill, touching gaps joined, widest first)")
 
 
 class VideoResult(BaseModel):
