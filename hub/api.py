@@ -133,7 +133,7 @@ class RepoDeck:
         return manifest.parent
 
     def load(self, query: VariantQuery = VariantQuery(), *, threads: int | None = None,
-             busy_wait: bool = True, probe: bool | None = None) -> Detector:
+             busy_wait: bool | None = None, probe: bool | None = None) -> Detector:
         """A Detector for the queried variant (default: :meth:`default_variant`)."""
         chosen = query.one(self.manifest) if query else self.default_variant(probe=probe, threads=threads)
         trained_on = self.manifest.dataset.get("image_size") or []  # what detect(tiles="auto") tiles to

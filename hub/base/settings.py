@@ -35,6 +35,8 @@ class Settings:
     model: str | None = None  # YOLODECK_MODEL: a Space's model repo (a Space variable)
     revision: str | None = None  # YOLODECK_REVISION: a Space's revision (a Space variable)
     threads: int = 2  # YOLODECK_THREADS: a Space's inference threads
+    busy_wait: bool = True  # YOLODECK_BUSY_WAIT=0: idle inference threads sleep, not spin (a CPU shared with other
+    #                          work: a test run's workers, other services); the default where a caller sets none
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -63,7 +65,8 @@ class Settings:
                    webcam_time_limit=float(number("WEBCAM_TIME_LIMIT", float, cls.webcam_time_limit)),
                    dashboard_repo=text("DASHBOARD_REPO"), dashboard_compare=text("DASHBOARD_COMPARE") or "",
                    web_vendor=path("WEB_VENDOR"), model=text("MODEL"), revision=text("REVISION"),
-                   threads=int(number("THREADS", int, cls.threads)))
+                   threads=int(number("THREADS", int, cls.threads)),
+                   busy_wait=env.get("YOLODECK_BUSY_WAIT", "1") != "0")
 
 
 @functools.cache

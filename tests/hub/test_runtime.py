@@ -98,11 +98,38 @@ def test_a_backend_that_cannot_run_a_file_says_so(tiny_deck):
 def test_sleeping_worker_threads_give_the_same_detections(tiny_deck, test_images):
     """``busy_wait=False`` (what the apps use) changes scheduling only, never results."""
     image = test_images[0]
-    spinning = Detector(tiny_deck / "model-fp32.onnx", threads=2).detect(image)
+    spinning = Detector(tiny_deck / "model-fp32.onnx", threads=2, busy_wait=True).detect(image)
     sleeping = Detector(tiny_deck / "model-fp32.onnx", threads=2, busy_wait=False).detect(image)
     assert len(spinning) > 0
     np.testing.assert_array_equal(sleeping.class_id, spinning.class_id)
     np.testing.assert_allclose(sleeping.xyxy, spinning.xyxy, atol=1e-3)
+
+
+def test_yolodeck_busy_wait_is_the_default_and_the_argument_wins(tiny_deck, monkeypatch):
+    """YOLODECK_BUSY_WAIT=0 (the suite sets it: two workers share two cores) makes ONNX Runtime's idle threads
+    sleep where a caller says nothing; unset, they spin; ``busy_wait=`` given wins either way."""
+    from hub.base import settings
+
+    def spins(detector: Detector) -> bool:
+        options = detector._session._session.get_session_options()
+        try:
+            return options.get_session_config_entry("session.intra_op.allow_spinning") != "0"
+        except RuntimeError:  # not set: ONNX Runtime's default, spinning
+            return True
+
+    model = tiny_deck / "model-fp32.onnx"
+    try:
+        for value, spinning in (("0", False), (None, True)):
+            if value is None:
+                monkeypatch.delenv("YOLODECK_BUSY_WAIT", raising=False)
+            else:
+                monkeypatch.setenv("YOLODECK_BUSY_WAIT", value)
+            settings.reload()
+            assert spins(Detector(model, threads=2)) is spinning, value
+            assert spins(Detector(model, threads=2, busy_wait=not spinning)) is not spinning, value
+    finally:
+        monkeypatch.undo()
+        settings.reload()
 
 
 def test_exif_orientation_grayscale_rgba_and_16bit(tmp_path):
