@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('runtime: YOLODECK_BUSY_WAIT=0 ignored, idle threads spin beside the other work',
+             'hub/runtime/detector.py',
+             '            busy_wait = settings.current().busy_wait',
+             '            busy_wait = True',
+             ('tests/hub/test_runtime.py::test_yolodeck_busy_wait_is_the_default_and_the_argument_wins',)),
     Mutation('data import: a source after --from FORMAT refused (argparse leaves the positional empty)',
              'training/cli.py',
              '    if args.command == "data" and args.source is None and len(extra) == 1 and not extra[0].startswith("-"):',
