@@ -190,7 +190,9 @@ def _gaps(variant: Variant) -> list[str]:
     return ["### Empty facings found", "",
             f"The test split's gaps ({variant.id}, empty boxes from {g.conf:.3f}, found at IoU >= 0.5), by width in "
             f"the row's median product width and by place in the row. Missed most: **{worst.kind}** "
-            f"({worst.found} of {worst.gaps}).", "",
+            f"({worst.found} of {worst.gaps}). These are the model's own boxes, one per facing; the shelf report "
+            "also reads a bare facing between products as a gap and joins touching gaps into one place to restock.",
+            "",
             "| gaps | labelled | found | share |", "|---|---|---|---|",
             *(row(x) for x in g.by_width + g.by_position), ""]
 
