@@ -1,5 +1,6 @@
 """Deck builds over Redis: deck workers (``python -m training worker``) started here beside a real redis-server.
-What they measure equals a local build exactly; a worker SIGKILLed mid-batch loses no batch; no worker is a
+What they measure equals a local build exactly, with results coming back out of order; a worker SIGKILLed
+mid-batch loses no batch; no worker is a
 clear error, not a wait without end."""
 
 from __future__ import annotations
@@ -59,13 +60,58 @@ def _stop(*procs: subprocess.Popen) -> None:
         p.wait(timeout=30)
 
 
-def test_two_workers_measure_what_a_local_build_measures(deck_inputs, local, redis_url):
+def _build_in_background(deck_inputs, url: str) -> tuple[threading.Thread, dict[str, Measured | BaseException]]:
+    """measure_deck over the workers at ``url``, on a thread: (the thread, where its Measured or error lands)."""
     files, test, names, imgsz = deck_inputs
-    workers = [_worker(redis_url, "a"), _worker(redis_url, "b")]
+    result: dict[str, Measured | BaseException] = {}
+
+    def build() -> None:
+        try:
+            result["m"] = measure_deck(files, test, names, imgsz=imgsz, progress=False, workers=url)
+        except BaseException as exc:  # noqa: BLE001  (shown by the assertion below)
+            result["m"] = exc
+
+    builder = threading.Thread(target=build, daemon=True)
+    builder.start()
+    return builder, result
+
+
+def _until(check, what: str, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < end, what
+        time.sleep(0.005)
+
+
+def _has_taken_a_batch(r, name: str) -> bool:
+    return bool(r.exists("yolodeck:deck:jobs") and r.xpending_range(
+        "yolodeck:deck:jobs", "deck-workers", min="-", max="+", count=1, consumername=name))
+
+
+def test_two_workers_measure_what_a_local_build_measures(deck_inputs, local, redis_url):
+    """Worker a is paused (SIGSTOP) as soon as it has taken a batch, until worker b has finished another: the
+    results come back out of the order the batches were sent, and every figure equals the local build's."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    workers = [_worker(redis_url, "a")]
     try:
-        remote = measure_deck(files, test, names, imgsz=imgsz, progress=False, workers=redis_url)
+        builder, result = _build_in_background(deck_inputs, redis_url)
+        _until(lambda: _has_taken_a_batch(r, "a"), "worker a never took a batch")
+        os.kill(workers[0].pid, signal.SIGSTOP)
+        left = r.xlen("yolodeck:deck:jobs")  # a finished batch leaves the stream
+        workers.append(_worker(redis_url, "b"))
+        _until(lambda: r.xlen("yolodeck:deck:jobs") < left, "worker b never finished a batch")
+        os.kill(workers[0].pid, signal.SIGCONT)
+        builder.join(timeout=120)
     finally:
+        for w in workers:
+            if w.poll() is None:
+                os.kill(w.pid, signal.SIGCONT)
         _stop(*workers)
+    assert not builder.is_alive(), "the build did not end"
+    remote = result["m"]
+    assert isinstance(remote, Measured), remote
     assert set(remote.metrics) == set(VARIANTS) and not remote.failed, remote.failed
     assert remote.metrics == local.metrics  # every figure, to the last bit
     assert remote.objects == local.objects and remote.objects is not None
@@ -76,24 +122,10 @@ def test_a_worker_killed_mid_batch_loses_no_batch(deck_inputs, local, redis_url)
     batch once its owner's mark is 5 s old, and the build ends with the local build's figures."""
     import redis
 
-    files, test, names, imgsz = deck_inputs
-    result: dict[str, Measured | BaseException] = {}
-
-    def build() -> None:
-        try:
-            result["m"] = measure_deck(files, test, names, imgsz=imgsz, progress=False, workers=redis_url)
-        except BaseException as exc:  # noqa: BLE001  (shown by the assertion below)
-            result["m"] = exc
-
     victim = _worker(redis_url, "victim")
-    builder = threading.Thread(target=build, daemon=True)
-    builder.start()
+    builder, result = _build_in_background(deck_inputs, redis_url)
     r = redis.Redis.from_url(redis_url)
-    end = time.monotonic() + 60
-    while not r.exists("yolodeck:deck:jobs") or not r.xpending_range(
-            "yolodeck:deck:jobs", "deck-workers", min="-", max="+", count=1, consumername="victim"):
-        assert time.monotonic() < end, "the worker never took a batch"
-        time.sleep(0.005)
+    _until(lambda: _has_taken_a_batch(r, "victim"), "the worker never took a batch")
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
     heir = _worker(redis_url, "heir")
