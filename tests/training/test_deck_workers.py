@@ -1,7 +1,6 @@
 """Deck builds over Redis: deck workers (``python -m training worker``) started here beside a real redis-server.
 What they measure equals a local build exactly, with results coming back out of order; a worker SIGKILLed
-mid-batch loses no batch; no worker is a
-clear error, not a wait without end."""
+mid-batch loses no batch; no worker is a clear error, not a wait without end."""
 
 from __future__ import annotations
 
