@@ -38,6 +38,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(pred, timeout: float, poll: float = 0.05) -> bool:
+    """Whether ``pred()`` came true within ``timeout`` seconds, asked every ``poll`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(poll)
+    return False
+
+
 def start_server(cmd: list[str], port: int, env: dict, *, timeout: float = 120,
                  proc: subprocess.Popen | None = None) -> subprocess.Popen:
     """Start ``cmd`` (or watch an already started ``proc``) until something listens on ``port``."""

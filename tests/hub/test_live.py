@@ -17,7 +17,7 @@ import pytest
 
 from hub.base.errors import InvalidVideoError
 from hub.video.live import LiveSource, check_source, redact
-from tests.helpers.apps import free_port, held_pan
+from tests.helpers.apps import free_port, held_pan, wait_for
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs Debian's ffmpeg")
@@ -45,15 +45,6 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
-def _wait(pred, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_udp_mpegts_is_read_and_comes_back_after_the_source_dies(clip):
     port = free_port()
     with LiveSource(f"udp://127.0.0.1:{port}", open_timeout=2, read_timeout=1, backoff=(0.1, 1.0)) as live:
@@ -61,14 +52,14 @@ def test_udp_mpegts_is_read_and_comes_back_after_the_source_dies(clip):
         try:
             first = live.next_frame(timeout=10)
             assert first is not None and first.image.shape == (256, 256, 3)
-            assert _wait(lambda: live.status.frames > 30, 10) and live.status.state == "live"
+            assert wait_for(lambda: live.status.frames > 30, 10) and live.status.state == "live"
         finally:
             _stop(sender)
-        assert _wait(lambda: live.status.reconnects >= 1, 8), live.status  # a stall is noticed...
+        assert wait_for(lambda: live.status.reconnects >= 1, 8), live.status  # a stall is noticed...
         before = live.status.frames
         sender = _udp(clip, port)  # ... and the source, back, is read again within 5 s
         try:
-            assert _wait(lambda: live.status.frames > before + 10, 5), live.status
+            assert wait_for(lambda: live.status.frames > before + 10, 5), live.status
             frame = live.next_frame(timeout=2)
             assert frame is not None and frame.segment >= 2
         finally:
@@ -143,7 +134,7 @@ def test_hls_over_http_is_read(clip, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        assert _wait(lambda: (folder / "live.m3u8").is_file(), 15)
+        assert wait_for(lambda: (folder / "live.m3u8").is_file(), 15)
         with LiveSource(f"http://127.0.0.1:{server.server_port}/live.m3u8", read_timeout=5) as live:
             frame = live.next_frame(timeout=20)
             assert frame is not None and frame.image.shape == (256, 256, 3)
@@ -242,7 +233,7 @@ def test_three_passes_of_a_pan_over_a_stream_that_drops_between_them_count_three
                                        "-c:v", "mpeg2video", "-q:v", "2", "-f", "mpegts",
                                        f"udp://127.0.0.1:{port}?pkt_size=1316"])
             sender.wait(timeout=60)  # one pass, then the sender is gone
-            _wait(lambda: live.status.state != "live", 10)
+            wait_for(lambda: live.status.state != "live", 10)
         time.sleep(1.0)
         live.stop()
 
@@ -281,11 +272,11 @@ def test_rtsp_pushed_by_an_encoder_is_read_and_read_again_when_it_comes_back(cli
             before = live.status.frames
             pusher = _rtsp_push(clip, port)
             try:
-                assert _wait(lambda: live.status.frames > before + 20, 15), live.status  # noqa: B023
+                assert wait_for(lambda: live.status.frames > before + 20, 15), live.status  # noqa: B023
                 frame = live.next_frame(timeout=2)
                 assert frame is not None and frame.image.shape == (256, 256, 3) and frame.segment == segment
             finally:
                 _stop(pusher)
-            assert _wait(lambda: live.status.state != "live", 8), live.status
+            assert wait_for(lambda: live.status.state != "live", 8), live.status
     with pytest.raises(InvalidVideoError, match="only rtsp:// and tcp://"):
         LiveSource("udp://127.0.0.1:5000", listen=True)

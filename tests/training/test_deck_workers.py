@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hub.deck.manifest import Manifest
+from tests.helpers.apps import wait_for
 from tests.helpers.service import RedisServer
 from training.data.layout import read_data_yaml, split_images
 from training.measure import Measured, measure_deck
@@ -75,13 +76,6 @@ def _build_in_background(deck_inputs, url: str) -> tuple[threading.Thread, dict[
     return builder, result
 
 
-def _until(check, what: str, seconds: float = 60) -> None:
-    end = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < end, what
-        time.sleep(0.005)
-
-
 def _has_taken_a_batch(r, name: str) -> bool:
     return bool(r.exists("yolodeck:deck:jobs") and r.xpending_range(
         "yolodeck:deck:jobs", "deck-workers", min="-", max="+", count=1, consumername=name))
@@ -96,11 +90,11 @@ def test_two_workers_measure_what_a_local_build_measures(deck_inputs, local, red
     workers = [_worker(redis_url, "a")]
     try:
         builder, result = _build_in_background(deck_inputs, redis_url)
-        _until(lambda: _has_taken_a_batch(r, "a"), "worker a never took a batch")
+        assert wait_for(lambda: _has_taken_a_batch(r, "a"), 60, poll=0.005), "worker a never took a batch"
         os.kill(workers[0].pid, signal.SIGSTOP)
         left = r.xlen("yolodeck:deck:jobs")  # a finished batch leaves the stream
         workers.append(_worker(redis_url, "b"))
-        _until(lambda: r.xlen("yolodeck:deck:jobs") < left, "worker b never finished a batch")
+        assert wait_for(lambda: r.xlen("yolodeck:deck:jobs") < left, 60, poll=0.005), "b never finished a batch"
         os.kill(workers[0].pid, signal.SIGCONT)
         builder.join(timeout=120)
     finally:
@@ -124,7 +118,7 @@ def test_a_worker_killed_mid_batch_loses_no_batch(deck_inputs, local, redis_url)
     victim = _worker(redis_url, "victim")
     builder, result = _build_in_background(deck_inputs, redis_url)
     r = redis.Redis.from_url(redis_url)
-    _until(lambda: _has_taken_a_batch(r, "victim"), "the worker never took a batch")
+    assert wait_for(lambda: _has_taken_a_batch(r, "victim"), 60, poll=0.005), "the worker never took a batch"
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
     heir = _worker(redis_url, "heir")
