@@ -30,6 +30,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation('make: a PYTHONDONTWRITEBYTECODE from the environment reaches every recipe',
+             'Makefile',
+             'unexport PYTHONDONTWRITEBYTECODE',
+             '',
+             ('tests/test_makefile.py::test_make_keeps_pythons_bytecode_cache_on_where_the_environment_turns_it_off',)),
     Mutation('runtime: YOLODECK_BUSY_WAIT=0 ignored, idle threads spin beside the other work',
              'hub/runtime/detector.py',
              '            busy_wait = settings.current().busy_wait',
