@@ -309,7 +309,7 @@ def test_the_shelf_panel_shows_the_facing_a_restocker_must_fill(client, demo_hub
     from gradio_client import handle_file
 
     import hub
-    from tests.helpers.images import box_iou
+    from tests.helpers.images import box_iou, covers
     from training.data import synth_restock
 
     repo = demo_weights_hub[1]
@@ -329,8 +329,7 @@ def test_the_shelf_panel_shows_the_facing_a_restocker_must_fill(client, demo_hub
         assert text.startswith(f"**Shelf**: {rows} rows") and len(report["rows"]) == rows, text
         assert len(table) == len(report["restock"]) <= report["empty"]  # places: touching gaps joined
         assert {g[7] for g in table} <= {"empty facing", "space between products"}, table
-        hits.append([g for g in table if abs(g[4] - facing[3]) < 15  # a place over it, joined or not
-                     and min(g[3], facing[2]) - max(g[1], facing[0]) >= 0.8 * (facing[2] - facing[0])])
+        hits.append([g for g in table if covers(g[1:5], facing)])  # a place over it, joined or not
         assert len([g for r in report["rows"] for g in r["gaps"]
                     if box_iou(np.array([[g["x1"], g["y1"], g["x2"], g["y2"]]]), facing[None])[0, 0] >= 0.5]) == (
             emptied)  # among the gaps of the empty photo only

@@ -270,7 +270,7 @@ def test_analysis_shelf_finds_the_emptied_facing_in_a_photo_of_the_shelf(service
     import cv2
     import numpy as np
 
-    from tests.helpers.images import box_iou
+    from tests.helpers.images import box_iou, covers
     from training.data import synth_restock
 
     shelf, stocked, boxes, gap = synth_restock.scene(seed=0)
@@ -289,8 +289,7 @@ def test_analysis_shelf_finds_the_emptied_facing_in_a_photo_of_the_shelf(service
                   if box_iou(np.array([[g["x1"], g["y1"], g["x2"], g["y2"]]]), facing[None])[0, 0] >= 0.5]
                  for b in blocks]
     assert not on_facing[0] and len(on_facing[1]) == 1, blocks
-    covering = [[g for g in b["restock"] if abs(g["y2"] - facing[3]) < 15
-                 and min(g["x2"], facing[2]) - max(g["x1"], facing[0]) >= 0.8 * (facing[2] - facing[0])]
+    covering = [[g for g in b["restock"] if covers([g["x1"], g["y1"], g["x2"], g["y2"]], facing)]
                 for b in blocks]  # a place to restock over it (joined with the standing gap beside it)
     assert not covering[0] and len(covering[1]) == 1, blocks
     assert blocks[1]["empty"] == blocks[0]["empty"] + 1 and blocks[1]["empty_share"] > blocks[0]["empty_share"]

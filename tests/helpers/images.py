@@ -20,6 +20,13 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
+def covers(place: list[float], facing: np.ndarray) -> bool:
+    """Whether a restock place [x1, y1, x2, y2] lies over most (80%) of a facing's width on the facing's own shelf
+    (bottoms within 15 px): the facing's place to fill, alone or joined with gaps beside it."""
+    x1, _, x2, y2 = place
+    return abs(y2 - facing[3]) < 15 and min(x2, facing[2]) - max(x1, facing[0]) >= 0.8 * (facing[2] - facing[0])
+
+
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares a size but holds no pixels: what a decompression bomb looks like up front."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
