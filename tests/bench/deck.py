@@ -9,10 +9,13 @@ and ``min_px`` is read from evenly spread samples of each size (several offsets)
 
 Then ``--workers``: the evaluation of the largest split's deck (``measure_deck``) run here with one process per
 core, and over Redis on deck workers (``python -m training worker``) on one test host and on two (network
-namespaces joined by a veth pair, one worker each; Redis and the build on the first). Both hosts share this
-machine's cores, so two hosts can at best match the local run: the ratio says what the queue costs.
+namespaces joined by a veth pair, one worker each; Redis and the build on the first), twice:
+- the hosts sharing this machine's cores: two hosts can at best match the local run (the ratio says what the
+  queue costs);
+- each host one core of its own (``taskset``; on a machine of two cores or more): a second host brings a core of
+  its own, as a second machine would, so the ratio is what the fan-out gains.
 
-    python -m tests.bench.deck [--sizes 24 240 960] [--skip-sample] [--workers]
+    python -m tests.bench.deck [--sizes 24 240 960] [--skip-sample] [--no-workers]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -161,7 +165,8 @@ print(json.dumps({"s": time.perf_counter() - t, "metrics": {k: v.map50_95 for k,
 
 
 def workers_study(deck: Path, data_yaml: Path) -> None:
-    """measure_deck here (a process per core) and on deck workers on one test host and on two."""
+    """measure_deck here (a process per core) and on deck workers on one test host and on two: the hosts sharing
+    the cores, then each host pinned to a core of its own."""
     from tests.helpers.service import REDIS, can_make_hosts, two_hosts
 
     if not can_make_hosts():
@@ -170,42 +175,51 @@ def workers_study(deck: Path, data_yaml: Path) -> None:
     net = "10.78.0"
     env = {**os.environ, "NETGUARD_OWN_HOSTS": f"{net}.1,{net}.2", "PYTHONPATH": str(ROOT)}
 
-    def measure(url: str = "", on: str | None = None) -> dict:
+    def on(ns: str | None, core: int | None) -> list[str]:
+        """The command prefix that runs on test host ``ns`` (None: here), on ``core`` alone (None: any core)."""
+        return (["ip", "netns", "exec", ns] if ns else []) + (["taskset", "-c", str(core)] if core is not None else [])
+
+    def measure(url: str = "", prefix: list[str] | None = None) -> dict:
         cmd = [sys.executable, "-c", MEASURE, str(deck), str(data_yaml), url, *VARIANTS]
-        out = subprocess.run(["ip", "netns", "exec", on, *cmd] if on else cmd, env=env, check=True,
-                             capture_output=True, text=True, cwd=ROOT).stdout
+        out = subprocess.run([*(prefix or []), *cmd], env=env, check=True, capture_output=True, text=True,
+                             cwd=ROOT).stdout
         return json.loads(out.strip().splitlines()[-1])
 
-    rows = [("here, a process per core", measure())]
+    layouts = [("sharing the cores", (None, None))]
+    if len(os.sched_getaffinity(0)) >= 2 and shutil.which("taskset"):
+        layouts.append(("a core each", (0, 1)))
+    rows = [("here, a process per core", "", measure())]
     with two_hosts(net) as (a, b):
         port = 6390
-        redis = subprocess.Popen(["ip", "netns", "exec", a, REDIS, "--port", str(port), "--bind", f"{net}.1",
-                                  "--save", "", "--appendonly", "no", "--protected-mode", "no"],
-                                 stdout=subprocess.DEVNULL)
         url = f"redis://{net}.1:{port}/0"
-        try:
-            time.sleep(0.5)
-            for hosts in ((a,), (a, b)):
-                workers = [subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "training", "worker",
-                                             "--redis", url, "--name", f"w{i}"], env=env, cwd=ROOT,
-                                            stdout=subprocess.DEVNULL) for i, ns in enumerate(hosts)]
-                try:
-                    rows.append((f"{len(hosts)} host{'s' if len(hosts) > 1 else ''}, a worker each",
-                                 measure(url, on=a)))
-                finally:
-                    for w in workers:
-                        w.terminate()
-                        w.wait(timeout=60)
-        finally:
-            redis.terminate()
-            redis.wait(timeout=30)
+        for layout, cores in layouts:
+            redis = subprocess.Popen([*on(a, cores[0]), REDIS, "--port", str(port), "--bind", f"{net}.1", "--save",
+                                      "", "--appendonly", "no", "--protected-mode", "no"], stdout=subprocess.DEVNULL)
+            try:
+                time.sleep(0.5)
+                for hosts in ((a,), (a, b)):
+                    workers = [subprocess.Popen([*on(ns, cores[i]), sys.executable, "-m", "training", "worker",
+                                                 "--redis", url, "--name", f"w{i}"], env=env, cwd=ROOT,
+                                                stdout=subprocess.DEVNULL) for i, ns in enumerate(hosts)]
+                    try:
+                        label = "2 hosts, a worker each" if len(hosts) > 1 else "1 host, a worker"
+                        rows.append((label, layout, measure(url, on(a, cores[0]))))
+                        print(f"{label}, {layout}: {rows[-1][2]['s']:.1f} s", flush=True)
+                    finally:
+                        for w in workers:
+                            w.terminate()
+                            w.wait(timeout=60)
+            finally:
+                redis.terminate()
+                redis.wait(timeout=30)
     print(f"\nevaluation of {deck.name} ({', '.join(VARIANTS)}; the scale curve included)")
-    print(f"{'where':>28} {'wall s':>7} {'vs one host':>12}  mAP50-95 per variant")
-    one = rows[1][1]["s"]
-    for label, r in rows:
+    print(f"{'where':>28} {'hosts':>18} {'wall s':>7} {'vs one host':>12}  mAP50-95 per variant")
+    for label, layout, r in rows:
+        one = next((x[2]["s"] for x in rows if x[1] == layout and x[0].startswith("1 host")), None)
+        ratio = f"{one / r['s']:>11.2f}x" if one and layout else f"{'':>12}"
         maps = " ".join(f"{v:.4f}" for v in r["metrics"].values())
-        print(f"{label:>28} {r['s']:>7.1f} {one / r['s']:>11.2f}x  {maps}")
-    same = all(r["metrics"] == rows[0][1]["metrics"] for _, r in rows)
+        print(f"{label:>28} {layout:>18} {r['s']:>7.1f} {ratio}  {maps}")
+    same = all(r["metrics"] == rows[0][2]["metrics"] for _, _, r in rows)
     print(f"the same metrics everywhere: {same}")
 
 
@@ -213,7 +227,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[24, 240, 960])
     parser.add_argument("--skip-sample", action="store_true")
-    parser.add_argument("--workers", action="store_true", help="also: the largest split's evaluation on deck workers")
+    parser.add_argument("--workers", action=argparse.BooleanOptionalAction, default=True,
+                        help="the largest split's evaluation on deck workers on test hosts (default: on)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu()}, {os.cpu_count()} cores")
