@@ -77,9 +77,9 @@ $(APT_STAMP):
 	  echo "==> apt packages installed in $$(( $$(date +%s) - t0 )) s"; \
 	else echo "note: install $(APT_PACKAGES) (apt) for the browser and service tests; they are skipped without them"; fi
 
-# What the tests need besides the venv installs side by side: apt, npm, the client venvs and the Space's wheels
-# are independent (AMD EPYC, apt's packages present, caches empty: 29.8 s one after another, 18.6 s side by side;
-# on a machine without them apt's 48 s hides the rest).
+# `make test` installs what the tests need besides the venv side by side, then runs pytest: apt, npm, the client
+# venvs and the Space's wheels are independent (AMD EPYC, apt's packages present, caches empty: 29.8 s one after
+# another, 18.6 s side by side; where apt has work, its 48 s should hide the rest, not measured).
 TEST_NEEDS := install-system install-web install-clients $(SPACE_WHEELS)
 
 test: install
