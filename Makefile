@@ -17,7 +17,7 @@ NETNS := $(shell unshare -n ip link set lo up 2>/dev/null && echo "unshare -n te
 # imports (ultralytics, onnxruntime and gradio: 9.6 s to import uncached, 5.3 s cached; the suite 541 s -> 509 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-system install-web install-clients demo-static test test-all bench mutations serve demo dashboard demo-checkpoint lint
+.PHONY: install install-system install-web install-clients demo-static test-needs test test-all bench mutations serve demo dashboard demo-checkpoint lint
 
 # `make install`: the Python packages (what `make demo` needs); `make install-system` adds Debian's packages
 # for the tests and the service. uv installs (pinned below, from the package index into the venv itself);
@@ -80,14 +80,13 @@ $(APT_STAMP):
 # `make test` installs what the tests need besides the venv side by side, then runs pytest: apt, npm, the client
 # venvs and the Space's wheels are independent (AMD EPYC, apt's packages present, caches empty: 29.8 s one after
 # another, 18.6 s side by side; where apt has work, its 48 s should hide the rest, not measured).
-TEST_NEEDS := install-system install-web install-clients $(SPACE_WHEELS)
+test-needs: install
+	@$(MAKE) --no-print-directory -j4 install-system install-web install-clients $(SPACE_WHEELS)
 
-test: install
-	@$(MAKE) --no-print-directory -j4 $(TEST_NEEDS)
+test: test-needs
 	$(NETNS) $(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
 
-test-all: install
-	@$(MAKE) --no-print-directory -j4 $(TEST_NEEDS)
+test-all: test-needs
 	$(NETNS) $(BIN)/python -m pytest -q -m "slow or not slow"
 
 # Benchmarks (not tests: each prints ratios measured side by side in one run, and names the CPU):
